@@ -1,0 +1,14 @@
+//! mgdeploy: move a GNU MediaGoblin site from FastCGI to uWSGI behind nginx,
+//! and keep the deployment honest afterwards.
+
+// A `Diagnostic` carries spans, notes and help by design, and it only
+// travels on the error path, where its size costs nothing measurable.
+#![allow(clippy::result_large_err)]
+
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod ini;
+pub mod nginx;
+pub mod report;
+pub mod source;

@@ -1,0 +1,3 @@
+//! Turning diagnostics into what people and machines read.
+
+pub mod text;

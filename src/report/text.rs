@@ -1,0 +1,122 @@
+//! Diagnostics as rustc prints them: `error[CODE]: message`, then
+//! `--> file:line:col`, the source line and a caret under the problem.
+
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+
+use crate::diagnostic::{Diagnostic, Label, Location, Severity};
+
+/// Renders diagnostics one after the other, separated by blank lines.
+pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let excerpts: Vec<Excerpt> = diagnostic
+            .primary()
+            .into_iter()
+            .chain(&diagnostic.related)
+            .map(Excerpt::of)
+            .collect();
+        let report = [group(diagnostic, &excerpts)];
+        out.push_str(&renderer.render(&report));
+        out.push_str("\n\n");
+    }
+    out
+}
+
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
+    }
+}
+
+fn group<'a>(diagnostic: &'a Diagnostic, excerpts: &'a [Excerpt]) -> Group<'a> {
+    let mut title = level(diagnostic.severity).primary_title(diagnostic.message.as_str());
+    if let Some(code) = diagnostic.code {
+        title = title.id(code);
+    }
+    let mut group = Group::with_title(title);
+    if let Location::File(path) = &diagnostic.location {
+        group = group.element(Origin::path(path.display().to_string()));
+    }
+    for (index, excerpt) in excerpts.iter().enumerate() {
+        let kind = if index == 0 && diagnostic.primary().is_some() {
+            AnnotationKind::Primary
+        } else {
+            AnnotationKind::Context
+        };
+        group = group.element(
+            Snippet::source(excerpt.text.as_str())
+                .line_start(excerpt.line_start)
+                .path(excerpt.path.as_str())
+                .annotation(
+                    kind.span(excerpt.span.clone())
+                        .label(excerpt.label.as_str()),
+                ),
+        );
+    }
+    for note in &diagnostic.notes {
+        group = group.element(Level::NOTE.message(note.as_str()));
+    }
+    if let Some(help) = &diagnostic.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    group
+}
+
+/// The lines a label covers, as text, with the label's span inside them.
+struct Excerpt {
+    path: String,
+    line_start: usize,
+    text: String,
+    span: Range<usize>,
+    label: String,
+}
+
+impl Excerpt {
+    fn of(label: &Label) -> Excerpt {
+        let source = &label.source;
+        let bytes = source.bytes();
+        let mut span = label.span;
+        // "Missing at the end of the file": point after the last token, not
+        // at the empty line after the final newline.
+        if span.is_empty() && span.start >= bytes.len() {
+            let trimmed = bytes
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .map_or(0, |i| i + 1);
+            span = crate::source::Span::at(trimmed);
+        }
+        let start = source.line_col(span.start);
+        let end = source.line_col(span.end);
+        let first = source.line_span(start.line);
+        let last = source.line_span(end.line.max(start.line));
+        let text_span = crate::source::Span::new(first.start, last.end.max(first.start));
+        let text = source.text(text_span).into_owned();
+        // Offsets inside the excerpt, counted on the lossy text.
+        let before = source.text(crate::source::Span::new(
+            first.start,
+            span.start.max(first.start),
+        ));
+        let inside = source.text(crate::source::Span::new(
+            span.start,
+            span.end.min(last.end).max(span.start),
+        ));
+        let from = before.len().min(text.len());
+        let to = (from + inside.len()).min(text.len());
+        Excerpt {
+            path: source.path().display().to_string(),
+            line_start: start.line,
+            text,
+            span: from..to,
+            label: label.message.clone(),
+        }
+    }
+}
