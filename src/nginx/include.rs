@@ -1,0 +1,314 @@
+//! Following `include`: which files a configuration pulls in, in the order
+//! nginx reads them. Relative patterns resolve against the prefix (the
+//! directory of `nginx.conf`); glob patterns are expanded and sorted as
+//! nginx's glob(3) does; a plain path that does not exist, and a file that
+//! includes itself, are errors at the `include` that names them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::parser::parse;
+use super::syntax::{Config, Directive, Node};
+use crate::diagnostic::Diagnostic;
+use crate::source::{SourceFile, Span};
+
+/// One file of a configuration, parsed or not.
+#[derive(Debug)]
+pub struct LoadedFile {
+    pub path: PathBuf,
+    pub config: Result<Config, Diagnostic>,
+    /// For each `include` in this file (by the span of its name): the
+    /// indices of the files it pulls in.
+    pub includes: Vec<(Span, Vec<usize>)>,
+    /// Problems with this file's `include` directives.
+    pub include_errors: Vec<Diagnostic>,
+}
+
+impl LoadedFile {
+    /// The indices of the files the `include` named at `name_span` pulls in.
+    pub fn included_by(&self, name_span: Span) -> Option<&[usize]> {
+        self.includes
+            .iter()
+            .find(|(span, _)| *span == name_span)
+            .map(|(_, files)| files.as_slice())
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.config
+            .as_ref()
+            .err()
+            .into_iter()
+            .chain(&self.include_errors)
+    }
+}
+
+/// A configuration and every file it includes, the main file first, then in
+/// the order they were found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub files: Vec<LoadedFile>,
+}
+
+impl Loaded {
+    pub fn is_ok(&self) -> bool {
+        self.files.iter().all(|f| f.errors().next().is_none())
+    }
+
+    /// Every problem, in file order.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.files.iter().flat_map(LoadedFile::errors)
+    }
+
+    /// The parsed files, skipping those that failed.
+    pub fn configs(&self) -> impl Iterator<Item = &Config> {
+        self.files.iter().filter_map(|f| f.config.as_ref().ok())
+    }
+
+    pub fn config(&self, index: usize) -> Option<&Config> {
+        self.files.get(index).and_then(|f| f.config.as_ref().ok())
+    }
+}
+
+/// How far to follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// Only the named file.
+    SingleFile,
+    /// The named file and everything it includes.
+    Includes,
+}
+
+/// Reads `main` and, with `Follow::Includes`, every file it includes.
+/// Errors are recorded on the file where they occur, so a caller can show
+/// all of them; an unreadable main file is the only hard failure.
+pub fn load(main: &Path, prefix: &Path, follow: Follow) -> Result<Loaded, Diagnostic> {
+    let source = SourceFile::read(main).map_err(|error| {
+        Diagnostic::error(format!("cannot read {}: {error}", main.display())).in_file(main)
+    })?;
+    let mut loaded = Loaded::default();
+    let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
+    index_of.insert(main.to_path_buf(), 0);
+    loaded.files.push(LoadedFile {
+        path: main.to_path_buf(),
+        config: parse(&source),
+        includes: Vec::new(),
+        include_errors: Vec::new(),
+    });
+    if follow == Follow::SingleFile {
+        return Ok(loaded);
+    }
+    let mut next = 0;
+    while next < loaded.files.len() {
+        let mut includes = Vec::new();
+        let mut errors = Vec::new();
+        // Files found while reading this one; pushed once its tree is no
+        // longer borrowed.
+        let mut found = Vec::new();
+        if let Ok(config) = &loaded.files[next].config {
+            for directive in include_directives(config) {
+                match resolve(config, directive, prefix) {
+                    Ok(paths) => {
+                        let mut indices = Vec::new();
+                        for path in paths {
+                            let index = match index_of.get(&path) {
+                                Some(&index) => index,
+                                None => {
+                                    let index = loaded.files.len() + found.len();
+                                    index_of.insert(path.clone(), index);
+                                    found.push(read_included(&path, config, directive));
+                                    index
+                                }
+                            };
+                            indices.push(index);
+                        }
+                        includes.push((directive.name.span, indices));
+                    }
+                    Err(error) => {
+                        errors.push(error);
+                        includes.push((directive.name.span, Vec::new()));
+                    }
+                }
+            }
+        }
+        let file = &mut loaded.files[next];
+        file.includes = includes;
+        file.include_errors.extend(errors);
+        loaded.files.extend(found);
+        next += 1;
+    }
+    report_cycles(&mut loaded);
+    Ok(loaded)
+}
+
+fn read_included(path: &Path, from: &Config, directive: &Directive) -> LoadedFile {
+    let config = match SourceFile::read(path) {
+        Ok(source) => parse(&source),
+        Err(error) => Err(Diagnostic::error(format!(
+            "cannot read included file {}: {error}",
+            path.display()
+        ))
+        .at(&from.source, directive.span(), "included here")),
+    };
+    LoadedFile {
+        path: path.to_path_buf(),
+        config,
+        includes: Vec::new(),
+        include_errors: Vec::new(),
+    }
+}
+
+/// Every `include` directive of a file, in file order, at any depth.
+pub fn include_directives(config: &Config) -> Vec<&Directive> {
+    let mut out = Vec::new();
+    let mut stack: Vec<std::slice::Iter<'_, Node>> = vec![config.children.iter()];
+    while let Some(iter) = stack.last_mut() {
+        let Some(node) = iter.next() else {
+            stack.pop();
+            continue;
+        };
+        if let Node::Directive(d) = node {
+            if config.bytes(d.name.span) == b"include" {
+                out.push(d);
+            }
+            if let Some(block) = d.block() {
+                stack.push(block.children.iter());
+            }
+        }
+    }
+    out
+}
+
+/// The files an `include` names, in nginx's order.
+pub fn resolve(
+    config: &Config,
+    directive: &Directive,
+    prefix: &Path,
+) -> Result<Vec<PathBuf>, Diagnostic> {
+    let source = &config.source;
+    let [arg] = directive.args.as_slice() else {
+        return Err(Diagnostic::error(format!(
+            "`include` takes exactly one file name, found {}",
+            directive.args.len()
+        ))
+        .at(source, directive.span(), "here"));
+    };
+    let pattern = config.value(arg);
+    let full = if Path::new(&pattern).is_absolute() {
+        PathBuf::from(&pattern)
+    } else {
+        prefix.join(&pattern)
+    };
+    if !pattern.contains(['*', '?', '[']) {
+        return if full.is_file() {
+            Ok(vec![full])
+        } else {
+            Err(
+                Diagnostic::error(format!("included file {} does not exist", full.display()))
+                    .at(source, arg.span, "this file is missing")
+                    .with_help(missing_help(&full)),
+            )
+        };
+    }
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let full_text = full.to_string_lossy();
+    let paths = glob::glob_with(&full_text, options).map_err(|error| {
+        Diagnostic::error(format!("invalid include pattern: {}", error.msg))
+            .at(source, arg.span, "here")
+    })?;
+    let mut files: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    // glob(3) sorts names as bytes (in the C locale nginx runs with).
+    files.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    Ok(files)
+}
+
+/// A hint for a missing include: a file that differs only in case.
+fn missing_help(full: &Path) -> String {
+    let (Some(dir), Some(name)) = (full.parent(), full.file_name()) else {
+        return "check the path".to_string();
+    };
+    let wanted = name.to_string_lossy().to_lowercase();
+    let twin = std::fs::read_dir(dir).ok().and_then(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.to_lowercase() == wanted)
+    });
+    match twin {
+        Some(twin) => format!("file names are case-sensitive: did you mean `{twin}`?"),
+        None => format!("check the path; relative paths start at {}", dir.display()),
+    }
+}
+
+/// nginx would include a file inside itself forever; report the `include`
+/// that closes each cycle.
+fn report_cycles(loaded: &mut Loaded) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let count = loaded.files.len();
+    let edges: Vec<Vec<(Span, usize)>> = loaded
+        .files
+        .iter()
+        .map(|file| {
+            file.includes
+                .iter()
+                .flat_map(|(span, targets)| targets.iter().map(move |&t| (*span, t)))
+                .collect()
+        })
+        .collect();
+    let mut marks = vec![Mark::New; count];
+    let mut found: Vec<(usize, Span, usize)> = Vec::new();
+    for root in 0..count {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        // Iterative depth-first search: (file, position in its include list).
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        marks[root] = Mark::Active;
+        while let Some(&mut (file, ref mut at)) = stack.last_mut() {
+            if let Some(&(span, target)) = edges[file].get(*at) {
+                *at += 1;
+                match marks[target] {
+                    Mark::Active => found.push((file, span, target)),
+                    Mark::New => {
+                        marks[target] = Mark::Active;
+                        stack.push((target, 0));
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                marks[file] = Mark::Done;
+                stack.pop();
+            }
+        }
+    }
+    for (file, span, target) in found {
+        let target_path = loaded.files[target].path.display().to_string();
+        let entry = &mut loaded.files[file];
+        if let Ok(config) = &entry.config {
+            let source = Arc::clone(&config.source);
+            entry.include_errors.push(
+                Diagnostic::error(format!(
+                    "include cycle: this includes {target_path}, which includes this file again"
+                ))
+                .at(&source, span, "cycle closes here")
+                .with_help("remove one of the includes; nginx would read these files forever"),
+            );
+        }
+    }
+}
