@@ -1,0 +1,57 @@
+//! One module per subcommand. Each returns what the exit code should say, or
+//! the diagnostics that stopped it (exit code 2).
+
+pub mod completions;
+pub mod parse;
+
+use crate::diagnostic::Diagnostic;
+
+/// How a command that ran to the end went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0: nothing to change, no error-level findings, or applied.
+    Clean,
+    /// Exit 1: changes pending, or error-level findings.
+    Attention,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Clean => 0,
+            Status::Attention => 1,
+        }
+    }
+}
+
+/// Why a command could not do its job (exit 2).
+#[derive(Debug)]
+pub struct Failure {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Failure {
+            diagnostics: vec![diagnostic],
+        }
+    }
+}
+
+impl Failure {
+    pub fn io(what: &str, error: &std::io::Error) -> Self {
+        Diagnostic::error(format!("{what}: {error}")).into()
+    }
+}
+
+/// Writes to standard output; a closed pipe (`mgdeploy ... | head`) is not
+/// an error worth reporting.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::io("cannot write to standard output", &e)),
+    }
+}

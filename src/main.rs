@@ -1,0 +1,69 @@
+//! The `mgdeploy` binary: parse arguments, run the command, map the outcome
+//! to an exit code (0 clean, 1 attention, 2 could not do the job).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mgdeploy::cli::{Cli, ColorWhen, Command};
+use mgdeploy::commands::{self, Failure, Status};
+use mgdeploy::diagnostic::Diagnostic;
+
+fn main() -> ExitCode {
+    // clap prints help and usage errors while parsing, so the color choice
+    // must be known before it runs.
+    apply_color(color_from_args());
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    apply_color(Some(cli.color));
+    let mut report = |diagnostics: &[Diagnostic]| {
+        if !diagnostics.is_empty() {
+            anstream::eprint!("{}", mgdeploy::report::text::render(diagnostics, true));
+        }
+    };
+    let outcome: Result<Status, Failure> = match &cli.command {
+        Command::Parse(args) => commands::parse::parse(args, &mut report),
+        Command::Completions(args) => commands::completions::completions(args),
+        Command::Manpage => commands::completions::manpage(),
+    };
+    match outcome {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(failure) => {
+            report(&failure.diagnostics);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--color` as given on the command line, looked up before clap runs.
+fn color_from_args() -> Option<ColorWhen> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--color") => args.next(),
+            Some(other) => other.strip_prefix("--color=").map(Into::into),
+            None => None,
+        };
+        if let Some(value) = value {
+            return match value.to_str() {
+                Some("always") => Some(ColorWhen::Always),
+                Some("never") => Some(ColorWhen::Never),
+                _ => Some(ColorWhen::Auto),
+            };
+        }
+    }
+    None
+}
+
+fn apply_color(color: Option<ColorWhen>) {
+    let choice = match color {
+        Some(ColorWhen::Always) => anstream::ColorChoice::Always,
+        Some(ColorWhen::Never) => anstream::ColorChoice::Never,
+        Some(ColorWhen::Auto) | None => anstream::ColorChoice::Auto,
+    };
+    choice.write_global();
+}
