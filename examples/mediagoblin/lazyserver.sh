@@ -1,0 +1,1 @@
+lazystarter.sh

@@ -1,0 +1,116 @@
+//! The nginx parser against every real configuration in the corpus: lossless
+//! round trips, nginx's own verdicts, and the lexer against the grammar.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use mgdeploy::nginx::{parse, parse_with_grammar};
+use mgdeploy::source::SourceFile;
+
+fn nginx_corpus() -> PathBuf {
+    common::corpus().join("nginx")
+}
+
+fn plain_files() -> Vec<PathBuf> {
+    common::files_under(&nginx_corpus(), &["templated"])
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "STATUS.tsv"))
+        .collect()
+}
+
+#[test]
+fn every_parsed_file_prints_back_byte_for_byte() {
+    let files = plain_files();
+    assert!(files.len() > 600, "only {} corpus files found", files.len());
+    let mut parsed = 0;
+    let mut not_parsed = Vec::new();
+    for path in &files {
+        let source = SourceFile::read(path).expect("readable corpus file");
+        match parse(&source) {
+            Ok(config) => {
+                parsed += 1;
+                let printed = config.print().unwrap_or_else(|span| {
+                    panic!("{}: the tree lost bytes {:?}", path.display(), span)
+                });
+                assert!(
+                    printed == source.bytes(),
+                    "{} does not print back",
+                    path.display()
+                );
+            }
+            Err(error) => not_parsed.push(error.to_string()),
+        }
+    }
+    eprintln!(
+        "{parsed} of {} plain corpus files parse; the others:",
+        files.len()
+    );
+    for error in &not_parsed {
+        eprintln!("  {error}");
+    }
+    assert!(parsed > 0);
+}
+
+#[test]
+fn every_file_nginx_accepts_parses() {
+    let corpus = nginx_corpus();
+    let status = std::fs::read_to_string(corpus.join("STATUS.tsv")).expect("STATUS.tsv");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for line in status.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [file, _kind, verdict, ..] = fields.as_slice() else {
+            panic!("malformed STATUS.tsv line: {line}");
+        };
+        if *verdict != "ok" {
+            continue;
+        }
+        let source = SourceFile::read(&corpus.join(file)).expect("file listed in STATUS.tsv");
+        checked += 1;
+        if let Err(error) = parse(&source) {
+            failures.push(error.to_string());
+        }
+    }
+    assert!(checked >= 100, "only {checked} files marked ok");
+    assert!(
+        failures.is_empty(),
+        "files nginx accepts but mgdeploy rejects:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The lexer is the grammar's fast twin: same tree, or the same error at the
+/// same place, on every corpus file, templated ones included.
+#[test]
+fn lexer_and_grammar_agree_on_the_corpus() {
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for path in common::files_under(&nginx_corpus(), &[]) {
+        let source = SourceFile::read(&path).expect("readable corpus file");
+        let fast = parse(&source);
+        let spec = parse_with_grammar(&source);
+        match (&fast, &spec) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.children, b.children, "{}: trees differ", path.display());
+                *outcomes.entry("both parse").or_default() += 1;
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(
+                    a.to_string(),
+                    b.to_string(),
+                    "{}: errors differ",
+                    path.display()
+                );
+                *outcomes.entry("both reject").or_default() += 1;
+            }
+            _ => panic!(
+                "{}: lexer says {:?}, grammar says {:?}",
+                path.display(),
+                fast.as_ref().err().map(ToString::to_string),
+                spec.as_ref().err().map(ToString::to_string)
+            ),
+        }
+    }
+    eprintln!("{outcomes:?}");
+}
