@@ -152,6 +152,21 @@ impl SourceFile {
     }
 }
 
+/// The length in bytes of the character starting at `bytes[0]`: 1 for a byte
+/// that does not start valid UTF-8, 0 for an empty slice.
+pub fn char_len(bytes: &[u8]) -> usize {
+    let head = bytes.get(..bytes.len().min(4)).unwrap_or_default();
+    let valid = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(error) => std::str::from_utf8(head.get(..error.valid_up_to()).unwrap_or_default())
+            .unwrap_or_default(),
+    };
+    match valid.chars().next() {
+        Some(c) => c.len_utf8(),
+        None => usize::from(!bytes.is_empty()),
+    }
+}
+
 /// Counts the lines of a byte run, to keep line numbers while walking forward.
 pub fn count_newlines(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes).count()
@@ -172,6 +187,14 @@ mod tests {
         assert_eq!(file.line_col(999), LineCol { line: 3, column: 2 });
         assert_eq!(file.text(file.line_span(2)), "çd");
         assert_eq!(file.location(3), "t.conf:2:1");
+    }
+
+    #[test]
+    fn char_len_handles_invalid_bytes() {
+        assert_eq!(char_len("é!".as_bytes()), 2);
+        assert_eq!(char_len(b"\xb8 "), 1);
+        assert_eq!(char_len(b"\xd0"), 1);
+        assert_eq!(char_len(b""), 0);
     }
 
     #[test]

@@ -118,6 +118,13 @@ fn cases() -> Vec<Case> {
             "4:2",
             "never closed",
         ),
+        // Found by fuzzing: the byte after the quote is not UTF-8.
+        case(
+            "glued-invalid-byte",
+            b"a ''\xb8 \xd0\xb5;\n",
+            "1:5",
+            "right after a quoted string",
+        ),
         case(
             "stray-close-after-comment",
             b"# } in a comment is fine\n}\n",

@@ -9,7 +9,7 @@ use super::syntax::{Block, Comment, Config, Directive, Node, Quote, Terminator, 
 use super::token::{Token, TokenKind};
 use super::{grammar, lexer};
 use crate::diagnostic::Diagnostic;
-use crate::source::{SourceFile, Span, count_newlines};
+use crate::source::{SourceFile, Span, char_len, count_newlines};
 
 /// Deeper nesting than this is refused. Real configurations nest a handful of
 /// levels; the limit keeps every tree walk in mgdeploy safely shallow.
@@ -171,14 +171,15 @@ impl<'s> Builder<'s> {
         if span.start != quote_end || allowed {
             return Ok(());
         }
-        let first = self.source.text(span).chars().next().unwrap_or(' ');
+        let length = char_len(self.source.slice(span)).max(1);
+        let first = Span::new(span.start, span.start + length);
         Err(Diagnostic::error(format!(
             "unexpected `{}` right after a quoted string",
-            first.escape_debug()
+            self.source.text(first).escape_debug()
         ))
         .at(
             self.source,
-            Span::new(span.start, span.start + first.len_utf8()),
+            first,
             "expected a space, `;` or `{` before this",
         )
         .with_help("separate the words with a space"))

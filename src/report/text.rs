@@ -6,6 +6,7 @@ use std::ops::Range;
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
 use crate::diagnostic::{Diagnostic, Label, Location, Severity};
+use crate::source::Span;
 
 /// Renders diagnostics one after the other, separated by blank lines.
 pub fn render(diagnostics: &[Diagnostic], color: bool) -> String {
@@ -92,31 +93,47 @@ impl Excerpt {
                 .iter()
                 .rposition(|b| !b.is_ascii_whitespace())
                 .map_or(0, |i| i + 1);
-            span = crate::source::Span::at(trimmed);
+            span = Span::at(trimmed);
         }
         let start = source.line_col(span.start);
         let end = source.line_col(span.end);
         let first = source.line_span(start.line);
         let last = source.line_span(end.line.max(start.line));
-        let text_span = crate::source::Span::new(first.start, last.end.max(first.start));
-        let text = source.text(text_span).into_owned();
-        // Offsets inside the excerpt, counted on the lossy text.
-        let before = source.text(crate::source::Span::new(
-            first.start,
-            span.start.max(first.start),
-        ));
-        let inside = source.text(crate::source::Span::new(
-            span.start,
-            span.end.min(last.end).max(span.start),
-        ));
-        let from = before.len().min(text.len());
-        let to = (from + inside.len()).min(text.len());
+        let from = span.start.clamp(first.start, last.end.max(first.start));
+        let to = span.end.clamp(from, last.end.max(from));
+        // Built from three separately converted pieces, so that the span's
+        // ends fall on character boundaries even where the file is not UTF-8.
+        let before = source.text(Span::new(first.start, from));
+        let inside = source.text(Span::new(from, to));
+        let after = source.text(Span::new(to, last.end.max(to)));
+        let text = format!("{before}{inside}{after}");
+        let from = before.len();
+        let to = from + inside.len();
         Excerpt {
             path: source.path().display().to_string(),
             line_start: start.line,
             text,
             span: from..to,
             label: label.message.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    /// Found by the fuzzer: a span whose ends are inside characters, or
+    /// next to bytes that are not UTF-8.
+    #[test]
+    fn spans_inside_characters_render() {
+        let source = SourceFile::new("f.conf", b"''\xb8 \xd0\xb5\xb5 caf\xc3\xa9\n".to_vec());
+        for start in 0..source.bytes().len() {
+            for end in start..=source.bytes().len() {
+                let diagnostic = Diagnostic::error("x").at(&source, Span::new(start, end), "here");
+                render(&[diagnostic], false);
+            }
         }
     }
 }

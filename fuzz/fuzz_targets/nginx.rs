@@ -1,0 +1,48 @@
+//! Any bytes through the nginx parser: no panic, the lexer agrees with the
+//! grammar, what parses prints back byte for byte, and errors render.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mgdeploy::nginx::crossplane::{Options, Payload};
+use mgdeploy::nginx::include::{Loaded, LoadedFile};
+use mgdeploy::nginx::{parse, parse_with_grammar};
+use mgdeploy::source::SourceFile;
+
+fuzz_target!(|data: &[u8]| {
+    let source = SourceFile::new("fuzz.conf", data.to_vec());
+    let fast = parse(&source);
+    match (&fast, parse_with_grammar(&source)) {
+        (Ok(a), Ok(b)) => assert_eq!(a.children, b.children),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (Ok(_), Err(b)) if b.message.contains("nested too deeply") => {}
+        (a, b) => panic!(
+            "lexer {:?} vs grammar {:?}",
+            a.as_ref().err().map(ToString::to_string),
+            b.err().map(|e| e.to_string())
+        ),
+    }
+    match fast {
+        Ok(config) => {
+            assert_eq!(config.print().expect("lossless"), data);
+            let loaded = Loaded {
+                files: vec![LoadedFile {
+                    path: "fuzz.conf".into(),
+                    config: Ok(config),
+                    includes: Vec::new(),
+                    include_errors: Vec::new(),
+                }],
+            };
+            let payload = Payload {
+                loaded: &loaded,
+                options: Options {
+                    comments: true,
+                    includes: false,
+                },
+            };
+            serde_json::to_vec(&payload).expect("JSON");
+        }
+        Err(error) => {
+            mgdeploy::report::text::render(&[error], false);
+        }
+    }
+});
