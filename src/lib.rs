@@ -5,10 +5,14 @@
 // travels on the error path, where its size costs nothing measurable.
 #![allow(clippy::result_large_err)]
 
+pub mod apply;
+pub mod checksum;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod ini;
 pub mod nginx;
+pub mod plan;
+pub mod prompt;
 pub mod report;
 pub mod source;
