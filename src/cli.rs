@@ -46,6 +46,22 @@ pub enum Command {
     /// any file failed, 2 when FILE cannot be read.
     Parse(ParseArgs),
 
+    /// Apply a plan saved as JSON, after showing it as a diff.
+    ///
+    /// Every file is written or none is; each replaced file keeps its owner
+    /// and mode and is backed up under <root>/.mgdeploy/, so `mgdeploy
+    /// rollback` can undo it. A file that changed since the plan was made
+    /// stops everything. Exit status: 0 applied or nothing to do, 1 not
+    /// confirmed, 2 could not apply (nothing was left half-written).
+    Apply(ApplyArgs),
+
+    /// Undo the last applied (or interrupted) change, after showing it as a diff.
+    ///
+    /// Restores every file byte for byte, with its owner, mode and symlinks,
+    /// and removes the files the change created. Exit status: 0 restored or
+    /// nothing to undo, 1 not confirmed, 2 could not restore.
+    Rollback(RollbackArgs),
+
     /// Print a shell completion script.
     ///
     /// For bash: mgdeploy completions bash > ~/.local/share/bash-completion/completions/mgdeploy
@@ -76,6 +92,34 @@ pub struct ParseArgs {
     /// Indent the JSON by this many spaces (default: compact, as crossplane).
     #[arg(long, value_name = "N")]
     pub indent: Option<usize>,
+}
+
+/// Asking before writing.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Write without asking. Without it, mgdeploy asks on a terminal and
+    /// writes nothing when there is no terminal to ask on.
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan: JSON as `mgdeploy migrate --format json` prints it.
+    pub plan: PathBuf,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The MediaGoblin checkout whose .mgdeploy/ records the change.
+    #[arg(short = 'C', long = "root", value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 #[derive(Debug, Args)]

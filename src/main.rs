@@ -22,11 +22,17 @@ fn main() -> ExitCode {
     apply_color(Some(cli.color));
     let mut report = |diagnostics: &[Diagnostic]| {
         if !diagnostics.is_empty() {
-            anstream::eprint!("{}", mgdeploy::report::text::render(diagnostics, true));
+            {
+                use std::io::Write;
+                let text = mgdeploy::report::text::render(diagnostics, true);
+                let _ = write!(anstream::stderr(), "{text}");
+            }
         }
     };
     let outcome: Result<Status, Failure> = match &cli.command {
         Command::Parse(args) => commands::parse::parse(args, &mut report),
+        Command::Apply(args) => commands::apply::apply(args),
+        Command::Rollback(args) => commands::rollback::rollback(args),
         Command::Completions(args) => commands::completions::completions(args),
         Command::Manpage => commands::completions::manpage(),
     };

@@ -1,8 +1,10 @@
 //! One module per subcommand. Each returns what the exit code should say, or
 //! the diagnostics that stopped it (exit code 2).
 
+pub mod apply;
 pub mod completions;
 pub mod parse;
+pub mod rollback;
 
 use crate::diagnostic::Diagnostic;
 
@@ -44,14 +46,43 @@ impl Failure {
     }
 }
 
-/// Writes to standard output; a closed pipe (`mgdeploy ... | head`) is not
-/// an error worth reporting.
+/// Writes to standard output (without color escapes unless it is a
+/// terminal that wants them); a closed pipe (`mgdeploy ... | head`) is not an
+/// error worth reporting.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::io("cannot write to standard output", &e)),
     }
+}
+
+/// Whether to go on and write: `--yes`, or a yes on the terminal. Says why
+/// nothing was written otherwise.
+pub fn proceed(yes: bool, question: &str, verb: &str) -> bool {
+    if yes {
+        return true;
+    }
+    match crate::prompt::confirm(question) {
+        crate::prompt::Answer::Yes => true,
+        crate::prompt::Answer::No => {
+            say("Nothing was written.");
+            false
+        }
+        crate::prompt::Answer::NoTerminal => {
+            say(&format!(
+                "Nothing was written: there is no terminal to ask on. Pass --yes to {verb} without asking."
+            ));
+            false
+        }
+    }
+}
+
+/// A line for the person at the terminal, on standard error. Failing to
+/// write it (a closed stderr) is no reason to stop or to panic.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(anstream::stderr(), "{line}");
 }

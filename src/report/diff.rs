@@ -1,0 +1,148 @@
+//! Unified diffs of planned changes, the form reviewers and `git apply`
+//! read. New files are diffed against `/dev/null`, removed files to it.
+
+use std::path::{Path, PathBuf};
+
+use anstyle::{AnsiColor, Effects, Style};
+use similar::{ChangeTag, TextDiff};
+
+/// One file's before and after; `None` means the file does not exist.
+pub struct FileDiff<'a> {
+    pub path: &'a Path,
+    pub old: Option<&'a [u8]>,
+    pub new: Option<&'a [u8]>,
+}
+
+/// How a path appears in diff headers: relative to the current directory
+/// when the file is under it (so `git apply` takes the patch there),
+/// absolute otherwise.
+pub fn display_path(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    match std::env::current_dir() {
+        Ok(cwd) => match absolute.strip_prefix(&cwd) {
+            Ok(relative) => relative.to_path_buf(),
+            Err(_) => absolute,
+        },
+        Err(_) => absolute,
+    }
+}
+
+fn header_name(prefix: &str, path: &Path) -> String {
+    if path.is_absolute() {
+        path.display().to_string()
+    } else {
+        format!("{prefix}/{}", path.display())
+    }
+}
+
+const HEADER: Style = Style::new().effects(Effects::BOLD);
+const HUNK: Style = AnsiColor::Cyan.on_default();
+const REMOVED: Style = AnsiColor::Red.on_default();
+const ADDED: Style = AnsiColor::Green.on_default();
+
+/// The unified diff (3 lines of context) of every file, in order. With
+/// `color`, lines carry ANSI styles; the text is otherwise the same.
+pub fn unified(files: &[FileDiff<'_>], color: bool) -> String {
+    let paint = |style: Style, text: &str| {
+        if color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = String::new();
+    for file in files {
+        let old = String::from_utf8_lossy(file.old.unwrap_or_default());
+        let new = String::from_utf8_lossy(file.new.unwrap_or_default());
+        if file.old.is_some() && old == new {
+            continue;
+        }
+        let shown = display_path(file.path);
+        let from = if file.old.is_some() {
+            header_name("a", &shown)
+        } else {
+            "/dev/null".to_string()
+        };
+        let to = if file.new.is_some() {
+            header_name("b", &shown)
+        } else {
+            "/dev/null".to_string()
+        };
+        out.push_str(&paint(HEADER, &format!("--- {from}")));
+        out.push('\n');
+        out.push_str(&paint(HEADER, &format!("+++ {to}")));
+        out.push('\n');
+        let diff = TextDiff::from_lines(old.as_ref(), new.as_ref());
+        for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+            out.push_str(&paint(HUNK, &hunk.header().to_string()));
+            out.push('\n');
+            for change in hunk.iter_changes() {
+                let (sign, style) = match change.tag() {
+                    ChangeTag::Delete => ("-", Some(REMOVED)),
+                    ChangeTag::Insert => ("+", Some(ADDED)),
+                    ChangeTag::Equal => (" ", None),
+                };
+                let line = change.value();
+                let text = format!("{sign}{}", line.strip_suffix('\n').unwrap_or(line));
+                match style {
+                    Some(style) => out.push_str(&paint(style, &text)),
+                    None => out.push_str(&text),
+                }
+                out.push('\n');
+                if change.missing_newline() {
+                    out.push_str("\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modified_new_and_removed_files() {
+        let files = [
+            FileDiff {
+                path: Path::new("site.conf"),
+                old: Some(b"a\nfastcgi_pass x;\nc\n"),
+                new: Some(b"a\nuwsgi_pass x;\nc\n"),
+            },
+            FileDiff {
+                path: Path::new("uwsgi.ini"),
+                old: None,
+                new: Some(b"[uwsgi]\nmaster = true"),
+            },
+            FileDiff {
+                path: Path::new("gone.txt"),
+                old: Some(b"bye\n"),
+                new: None,
+            },
+        ];
+        let text = unified(&files, false);
+        assert_eq!(
+            text,
+            "--- a/site.conf\n+++ b/site.conf\n@@ -1,3 +1,3 @@\n a\n-fastcgi_pass x;\n+uwsgi_pass x;\n c\n\
+             --- /dev/null\n+++ b/uwsgi.ini\n@@ -0,0 +1,2 @@\n+[uwsgi]\n+master = true\n\\ No newline at end of file\n\
+             --- a/gone.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n"
+        );
+    }
+
+    #[test]
+    fn unchanged_files_are_left_out() {
+        let files = [FileDiff {
+            path: Path::new("same"),
+            old: Some(b"x\n"),
+            new: Some(b"x\n"),
+        }];
+        assert_eq!(unified(&files, false), "");
+    }
+}
