@@ -39,6 +39,19 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Plan the move from FastCGI to uWSGI, show it as a diff, and apply it.
+    ///
+    /// Reads the nginx configuration, paste.ini, mediagoblin.ini and
+    /// lazystarter.sh; rewrites the nginx location that passes to MediaGoblin
+    /// over FastCGI into a uWSGI one, writes a uWSGI ini, patches
+    /// lazystarter.sh, and prints all of it as a unified diff with a summary
+    /// of what changed, what was dropped and why, and what to do next.
+    /// Writes only after a yes (or --yes), every file or none.
+    ///
+    /// Exit status: 0 nothing to change or applied, 1 changes pending
+    /// (--dry-run, or not confirmed), 2 could not plan or apply.
+    Migrate(Box<MigrateArgs>),
+
     /// Print an nginx configuration as JSON, in crossplane's format.
     ///
     /// Includes are followed (relative to the file's directory) unless
@@ -92,6 +105,121 @@ pub struct ParseArgs {
     /// Indent the JSON by this many spaces (default: compact, as crossplane).
     #[arg(long, value_name = "N")]
     pub indent: Option<usize>,
+}
+
+/// Where the deployment's files are. A bare `mgdeploy migrate` inside a
+/// MediaGoblin checkout finds everything itself.
+#[derive(Clone, Debug, Args)]
+pub struct DiscoveryArgs {
+    /// The MediaGoblin checkout.
+    #[arg(short = 'C', long = "root", value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+
+    /// The Paste configuration [default: paste_local.ini if it exists, else paste.ini].
+    #[arg(long, value_name = "FILE")]
+    pub paste: Option<PathBuf>,
+
+    /// MediaGoblin's configuration [default: the first file of the app's
+    /// `config` setting that exists: mediagoblin_local.ini, mediagoblin.ini].
+    #[arg(long = "mediagoblin-ini", value_name = "FILE")]
+    pub mediagoblin_ini: Option<PathBuf>,
+
+    /// The nginx site file or nginx.conf; includes are followed [default:
+    /// search /etc/nginx for the server that passes to MediaGoblin].
+    #[arg(long, value_name = "FILE")]
+    pub nginx: Option<PathBuf>,
+
+    /// What relative `include` paths start from [default: the directory of
+    /// nginx.conf, /etc/nginx].
+    #[arg(long = "nginx-prefix", value_name = "DIR")]
+    pub nginx_prefix: Option<PathBuf>,
+
+    /// The uWSGI ini: where migrate writes it and what check reads
+    /// [default: <root>/mediagoblin-uwsgi.ini].
+    #[arg(long = "uwsgi-ini", value_name = "FILE")]
+    pub uwsgi_ini: Option<PathBuf>,
+}
+
+/// How MediaGoblin learns the URL prefix it is served under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScriptName {
+    /// uWSGI `mount` + `manage-script-name`: nginx sends nothing extra.
+    Mount,
+    /// nginx sends SCRIPT_NAME, uWSGI strips it with `route-run = fixpathinfo:`.
+    Fixpathinfo,
+    /// `uwsgi_modifier1 30`, as old guides show. Does nothing on Python 3.
+    Modifier1,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct MigrationArgs {
+    /// URL prefix to serve MediaGoblin under, e.g. / or /mediagoblin [default: keep today's].
+    #[arg(long, value_name = "PATH")]
+    pub mount: Option<String>,
+
+    /// How the prefix reaches MediaGoblin.
+    #[arg(long = "script-name", value_enum, default_value = "mount")]
+    pub script_name: ScriptName,
+
+    /// Address uWSGI listens on: unix:/path or host:port [default: the address nginx passes to today].
+    #[arg(long, value_name = "ADDR")]
+    pub socket: Option<String>,
+
+    /// Which FastCGI address is MediaGoblin's, when more than one could be.
+    #[arg(long = "fcgi-address", value_name = "ADDR")]
+    pub fcgi_address: Option<String>,
+
+    /// User uWSGI runs MediaGoblin as [default: the owner of the checkout].
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Group uWSGI runs MediaGoblin as [default: the group of the checkout].
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+
+    /// Number of uWSGI worker processes.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub processes: u32,
+
+    /// uWSGI's Python plugin.
+    #[arg(long, value_name = "NAME", default_value = "python3")]
+    pub plugin: String,
+
+    /// A directory with your own uwsgi.ini.tera to use instead of the built-in template.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// The diff, colored on a terminal, then a summary.
+    Text,
+    /// The plan and its notes as one JSON document.
+    Json,
+    /// Only the diff, for `git apply`.
+    Patch,
+    /// A merge-request comment: the summary, then the diff in a fenced block.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub discovery: DiscoveryArgs,
+
+    #[command(flatten)]
+    pub migration: MigrationArgs,
+
+    /// Show the plan and write nothing; exit 1 when there are changes.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
 }
 
 /// Asking before writing.

@@ -210,8 +210,16 @@ pub struct Applied {
     pub files: usize,
 }
 
+/// A last check run with every new file in place, before the transaction
+/// counts as done (e.g. `nginx -t`); failing it puts every file back.
+pub type Validate<'a> = &'a dyn Fn() -> Result<(), Diagnostic>;
+
 /// Writes `targets` (from `resolve`) as one transaction under `root`.
-pub fn commit(root: &Path, targets: &[Target]) -> Result<Applied, Diagnostic> {
+pub fn commit(
+    root: &Path,
+    targets: &[Target],
+    validate: Option<Validate<'_>>,
+) -> Result<Applied, Diagnostic> {
     let _lock = lock(root)?;
     check_no_unfinished(root)?;
     for target in targets {
@@ -237,6 +245,18 @@ pub fn commit(root: &Path, targets: &[Target]) -> Result<Applied, Diagnostic> {
             result = Err(error);
             break;
         }
+    }
+    if result.is_ok()
+        && let Some(validate) = validate
+        && let Err(rejected) = validate()
+    {
+        transaction.journal.state = State::Prepared;
+        return Err(match undo(&mut transaction, replaced) {
+            Ok(()) => rejected.with_note("every file was put back as it was"),
+            Err(undo_error) => rejected
+                .with_note(format!("putting the files back failed: {undo_error}"))
+                .with_help(format!("run `mgdeploy rollback -C {}`", root.display())),
+        });
     }
     if result.is_ok() {
         transaction.journal.state = State::Committed;

@@ -64,7 +64,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
     if !proceed(args.confirm.yes, &question, "apply") {
         return Ok(Status::Attention);
     }
-    let applied = commit(&plan.root, &targets)?;
+    let applied = commit(&plan.root, &targets, None)?;
     say(&format!(
         "Applied {} file(s). Backups and the journal are in {}; `mgdeploy rollback -C {}` undoes this.",
         applied.files,

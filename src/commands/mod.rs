@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod completions;
+pub mod migrate;
 pub mod parse;
 pub mod rollback;
 

@@ -1,0 +1,142 @@
+//! `mgdeploy migrate`: plan the move to uWSGI, show it, and apply it.
+
+use serde::Serialize;
+
+use super::{Failure, Status, proceed, say, write_stdout};
+use crate::apply::{Target, check_no_unfinished, commit, fsops::is_root, resolve};
+use crate::cli::{MigrateArgs, PlanFormat};
+use crate::deploy::discover::discover;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::migrate::{Migration, plan};
+use crate::report::diff::{FileDiff, unified};
+
+/// The diff of every target. `real_paths` names the files themselves rather
+/// than the symlinks the plan reached them through, which `git apply` needs.
+fn diff(targets: &[Target], color: bool, real_paths: bool) -> String {
+    let files: Vec<FileDiff<'_>> = targets
+        .iter()
+        .map(|t| FileDiff {
+            path: if real_paths { &t.real } else { &t.shown },
+            old: t.before.as_deref(),
+            new: Some(&t.after),
+        })
+        .collect();
+    unified(&files, color)
+}
+
+#[derive(Serialize)]
+struct JsonFile {
+    path: String,
+    action: &'static str,
+    diff: String,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    changes: bool,
+    plan: &'a crate::plan::Plan,
+    files: Vec<JsonFile>,
+    notes: &'a crate::migrate::notes::Notes,
+    uwsgi_ini_values: &'a Option<crate::migrate::uwsgi_ini::IniValues>,
+}
+
+fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> String {
+    let nothing = "Nothing to do: MediaGoblin is already served by uWSGI here.\n";
+    match format {
+        PlanFormat::Text if targets.is_empty() => format!("{nothing}{}", migration.notes.summary()),
+        PlanFormat::Text => format!(
+            "{}\n{}",
+            diff(targets, true, false),
+            migration.notes.summary()
+        ),
+        PlanFormat::Patch => diff(targets, false, true),
+        PlanFormat::Markdown if targets.is_empty() => format!("### mgdeploy migrate\n\n{nothing}"),
+        PlanFormat::Markdown => format!(
+            "### mgdeploy migrate\n\n{}\n```diff\n{}```\n",
+            migration.notes.summary(),
+            diff(targets, false, false)
+        ),
+        PlanFormat::Json => {
+            let files = targets
+                .iter()
+                .map(|t| JsonFile {
+                    path: t.shown.display().to_string(),
+                    action: if t.before.is_some() {
+                        "modify"
+                    } else {
+                        "create"
+                    },
+                    diff: diff(std::slice::from_ref(t), false, false),
+                })
+                .collect();
+            let report = JsonReport {
+                changes: !targets.is_empty(),
+                plan: &migration.plan,
+                files,
+                notes: &migration.notes,
+                uwsgi_ini_values: &migration.uwsgi_ini_values,
+            };
+            let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
+            json.push('\n');
+            json
+        }
+    }
+}
+
+pub fn migrate(
+    args: &MigrateArgs,
+    report: &mut dyn FnMut(&[Diagnostic]),
+) -> Result<Status, Failure> {
+    let (deployment, problems) = discover(&args.discovery)?;
+    check_no_unfinished(&deployment.root)?;
+    if !problems.nginx.is_empty() {
+        return Err(Failure {
+            diagnostics: problems.nginx,
+        });
+    }
+    let warnings: Vec<Diagnostic> = problems
+        .other
+        .into_iter()
+        .map(|d| d.with_severity(Severity::Warning))
+        .collect();
+    report(&warnings);
+    let migration = plan(&deployment, &args.migration)?;
+    let targets = resolve(&migration.plan)?;
+    write_stdout(render(args.format, &migration, &targets).as_bytes())?;
+    if targets.is_empty() {
+        return Ok(Status::Clean);
+    }
+    if args.dry_run {
+        return Ok(Status::Attention);
+    }
+    if !proceed(args.confirm.yes, "Apply these changes?", "apply them") {
+        return Ok(Status::Attention);
+    }
+    let nginx = crate::nginx::binary::find();
+    let main_conf = deployment.nginx.main.clone();
+    let is_main_conf = deployment.nginx.prefix == main_conf.parent().unwrap_or(&main_conf);
+    let validate = |nginx: &std::path::Path| {
+        crate::nginx::binary::test(nginx, is_main_conf.then_some(main_conf.as_path()))
+    };
+    let validator;
+    let check: Option<&dyn Fn() -> Result<(), Diagnostic>> = match &nginx {
+        Some(nginx) if is_root() => {
+            validator = move || validate(nginx);
+            Some(&validator)
+        }
+        _ => {
+            say(
+                "nginx -t was not run (it needs nginx and root): run it yourself before reloading nginx.",
+            );
+            None
+        }
+    };
+    let applied = commit(&deployment.root, &targets, check)?;
+    say(&format!(
+        "Applied {} file(s). `mgdeploy rollback -C {}` undoes this (backups in {}).",
+        applied.files,
+        deployment.root.display(),
+        applied.dir.display()
+    ));
+    Ok(Status::Clean)
+}

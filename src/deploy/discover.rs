@@ -1,0 +1,300 @@
+//! Finding and reading a deployment's files, as the DISCOVERY options and
+//! MediaGoblin's own conventions say (paste_local.ini before paste.ini, the
+//! first readable file of the app's `config`, lazyserver.sh linking to
+//! lazystarter.sh).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::{
+    Celery, Deployment, FcgiServer, IniFile, Lazystarter, Nginx, StaticUrls, configobj_unquote,
+    ini_value,
+};
+use crate::cli::DiscoveryArgs;
+use crate::diagnostic::Diagnostic;
+use crate::ini::{paste, uwsgi};
+use crate::nginx::include::{Follow, load};
+use crate::nginx::syntax::Node;
+use crate::source::SourceFile;
+
+/// Where nginx keeps its configuration on Debian and most other systems.
+pub const NGINX_DIR: &str = "/etc/nginx";
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path))
+    }
+}
+
+fn read_paste_dialect(path: &Path) -> Result<IniFile, Diagnostic> {
+    let source = SourceFile::read(path).map_err(|e| {
+        Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path)
+    })?;
+    let document = paste::read(&source)?;
+    Ok(IniFile {
+        path: path.to_path_buf(),
+        document,
+    })
+}
+
+/// Problems that leave the model usable, for the caller to weigh: `migrate`
+/// will not rewrite a configuration nginx cannot read, `check` reports them.
+#[derive(Debug, Default)]
+pub struct Problems {
+    /// nginx files that do not parse, includes that are missing.
+    pub nginx: Vec<Diagnostic>,
+    /// Anything else (a mediagoblin.ini configparser cannot read).
+    pub other: Vec<Diagnostic>,
+}
+
+/// Reads the deployment; what cannot be read at all stops here.
+pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnostic> {
+    let mut problems = Problems::default();
+    let root = std::fs::canonicalize(&args.root).map_err(|e| {
+        Diagnostic::error(format!(
+            "cannot use {} as the MediaGoblin checkout: {e}",
+            args.root.display()
+        ))
+        .in_file(&args.root)
+    })?;
+    if !root.is_dir() {
+        return Err(
+            Diagnostic::error(format!("{} is not a directory", root.display())).in_file(&root),
+        );
+    }
+
+    let paste_path = match &args.paste {
+        Some(path) => absolute(path),
+        None => ["paste_local.ini", "paste.ini"]
+            .iter()
+            .map(|name| root.join(name))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                Diagnostic::error(format!("no paste_local.ini or paste.ini in {}", root.display()))
+                    .in_file(&root)
+                    .with_help("run mgdeploy in the MediaGoblin checkout, or name it with -C DIR (or the file with --paste)")
+            })?,
+    };
+    let paste = read_paste_dialect(&paste_path)?;
+
+    let mediagoblin_path = match &args.mediagoblin_ini {
+        Some(path) => Some(absolute(path)),
+        None => mediagoblin_config(&paste, &root),
+    };
+    let mediagoblin_ini = match mediagoblin_path {
+        Some(path) => match read_paste_dialect(&path) {
+            Ok(file) => Some(file),
+            Err(error) => {
+                problems.other.push(error.with_note(
+                    "static URLs and celery settings are assumed to be MediaGoblin's defaults",
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+
+    let lazystarter = find_lazystarter(&root);
+    let virtualenv = root.join("bin/python").exists().then(|| root.clone());
+
+    let nginx_main = match &args.nginx {
+        Some(path) => absolute(path),
+        None => PathBuf::from(NGINX_DIR).join("nginx.conf"),
+    };
+    let nginx = load_nginx(&nginx_main, args.nginx_prefix.as_deref())?;
+    problems.nginx.extend(nginx.loaded.errors().cloned());
+
+    let uwsgi_path = args
+        .uwsgi_ini
+        .as_deref()
+        .map(absolute)
+        .unwrap_or_else(|| root.join("mediagoblin-uwsgi.ini"));
+    let uwsgi = if uwsgi_path.is_file() {
+        let source = SourceFile::read(&uwsgi_path).map_err(|e| {
+            Diagnostic::error(format!("cannot read {}: {e}", uwsgi_path.display()))
+                .in_file(&uwsgi_path)
+        })?;
+        Some(IniFile {
+            path: uwsgi_path.clone(),
+            document: uwsgi::read(&source)?,
+        })
+    } else {
+        None
+    };
+
+    let fcgi_server = fcgi_server(&paste);
+    let celery = celery_mode(lazystarter.as_ref(), mediagoblin_ini.as_ref());
+    let static_urls = static_urls(mediagoblin_ini.as_ref());
+    let owner = std::fs::metadata(&root)
+        .map(|m| (m.uid(), m.gid()))
+        .unwrap_or((0, 0));
+
+    Ok((
+        Deployment {
+            root,
+            paste,
+            mediagoblin_ini,
+            lazystarter,
+            virtualenv,
+            nginx,
+            uwsgi_path,
+            uwsgi,
+            fcgi_server,
+            celery,
+            static_urls,
+            owner,
+        },
+        problems,
+    ))
+}
+
+/// The app section MediaGoblin's egg is loaded from.
+pub fn app_section(paste: &IniFile) -> Option<String> {
+    let apps: Vec<&str> = paste
+        .document
+        .sections_with_prefix("app:")
+        .map(|s| s.name.as_str())
+        .collect();
+    apps.iter()
+        .find(|name| ini_value(paste, name, "use").is_some_and(|u| u.contains("mediagoblin")))
+        .or_else(|| apps.first())
+        .map(|name| name.to_string())
+}
+
+/// MediaGoblin reads the first file of its app's `config` setting that
+/// exists (mediagoblin/app.py); older checkouts name only mediagoblin.ini.
+fn mediagoblin_config(paste: &IniFile, root: &Path) -> Option<PathBuf> {
+    let listed: Vec<PathBuf> = app_section(paste)
+        .and_then(|app| ini_value(paste, &app, "config"))
+        .map(|config| config.split_whitespace().map(|p| root.join(p)).collect())
+        .unwrap_or_default();
+    listed
+        .into_iter()
+        .chain(
+            ["mediagoblin_local.ini", "mediagoblin.ini"]
+                .iter()
+                .map(|n| root.join(n)),
+        )
+        .find(|p| p.is_file())
+}
+
+fn find_lazystarter(root: &Path) -> Option<Lazystarter> {
+    let starter = root.join("lazystarter.sh");
+    let path = if starter.is_file() {
+        std::fs::canonicalize(&starter).ok()?
+    } else {
+        // Before 0.3.0 lazyserver.sh was the script itself.
+        let server = root.join("lazyserver.sh");
+        std::fs::canonicalize(&server)
+            .ok()
+            .filter(|p| p.is_file())?
+    };
+    let source = SourceFile::read(&path).ok()?;
+    let mut links: Vec<PathBuf> = std::fs::read_dir(root)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        })
+        .filter(|p| std::fs::canonicalize(p).is_ok_and(|target| target == path))
+        .collect();
+    links.sort();
+    Some(Lazystarter {
+        path,
+        source,
+        links,
+    })
+}
+
+/// Reads nginx's configuration from `main`, following includes.
+fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
+    if !main.exists() {
+        return Err(
+            Diagnostic::error(format!("{} does not exist", main.display()))
+                .in_file(main)
+                .with_help("name the nginx site file or nginx.conf with --nginx FILE"),
+        );
+    }
+    // A first read to see whether `main` is nginx.conf (it has `http` or
+    // `events` at the top) or a site file included from it.
+    let probe = load(main, Path::new("."), Follow::SingleFile)?;
+    let is_main_conf = probe.config(0).is_some_and(|config| {
+        config.children.iter().any(|node| match node {
+            Node::Directive(d) => matches!(config.bytes(d.name.span), b"http" | b"events"),
+            Node::Comment(_) => false,
+        })
+    });
+    let prefix = match prefix {
+        Some(prefix) => absolute(prefix),
+        None if is_main_conf => main
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        None => PathBuf::from(NGINX_DIR),
+    };
+    let loaded = load(main, &prefix, Follow::Includes)?;
+    Ok(Nginx {
+        main: main.to_path_buf(),
+        prefix,
+        loaded,
+    })
+}
+
+/// `[server:fcgi]`: flup's address, unless it is left to the command line.
+fn fcgi_server(paste: &IniFile) -> Option<FcgiServer> {
+    paste.document.section("server:fcgi")?;
+    let value = |key: &str| ini_value(paste, "server:fcgi", key);
+    let address = match (value("socket"), value("host"), value("port")) {
+        (Some(socket), _, _) => Some(format!("unix:{socket}")),
+        (None, Some(host), Some(port)) => Some(format!("{host}:{port}")),
+        _ => None,
+    };
+    Some(FcgiServer { address })
+}
+
+fn celery_mode(lazystarter: Option<&Lazystarter>, mediagoblin: Option<&IniFile>) -> Celery {
+    if let Some(starter) = lazystarter {
+        let text = String::from_utf8_lossy(starter.source.bytes());
+        if text.contains("CELERY_ALWAYS_EAGER=true") {
+            let name = starter
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Celery::Eager(format!("{name} sets CELERY_ALWAYS_EAGER=true"));
+        }
+    }
+    if let Some(file) = mediagoblin
+        && ini_value(file, "celery", "CELERY_ALWAYS_EAGER")
+            .is_some_and(|v| configobj_unquote(v.trim()).eq_ignore_ascii_case("true"))
+    {
+        return Celery::Eager("mediagoblin.ini sets CELERY_ALWAYS_EAGER = true".into());
+    }
+    Celery::Worker
+}
+
+fn static_urls(mediagoblin: Option<&IniFile>) -> StaticUrls {
+    let mut urls = StaticUrls::default();
+    let Some(file) = mediagoblin else {
+        return urls;
+    };
+    let get = |section: &str, key: &str| {
+        ini_value(file, section, key).map(|v| configobj_unquote(v.trim()).to_string())
+    };
+    if let Some(v) = get("mediagoblin", "direct_remote_path") {
+        urls.static_files = v;
+    }
+    if let Some(v) = get("mediagoblin", "theme_web_path") {
+        urls.theme = v;
+    }
+    if let Some(v) = get("mediagoblin", "plugin_web_path") {
+        urls.plugin = v;
+    }
+    if let Some(v) = get("storage:publicstore", "base_url") {
+        urls.media = v;
+    }
+    urls
+}
