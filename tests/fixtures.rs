@@ -1,0 +1,410 @@
+//! `mgdeploy migrate` on whole deployments (`fixtures/<case>/`), checked
+//! against reviewed expected diffs and against the real servers: the result
+//! passes `nginx -t`, its uWSGI ini starts under `uwsgi --strict --need-app`,
+//! a second run has nothing to do, and `--format patch | git apply` gives the
+//! same files.
+//!
+//! A case is `fixtures/<case>/case` (lines `args:`, `corpus: SRC -> DEST`,
+//! `shared: SRC -> DEST`, `system: /etc/nginx/FILE -> DEST`, `link: PATH -> TARGET`, `replace: PATH: OLD => NEW`,
+//! `dir: PATH`), its own files under `input/`, and `expected.diff`: the change
+//! as `git diff` shows it, `@TMP@` standing for the test's directory. Set
+//! MGDEPLOY_FIXTURES=write to write the diffs afresh for review.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const TMP: &str = "@TMP@";
+
+struct Case {
+    name: String,
+    dir: PathBuf,
+    args: Vec<String>,
+    lines: Vec<(String, String)>,
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(fixtures_dir()).expect("fixtures/") {
+        let dir = entry.expect("entry").path();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.starts_with('_') || !dir.is_dir() {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(dir.join("case"))
+            .unwrap_or_else(|e| panic!("{name}/case: {e}"));
+        let mut args = Vec::new();
+        let mut lines = Vec::new();
+        for line in manifest
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let (kind, rest) = line
+                .split_once(':')
+                .unwrap_or_else(|| panic!("{name}/case: bad line {line:?}"));
+            let rest = rest.trim().to_string();
+            if kind == "args" {
+                args.extend(rest.split_whitespace().map(String::from));
+            } else {
+                lines.push((kind.to_string(), rest));
+            }
+        }
+        cases.push(Case {
+            name,
+            dir,
+            args,
+            lines,
+        });
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}
+
+fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    let output = run(Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=mgdeploy",
+            "-c",
+            "user.email=tests@mgdeploy.invalid",
+            "-c",
+            "core.autocrlf=false",
+        ])
+        .args(args));
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("list") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        let meta = std::fs::symlink_metadata(&path).expect("metadata");
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&path).expect("link"), &target)
+                .expect("symlink");
+        } else if meta.is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// Replaces `@TMP@` in every regular file under `dir`.
+fn fill_in(dir: &Path, tmp: &str) {
+    for entry in std::fs::read_dir(dir).expect("list") {
+        let path = entry.expect("entry").path();
+        let meta = std::fs::symlink_metadata(&path).expect("metadata");
+        if meta.is_dir() && path.file_name().is_some_and(|n| n != ".git") {
+            fill_in(&path, tmp);
+        } else if meta.is_file() {
+            let bytes = std::fs::read(&path).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            if text.contains(TMP) {
+                std::fs::write(&path, text.replace(TMP, tmp)).expect("write");
+            }
+        }
+    }
+}
+
+/// Builds the case's input tree in a new temporary directory.
+fn build(case: &Case) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let top = std::fs::canonicalize(dir.path()).expect("canonical");
+    // uWSGI drops to nobody, who must be able to read the checkout.
+    std::fs::set_permissions(&top, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let input = case.dir.join("input");
+    if input.is_dir() {
+        copy_tree(&input, &top);
+    }
+    for (kind, rest) in &case.lines {
+        let pair = |separator: &str| {
+            let (a, b) = rest.split_once(separator).unwrap_or_else(|| {
+                panic!("{}: {kind}: expected `{separator}` in {rest:?}", case.name)
+            });
+            (a.trim().to_string(), b.trim().to_string())
+        };
+        match kind.as_str() {
+            "corpus" | "shared" | "system" => {
+                let (source, dest) = pair("->");
+                let source = match kind.as_str() {
+                    "corpus" => common::corpus().join(source),
+                    "shared" => fixtures_dir().join("_shared").join(source),
+                    // Files of the host's nginx package (nginx-common).
+                    _ => PathBuf::from(source),
+                };
+                let dest = top.join(dest);
+                std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+                std::fs::copy(&source, &dest)
+                    .unwrap_or_else(|e| panic!("{}: {}: {e}", case.name, source.display()));
+                // Corpus files are read-only; the copy is the deployment's own.
+                std::fs::set_permissions(
+                    &dest,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o644),
+                )
+                .expect("chmod");
+            }
+            "link" => {
+                let (link, target) = pair("->");
+                let link = top.join(link);
+                std::fs::create_dir_all(link.parent().expect("parent")).expect("mkdir");
+                std::os::unix::fs::symlink(target, link).expect("symlink");
+            }
+            "replace" => {
+                let (file, change) = pair(":");
+                let (old, new) = change.split_once("=>").expect("replace: OLD => NEW");
+                let path = top.join(file);
+                let text = std::fs::read_to_string(&path).expect("read");
+                std::fs::write(&path, text.replace(old.trim(), new.trim())).expect("write");
+            }
+            "dir" => std::fs::create_dir_all(top.join(rest)).expect("mkdir"),
+            other => panic!("{}: unknown line kind {other}", case.name),
+        }
+    }
+    fill_in(&top, &top.to_string_lossy());
+    (dir, top)
+}
+
+fn migrate(case: &Case, top: &Path, extra: &[&str]) -> Output {
+    run(common::mgdeploy()
+        .current_dir(top)
+        .arg("migrate")
+        .arg("-C")
+        .arg(top.join("mediagoblin"))
+        .arg("--nginx")
+        .arg(top.join("nginx/nginx.conf"))
+        .args(["--user", "nobody", "--group", "nogroup"])
+        .args(
+            case.args
+                .iter()
+                .map(|a| a.replace(TMP, &top.to_string_lossy())),
+        )
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null()))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Starts uWSGI on the ini and waits for MediaGoblin (the probe) to be
+/// loaded; stops it either way.
+fn uwsgi_starts(ini: &Path, log: &Path) -> Result<(), String> {
+    let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe");
+    let mut child = Command::new("uwsgi")
+        .arg("--ini")
+        .arg(ini)
+        .arg("--logto")
+        .arg(log)
+        .env("PYTHONPATH", &probe)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            format!("cannot start uwsgi (install uwsgi-core and uwsgi-plugin-python3): {e}")
+        })?;
+    let started = Instant::now();
+    let result = loop {
+        let said = std::fs::read_to_string(log).unwrap_or_default();
+        if said.contains("WSGI app 0 (mountpoint=") && said.contains("ready") {
+            break Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            break Err(format!("uwsgi exited with {status}:\n{said}"));
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            break Err(format!("uwsgi did not load the app in 20 s:\n{said}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // SIGINT stops uWSGI at once (die-on-term covers SIGTERM).
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return result;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    result.and(Err("uwsgi did not stop on SIGINT".to_string()))
+}
+
+fn require_tools() {
+    assert!(
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0),
+        "the fixture tests run nginx -t and start uWSGI as root (nginx opens /var/log/nginx, uWSGI switches to nobody): run them as root"
+    );
+    for tool in ["nginx", "uwsgi", "git"] {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output();
+        assert!(
+            found.is_ok_and(|o| o.status.success()),
+            "{tool} is missing: install it (see .ci/run)"
+        );
+    }
+}
+
+#[test]
+fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
+    require_tools();
+    let write = std::env::var("MGDEPLOY_FIXTURES").is_ok_and(|v| v == "write");
+    let cases = cases();
+    assert!(cases.len() >= 18, "only {} fixtures", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let (_guard, top) = build(case);
+        let tmp = top.to_string_lossy().into_owned();
+        std::fs::write(top.join(".gitignore"), ".mgdeploy/\nlogs/\nrun/\n").expect("gitignore");
+        git(&top, &["init", "-q"]);
+        git(&top, &["add", "-A"]);
+        git(&top, &["commit", "-q", "-m", "input"]);
+
+        // The patch, applied with git to a second copy.
+        let (_patch_guard, patch_top) = build(case);
+        let patch = migrate(case, &patch_top, &["--dry-run", "--format", "patch"]);
+        assert_eq!(
+            patch.status.code(),
+            Some(1),
+            "{}: --dry-run with changes: {}",
+            case.name,
+            text(&patch)
+        );
+
+        let applied = migrate(case, &top, &["--yes"]);
+        if applied.status.code() != Some(0) {
+            failures.push(format!(
+                "{}: migrate failed:\n{}",
+                case.name,
+                text(&applied)
+            ));
+            continue;
+        }
+        git(&top, &["add", "-A"]);
+        // Blob hashes (`index` lines) change with the temporary path inside
+        // the files, so they are left out.
+        let diff: String = String::from_utf8_lossy(&git(&top, &["diff", "--cached"]).stdout)
+            .replace(&tmp, TMP)
+            .split_inclusive('\n')
+            .filter(|line| !line.starts_with("index "))
+            .collect();
+        let expected_path = case.dir.join("expected.diff");
+        if write {
+            std::fs::write(&expected_path, &diff).expect("write expected.diff");
+        } else {
+            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+            if diff != expected {
+                failures.push(format!(
+                    "{}: the change differs from expected.diff:\n{diff}",
+                    case.name
+                ));
+                continue;
+            }
+        }
+
+        let mut patch_apply = Command::new("git")
+            .arg("apply")
+            .arg("--unsafe-paths")
+            .arg("-")
+            .current_dir(&patch_top)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("git apply");
+        std::io::Write::write_all(&mut patch_apply.stdin.take().expect("stdin"), &patch.stdout)
+            .expect("patch");
+        let patch_result = patch_apply.wait_with_output().expect("git apply");
+        if !patch_result.status.success() {
+            failures.push(format!(
+                "{}: git apply refused the patch: {}",
+                case.name,
+                String::from_utf8_lossy(&patch_result.stderr)
+            ));
+        } else {
+            for file in diff.lines().filter_map(|l| l.strip_prefix("+++ b/")) {
+                let ours = std::fs::read(top.join(file)).expect("migrated file");
+                let theirs = std::fs::read(patch_top.join(file)).unwrap_or_default();
+                let theirs =
+                    String::from_utf8_lossy(&theirs).replace(&*patch_top.to_string_lossy(), &tmp);
+                if String::from_utf8_lossy(&ours) != theirs {
+                    failures.push(format!(
+                        "{}: {file} differs between migrate and --format patch | git apply",
+                        case.name
+                    ));
+                }
+            }
+        }
+
+        let again = migrate(case, &top, &["--dry-run"]);
+        if again.status.code() != Some(0) || !text(&again).contains("Nothing to do") {
+            failures.push(format!(
+                "{}: a second run is not a no-op:\n{}",
+                case.name,
+                text(&again)
+            ));
+        }
+
+        let nginx = run(Command::new("nginx")
+            .arg("-t")
+            .arg("-q")
+            .arg("-c")
+            .arg(top.join("nginx/nginx.conf")));
+        if !nginx.status.success() {
+            failures.push(format!(
+                "{}: nginx -t rejects the result: {}",
+                case.name,
+                text(&nginx)
+            ));
+        }
+
+        let ini = top.join("mediagoblin/mediagoblin-uwsgi.ini");
+        if let Err(why) = uwsgi_starts(&ini, &top.join("logs/uwsgi.log")) {
+            failures.push(format!("{}: {why}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
