@@ -1,0 +1,353 @@
+//! `mgdeploy migrate` through the binary: exit codes, output formats, the
+//! choices it refuses to guess, and what it does when nginx says no.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+const PASTE: &str = "[pipeline:main]\npipeline = mediagoblin\n\n[app:mediagoblin]\nuse = egg:mediagoblin#app\n\n[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = %(fcgi_host)s\nport = %(fcgi_port)s\n";
+
+const NGINX: &str = "user www-data;\npid @TMP@/nginx.pid;\nerror_log @TMP@/error.log;\nevents {}\nhttp {\n    access_log off;\n    include sites/*.conf;\n}\n";
+
+/// A checkout and an nginx directory whose site is `site`.
+fn tree(site: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let top = std::fs::canonicalize(dir.path()).expect("canonical");
+    let tmp = top.to_string_lossy().into_owned();
+    std::fs::create_dir_all(top.join("mediagoblin")).expect("mkdir");
+    std::fs::create_dir_all(top.join("nginx/sites")).expect("mkdir");
+    std::fs::write(top.join("mediagoblin/paste.ini"), PASTE).expect("write");
+    std::fs::write(top.join("nginx/nginx.conf"), NGINX.replace("@TMP@", &tmp)).expect("write");
+    std::fs::write(
+        top.join("nginx/sites/mediagoblin.conf"),
+        site.replace("@TMP@", &tmp),
+    )
+    .expect("write");
+    (dir, top)
+}
+
+fn migrate(top: &Path, args: &[&str]) -> Output {
+    common::mgdeploy()
+        .arg("migrate")
+        .arg("-C")
+        .arg(top.join("mediagoblin"))
+        .arg("--nginx")
+        .arg(top.join("nginx/nginx.conf"))
+        .args(["--user", "nobody", "--group", "nogroup"])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgdeploy migrate")
+}
+
+fn out(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn err(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every file of the tree and its content (the journal left out).
+fn files(top: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![top.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list") {
+            let path = entry.expect("entry").path();
+            if path.file_name().is_some_and(|n| n == ".mgdeploy") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push((path.clone(), std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+const SITE: &str = "server {\n    listen 127.0.0.1:8080;\n    location / {\n        fastcgi_pass 127.0.0.1:26543;\n        include /etc/nginx/fastcgi_params;\n        fastcgi_param PATH_INFO $fastcgi_script_name;\n        fastcgi_param SCRIPT_NAME \"\";\n        fastcgi_keep_conn on;\n    }\n}\n";
+
+#[test]
+fn dry_run_shows_the_plan_exits_1_and_writes_nothing() {
+    let (_dir, top) = tree(SITE);
+    let before = files(&top);
+    let output = migrate(&top, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(1), "{}", err(&output));
+    let text = out(&output);
+    assert!(
+        text.contains("\n-        fastcgi_pass 127.0.0.1:26543;\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n+        uwsgi_pass 127.0.0.1:26543;\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--- /dev/null\n+++ "),
+        "the new ini is diffed against /dev/null: {text}"
+    );
+    assert!(text.contains("Dropped:"), "{text}");
+    assert!(
+        text.contains("`fastcgi_keep_conn on;`: FastCGI connection reuse has no counterpart"),
+        "each drop says why: {text}"
+    );
+    assert!(text.contains("Next steps"), "{text}");
+    assert!(
+        text.contains("a celery worker must run"),
+        "not eager, so celery is mentioned: {text}"
+    );
+    assert_eq!(files(&top), before, "--dry-run never writes");
+}
+
+#[test]
+fn without_a_terminal_nothing_is_written() {
+    let (_dir, top) = tree(SITE);
+    let before = files(&top);
+    let output = migrate(&top, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(err(&output).contains("--yes"), "{}", err(&output));
+    assert_eq!(files(&top), before);
+}
+
+#[test]
+fn json_and_markdown_formats() {
+    let (_dir, top) = tree(SITE);
+    let json = migrate(&top, &["--dry-run", "--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(value["changes"], true);
+    assert_eq!(value["plan"]["files"].as_array().map(Vec::len), Some(2));
+    assert!(
+        value["notes"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|note| note["kind"] == "dropped"))
+    );
+    assert!(
+        value["files"][0]["diff"]
+            .as_str()
+            .is_some_and(|d| d.contains("@@"))
+    );
+
+    let markdown = migrate(&top, &["--dry-run", "--format", "markdown"]);
+    let text = out(&markdown);
+    assert!(text.starts_with("### mgdeploy migrate\n"), "{text}");
+    assert!(text.contains("```diff\n--- "), "{text}");
+    assert!(text.trim_end().ends_with("```"), "{text}");
+
+    // The JSON plan is what `mgdeploy apply` takes.
+    let plan = top.join("plan.json");
+    std::fs::write(&plan, &json.stdout).expect("write plan");
+    let applied = common::mgdeploy()
+        .arg("apply")
+        .arg(&plan)
+        .arg("--yes")
+        .output()
+        .expect("apply");
+    assert_eq!(applied.status.code(), Some(0), "{}", err(&applied));
+    let again = migrate(&top, &["--dry-run"]);
+    assert_eq!(again.status.code(), Some(0), "{}", out(&again));
+    assert!(out(&again).contains("Nothing to do"));
+}
+
+#[test]
+fn modifier1_is_refused_with_python3() {
+    let (_dir, top) = tree(SITE);
+    let output = migrate(
+        &top,
+        &[
+            "--mount",
+            "/mediagoblin",
+            "--script-name",
+            "modifier1",
+            "--yes",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        err(&output).contains("modifier1 does not work with uWSGI's Python 3 plugin"),
+        "{}",
+        err(&output)
+    );
+    assert!(
+        err(&output).contains("PATH_INFO with the prefix still on it"),
+        "{}",
+        err(&output)
+    );
+    // With a Python 2 plugin it is what old guides did, and allowed.
+    let py2 = migrate(
+        &top,
+        &[
+            "--mount",
+            "/mediagoblin",
+            "--script-name",
+            "modifier1",
+            "--plugin",
+            "python",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(py2.status.code(), Some(1), "{}", err(&py2));
+    assert!(
+        out(&py2).contains("+        uwsgi_modifier1 30;"),
+        "{}",
+        out(&py2)
+    );
+}
+
+#[test]
+fn two_possible_fastcgi_addresses_are_not_guessed() {
+    let site = "server {\n    listen 127.0.0.1:8080;\n    location / {\n        fastcgi_pass 127.0.0.1:26543;\n    }\n    location /old/ {\n        fastcgi_pass 127.0.0.1:26544;\n    }\n}\n";
+    let (_dir, top) = tree(site);
+    let output = migrate(&top, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(2), "{}", out(&output));
+    let message = err(&output);
+    assert!(
+        message.contains("2 FastCGI addresses could be MediaGoblin's"),
+        "{message}"
+    );
+    assert!(
+        message.contains("mediagoblin.conf:3:5: location / passes to 127.0.0.1:26543"),
+        "{message}"
+    );
+    assert!(
+        message.contains("mediagoblin.conf:6:5: location /old/ passes to 127.0.0.1:26544"),
+        "{message}"
+    );
+    assert!(message.contains("--fcgi-address"), "{message}");
+
+    let chosen = migrate(&top, &["--dry-run", "--fcgi-address", "127.0.0.1:26544"]);
+    assert_eq!(chosen.status.code(), Some(1), "{}", err(&chosen));
+    let text = out(&chosen);
+    assert!(
+        text.contains("+        uwsgi_pass 127.0.0.1:26544;"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" location / {\n         fastcgi_pass 127.0.0.1:26543;")
+            || !text.contains("-        fastcgi_pass 127.0.0.1:26543;"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_address_in_paste_ini_picks_the_location() {
+    let site = "server {\n    listen 127.0.0.1:8080;\n    location / {\n        fastcgi_pass 127.0.0.1:26543;\n    }\n    location /other/ {\n        fastcgi_pass 127.0.0.1:9001;\n    }\n}\n";
+    let (_dir, top) = tree(site);
+    let paste = PASTE
+        .replace("%(fcgi_host)s", "127.0.0.1")
+        .replace("%(fcgi_port)s", "9001");
+    std::fs::write(top.join("mediagoblin/paste.ini"), paste).expect("write");
+    let output = migrate(&top, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(1), "{}", err(&output));
+    assert!(
+        out(&output).contains("+        uwsgi_pass 127.0.0.1:9001;"),
+        "{}",
+        out(&output)
+    );
+    assert!(!out(&output).contains("-        fastcgi_pass 127.0.0.1:26543;"));
+}
+
+#[test]
+fn a_config_nginx_rejects_puts_every_file_back() {
+    let running_as_root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    assert!(running_as_root, "this test runs nginx -t, which needs root");
+    // `include fastcgi_params;` is relative: it becomes `include uwsgi_params;`,
+    // which this nginx directory does not have.
+    let site = SITE.replace("/etc/nginx/fastcgi_params", "fastcgi_params");
+    let (_dir, top) = tree(&site);
+    std::fs::copy(
+        "/etc/nginx/fastcgi_params",
+        top.join("nginx/fastcgi_params"),
+    )
+    .expect("copy fastcgi_params");
+    let before = files(&top);
+    let output = migrate(&top, &["--yes"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}{}",
+        out(&output),
+        err(&output)
+    );
+    assert!(
+        err(&output).contains("nginx -t rejects the new configuration"),
+        "{}",
+        err(&output)
+    );
+    assert!(
+        err(&output).contains("uwsgi_params"),
+        "nginx's own words are shown: {}",
+        err(&output)
+    );
+    assert!(
+        err(&output).contains("every file was put back"),
+        "{}",
+        err(&output)
+    );
+    assert_eq!(files(&top), before);
+    assert!(
+        out(&output).contains("does not exist here"),
+        "the plan warned about it: {}",
+        out(&output)
+    );
+}
+
+#[test]
+fn malformed_nginx_stops_migrate_with_a_location() {
+    let (_dir, top) =
+        tree("server {\n    location / {\n        fastcgi_pass 127.0.0.1:26543\n    }\n}\n");
+    let before = files(&top);
+    let output = migrate(&top, &["--yes"]);
+    assert_eq!(output.status.code(), Some(2));
+    let site = top.join("nginx/sites/mediagoblin.conf");
+    assert!(
+        err(&output).contains(&format!("{}:3:37", site.display())),
+        "{}",
+        err(&output)
+    );
+    assert_eq!(files(&top), before);
+}
+
+#[test]
+fn an_interrupted_transaction_blocks_migrate() {
+    let (_dir, top) = tree(SITE);
+    let journal = top.join("mediagoblin/.mgdeploy/00000000001.000000000-1");
+    std::fs::create_dir_all(&journal).expect("mkdir");
+    std::fs::write(
+        journal.join("journal.json"),
+        r#"{"version":1,"id":"00000000001.000000000-1","state":"prepared","files":[]}"#,
+    )
+    .expect("write");
+    let output = migrate(&top, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        err(&output).contains("an earlier run was interrupted"),
+        "{}",
+        err(&output)
+    );
+    assert!(
+        err(&output).contains("mgdeploy rollback"),
+        "{}",
+        err(&output)
+    );
+}
+
+#[test]
+fn no_mediagoblin_location_is_exit_2() {
+    let (_dir, top) =
+        tree("server {\n    location / {\n        proxy_pass http://127.0.0.1:6543;\n    }\n}\n");
+    let output = migrate(&top, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        err(&output).contains("no nginx location passes requests to MediaGoblin"),
+        "{}",
+        err(&output)
+    );
+}
