@@ -52,6 +52,15 @@ pub enum Command {
     /// (--dry-run, or not confirmed), 2 could not plan or apply.
     Migrate(Box<MigrateArgs>),
 
+    /// Lint a deployment, before or after the move: nginx, paste.ini,
+    /// mediagoblin.ini and the uWSGI ini together.
+    ///
+    /// Every finding has a stable code (MG001...), a severity, the file, line
+    /// and column, and help; `--explain CODE` says more about a rule.
+    /// Exit status: 1 when any finding is an error, 0 otherwise, 2 when the
+    /// deployment cannot be read at all.
+    Check(Box<CheckArgs>),
+
     /// Print an nginx configuration as JSON, in crossplane's format.
     ///
     /// Includes are followed (relative to the file's directory) unless
@@ -220,6 +229,32 @@ pub struct MigrateArgs {
     /// How to print the plan.
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Like a compiler: the line, a caret, help.
+    Text,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=...`).
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub discovery: DiscoveryArgs,
+
+    /// How to print the findings.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+
+    /// Explain a rule (e.g. MG009) instead of checking.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<String>,
 }
 
 /// Asking before writing.

@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod apply;
+pub mod check;
 pub mod checksum;
 pub mod cli;
 pub mod commands;

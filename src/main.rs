@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     let outcome: Result<Status, Failure> = match &cli.command {
         Command::Parse(args) => commands::parse::parse(args, &mut report),
         Command::Migrate(args) => commands::migrate::migrate(args, &mut report),
+        Command::Check(args) => commands::check::check(args),
         Command::Apply(args) => commands::apply::apply(args),
         Command::Rollback(args) => commands::rollback::rollback(args),
         Command::Completions(args) => commands::completions::completions(args),

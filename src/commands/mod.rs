@@ -2,6 +2,7 @@
 //! the diagnostics that stopped it (exit code 2).
 
 pub mod apply;
+pub mod check;
 pub mod completions;
 pub mod migrate;
 pub mod parse;

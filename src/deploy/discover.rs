@@ -125,7 +125,11 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     };
 
     let fcgi_server = fcgi_server(&paste);
-    let celery = celery_mode(lazystarter.as_ref(), mediagoblin_ini.as_ref());
+    let celery = celery_mode(
+        lazystarter.as_ref(),
+        mediagoblin_ini.as_ref(),
+        uwsgi.as_ref(),
+    );
     let static_urls = static_urls(mediagoblin_ini.as_ref());
     let owner = std::fs::metadata(&root)
         .map(|m| (m.uid(), m.gid()))
@@ -255,7 +259,17 @@ fn fcgi_server(paste: &IniFile) -> Option<FcgiServer> {
     Some(FcgiServer { address })
 }
 
-fn celery_mode(lazystarter: Option<&Lazystarter>, mediagoblin: Option<&IniFile>) -> Celery {
+fn celery_mode(
+    lazystarter: Option<&Lazystarter>,
+    mediagoblin: Option<&IniFile>,
+    uwsgi: Option<&IniFile>,
+) -> Celery {
+    if let Some(file) = uwsgi
+        && super::uwsgi_entries(file)
+            .any(|e| e.key == "env" && e.value.trim() == "CELERY_ALWAYS_EAGER=true")
+    {
+        return Celery::Eager("the uWSGI ini sets CELERY_ALWAYS_EAGER=true".into());
+    }
     if let Some(starter) = lazystarter {
         let text = String::from_utf8_lossy(starter.source.bytes());
         if text.contains("CELERY_ALWAYS_EAGER=true") {

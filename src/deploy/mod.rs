@@ -5,6 +5,7 @@
 
 pub mod discover;
 pub mod locations;
+pub mod uwsgi;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -110,6 +111,22 @@ impl Deployment {
 
     pub fn paste_path(&self) -> &Path {
         &self.paste.path
+    }
+
+    /// nginx's worker user and group (`user` in nginx.conf; Debian's
+    /// `www-data` when nginx.conf does not say).
+    pub fn nginx_user(&self) -> (String, Option<String>) {
+        for config in self.nginx.loaded.configs() {
+            for node in &config.children {
+                if let crate::nginx::syntax::Node::Directive(d) = node
+                    && config.bytes(d.name.span) == b"user"
+                    && let Some(user) = d.args.first()
+                {
+                    return (config.value(user), d.args.get(1).map(|g| config.value(g)));
+                }
+            }
+        }
+        ("www-data".to_string(), None)
     }
 }
 

@@ -19,7 +19,6 @@ use crate::cli::{MigrationArgs, ScriptName};
 use crate::deploy::locations::mediagoblin_locations;
 use crate::deploy::{Celery, Deployment};
 use crate::diagnostic::Diagnostic;
-use crate::nginx::syntax::Node;
 use crate::plan::{Edit, Plan};
 
 /// A planned migration.
@@ -57,21 +56,6 @@ fn check_socket(address: &str) -> Result<(), Diagnostic> {
         ))
         .with_help("e.g. --socket unix:/run/mediagoblin/uwsgi.sock or --socket 127.0.0.1:26543")),
     }
-}
-
-/// nginx's worker user (`user` in nginx.conf; Debian's default otherwise).
-fn nginx_user(deployment: &Deployment) -> (String, Option<String>) {
-    for config in deployment.nginx.loaded.configs() {
-        for node in &config.children {
-            if let Node::Directive(d) = node
-                && config.bytes(d.name.span) == b"user"
-                && let Some(user) = d.args.first()
-            {
-                return (config.value(user), d.args.get(1).map(|g| config.value(g)));
-            }
-        }
-    }
-    ("www-data".to_string(), None)
 }
 
 pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, Diagnostic> {
@@ -173,7 +157,7 @@ pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, 
                 "uWSGI will listen on {socket}: anyone who reaches it can make uWSGI load code; use a UNIX socket or 127.0.0.1"
             ));
         }
-        let (nginx_user, nginx_group) = nginx_user(deployment);
+        let (nginx_user, nginx_group) = deployment.nginx_user();
         let values = IniValues {
             root: deployment.root.display().to_string(),
             ini_path: ini_path.clone(),
@@ -185,6 +169,7 @@ pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, 
                 .map(|p| p.display().to_string()),
             socket: uwsgi_socket(&socket),
             unix_socket: socket.starts_with("unix:"),
+            buffer_size: header_room(deployment, reference),
             chown_socket: match &nginx_group {
                 Some(group) => format!("{nginx_user}:{group}"),
                 None => nginx_user.clone(),
@@ -219,6 +204,28 @@ pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, 
         notes,
         uwsgi_ini_values,
     })
+}
+
+/// What nginx lets request headers grow to for MediaGoblin's location
+/// (`large_client_header_buffers`, 8k by default), within uWSGI's 64 KiB.
+fn header_room(
+    deployment: &Deployment,
+    location: &crate::deploy::locations::PassLocation<'_>,
+) -> u64 {
+    crate::check::nginx::effective(
+        &deployment.nginx.loaded,
+        location.config,
+        location.location,
+        location.server,
+        b"large_client_header_buffers",
+    )
+    .and_then(|(config, d)| {
+        d.args
+            .get(1)
+            .and_then(|a| crate::check::uwsgi::nginx_size(&config.value(a)))
+    })
+    .unwrap_or(8 * 1024)
+    .clamp(4096, 65535)
 }
 
 fn next_steps(deployment: &Deployment, ini_path: &str, user: &str, group: &str, notes: &mut Notes) {

@@ -21,6 +21,8 @@ pub struct IniValues {
     pub virtualenv: Option<String>,
     pub socket: String,
     pub unix_socket: bool,
+    /// Bytes uWSGI reads a request's headers into: what nginx lets through.
+    pub buffer_size: u64,
     pub nginx_user: String,
     pub chown_socket: String,
     pub uid: String,
@@ -120,6 +122,7 @@ mod tests {
             virtualenv: None,
             socket: "unix:/run/mg.sock".into(),
             unix_socket: true,
+            buffer_size: 8192,
             nginx_user: "www-data".into(),
             chown_socket: "www-data".into(),
             uid: "mediagoblin".into(),

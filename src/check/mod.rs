@@ -1,0 +1,66 @@
+//! `check`: rules that read the deployment model and report what is broken
+//! or fragile, each finding with a stable code (`registry`), a severity, a
+//! span and help. Rules are grouped by what they read.
+
+pub mod mount;
+pub mod nginx;
+pub mod registry;
+pub mod site;
+pub mod tables;
+pub mod uwsgi;
+
+use std::path::Path;
+
+use crate::deploy::Deployment;
+use crate::deploy::discover::Problems;
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// Where a celery worker's service would be installed.
+pub const SERVICE_DIRS: [&str; 3] = [
+    "/etc/systemd/system",
+    "/lib/systemd/system",
+    "/etc/supervisor/conf.d",
+];
+
+/// A finding of rule `code`.
+pub fn finding(code: &'static str, severity: Severity, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(message)
+        .with_code(code)
+        .with_severity(severity)
+}
+
+/// Every finding for a deployment, in file order.
+pub fn run(deployment: &Deployment, problems: &Problems) -> Vec<Diagnostic> {
+    let service_dirs: Vec<&Path> = SERVICE_DIRS.iter().map(Path::new).collect();
+    let mut out = nginx::all(&deployment.nginx.loaded);
+    out.extend(problems.other.iter().map(|d| d.clone().with_code("MG001")));
+    mount::all(deployment, &mut out);
+    uwsgi::all(deployment, Path::new(uwsgi::PLUGIN_DIR), &mut out);
+    site::all(deployment, &service_dirs, &mut out);
+    sort(&mut out);
+    out
+}
+
+/// Orders findings by file, line and column, then code.
+pub fn sort(findings: &mut [Diagnostic]) {
+    findings.sort_by_key(|d| {
+        let (path, at) = match d.primary() {
+            Some(label) => (label.source.path().to_path_buf(), label.start()),
+            None => (
+                d.path().map(Path::to_path_buf).unwrap_or_default(),
+                crate::source::LineCol { line: 0, column: 0 },
+            ),
+        };
+        (path, at, d.code.unwrap_or_default())
+    });
+}
+
+/// How many findings of each severity.
+pub fn counts(findings: &[Diagnostic]) -> (usize, usize, usize) {
+    let of = |s: Severity| findings.iter().filter(|d| d.severity == s).count();
+    (
+        of(Severity::Error),
+        of(Severity::Warning),
+        of(Severity::Info),
+    )
+}

@@ -1,0 +1,293 @@
+//! Rules about how nginx reaches MediaGoblin: still on FastCGI, passing to
+//! an address uWSGI does not listen on, and prefix handling that cannot
+//! work (SCRIPT_NAME never stripped, stripped twice, modifier1 30 on
+//! Python 3, mountpoints uWSGI misreads), and FastCGI leftovers.
+
+use super::finding;
+use crate::deploy::Deployment;
+use crate::deploy::locations::{
+    PassLocation, mediagoblin_locations, uwsgi_socket_as_nginx_address, walk,
+};
+use crate::deploy::uwsgi::Settings;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::migrate::is_python3;
+use crate::nginx::syntax::Directive;
+
+fn name<'a>(location: &'a PassLocation<'_>, d: &Directive) -> &'a [u8] {
+    location.config.bytes(d.name.span)
+}
+
+/// Every directive inside a location, nested `if` blocks included.
+fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
+    let mut out = Vec::new();
+    walk(location.config, location.location.children(), |d, _| {
+        out.push(d)
+    });
+    out
+}
+
+pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
+    let selection = match mediagoblin_locations(deployment, None) {
+        Ok(selection) => selection,
+        Err(error) => {
+            out.push(error.with_code("MG004").with_severity(Severity::Warning));
+            return;
+        }
+    };
+    for location in &selection.fastcgi {
+        out.push(
+            finding(
+                "MG004",
+                Severity::Warning,
+                format!(
+                    "MediaGoblin is still served over FastCGI at {}",
+                    location.uri()
+                ),
+            )
+            .at(
+                &location.config.source,
+                location.pass.span(),
+                "FastCGI (flup, Python 2)",
+            )
+            .with_help("`mgdeploy migrate` moves this location to uWSGI"),
+        );
+    }
+    let settings = deployment.uwsgi.as_ref().map(Settings::of);
+    let python3 = settings
+        .as_ref()
+        .map(|s| s.plugins().iter().any(|(p, _)| is_python3(p)));
+    for location in &selection.uwsgi {
+        address(location, settings.as_ref(), out);
+        leftovers(location, out);
+        prefix(location, settings.as_ref(), python3, out);
+    }
+    if let Some(settings) = &settings {
+        mountpoints(settings, out);
+    }
+}
+
+/// MG005.
+fn address(
+    location: &PassLocation<'_>,
+    settings: Option<&Settings<'_>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(settings) = settings else { return };
+    let sockets = settings.uwsgi_sockets();
+    if sockets.is_empty() {
+        return;
+    }
+    let listens = sockets.iter().any(|s| {
+        let address = uwsgi_socket_as_nginx_address(&s.value);
+        location
+            .reaches
+            .iter()
+            .any(|r| crate::deploy::locations::same_address(r, &address))
+    });
+    if !listens {
+        let mut diagnostic = finding(
+            "MG005",
+            Severity::Error,
+            format!(
+                "nginx passes MediaGoblin's requests to {}, where uWSGI does not listen",
+                location.address
+            ),
+        )
+        .at(
+            &location.config.source,
+            location
+                .pass
+                .args
+                .first()
+                .map_or(location.pass.span(), |a| a.span),
+            "nginx sends requests here",
+        )
+        .with_help("make the `uwsgi_pass` address and the uWSGI ini's `socket` the same");
+        for socket in sockets {
+            diagnostic = diagnostic.with_related(
+                &settings.file.document.source,
+                socket.value_span(),
+                "uWSGI listens here",
+            );
+        }
+        out.push(diagnostic);
+    }
+}
+
+/// MG012.
+fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
+    for d in inside(location) {
+        let directive = String::from_utf8_lossy(name(location, d)).into_owned();
+        if directive.starts_with("fastcgi_") {
+            out.push(
+                finding(
+                    "MG012",
+                    Severity::Warning,
+                    format!("`{directive}` in a location that passes to uWSGI"),
+                )
+                .at(
+                    &location.config.source,
+                    d.name.span,
+                    "does nothing for uwsgi_pass",
+                )
+                .with_help(format!(
+                    "use `{}` if the setting is still wanted",
+                    directive.replacen("fastcgi_", "uwsgi_", 1)
+                )),
+            );
+        }
+        for arg in &d.args {
+            let raw = location.config.raw(arg);
+            if raw.contains("$fastcgi_script_name")
+                || raw.contains("$fastcgi_path_info")
+                || raw.contains("${fastcgi_")
+            {
+                out.push(
+                    finding(
+                        "MG012",
+                        Severity::Warning,
+                        "a FastCGI variable in a location that passes to uWSGI",
+                    )
+                    .at(
+                        &location.config.source,
+                        arg.span,
+                        "depends on FastCGI settings",
+                    )
+                    .with_help("use $uri or $document_uri"),
+                );
+            }
+        }
+    }
+}
+
+/// MG007, MG008, MG009.
+fn prefix(
+    location: &PassLocation<'_>,
+    settings: Option<&Settings<'_>>,
+    python3: Option<bool>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let directives = inside(location);
+    let script_name = directives.iter().find(|d| {
+        name(location, d) == b"uwsgi_param"
+            && d.args
+                .first()
+                .is_some_and(|a| location.config.value(a) == "SCRIPT_NAME")
+            && d.args
+                .get(1)
+                .is_some_and(|v| !location.config.value(v).is_empty())
+    });
+    let modifier1 = directives.iter().find(|d| {
+        name(location, d) == b"uwsgi_modifier1"
+            && d.args
+                .first()
+                .is_some_and(|a| location.config.value(a) == "30")
+    });
+    if let Some(modifier) = modifier1 {
+        let (severity, why) = match python3 {
+            Some(true) => (
+                Severity::Error,
+                "the uWSGI ini loads the python3 plugin, which ignores it",
+            ),
+            Some(false) => (
+                Severity::Info,
+                "it works only with uWSGI's Python 2 plugin, and uWSGI calls it deprecated",
+            ),
+            None => (
+                Severity::Warning,
+                "every current MediaGoblin runs on Python 3, whose uWSGI plugin ignores it",
+            ),
+        };
+        out.push(
+            finding("MG009", severity, "`uwsgi_modifier1 30` does not take the prefix off PATH_INFO here")
+                .at(&location.config.source, modifier.span(), why)
+                .with_help("drop it, and use `mount` + `manage-script-name` (or `route-run = fixpathinfo:`) in the uWSGI ini"),
+        );
+    }
+    let Some(settings) = settings else { return };
+    let fix = settings.fixes_path_info();
+    let mount = settings.manages_script_name() && !settings.mounts().is_empty();
+    let modifier_strips = modifier1.is_some() && python3 == Some(false);
+    let strippers = [fix, mount, modifier_strips].iter().filter(|s| **s).count();
+    if strippers >= 2 {
+        out.push(
+            finding("MG008", Severity::Error, "the prefix is taken off PATH_INFO twice")
+                .at(&location.config.source, location.location.name.span, "MediaGoblin's location")
+                .with_related(&settings.file.document.source, settings.first("route-run").or(settings.first("mount")).map_or_else(Default::default, |e| e.span()), "and here")
+                .with_help("keep one of `route-run = fixpathinfo:`, `mount` + `manage-script-name`, `uwsgi_modifier1 30`"),
+        );
+    } else if let Some(param) = script_name
+        && strippers == 0
+        && !(modifier1.is_some() && python3 != Some(false))
+    {
+        out.push(
+            finding("MG007", Severity::Error, "nginx sends SCRIPT_NAME, but nothing takes it off PATH_INFO")
+                .at(&location.config.source, param.span(), "MediaGoblin will see the prefix twice")
+                .with_help("add `route-run = fixpathinfo:` to the uWSGI ini, or drop this and use `mount` + `manage-script-name`"),
+        );
+    }
+}
+
+/// MG010, MG011.
+fn mountpoints(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+    let source = &settings.file.document.source;
+    for (point, app, entry) in settings.mounts() {
+        if point.len() > 1 && point.ends_with('/') {
+            out.push(
+                finding(
+                    "MG010",
+                    Severity::Error,
+                    format!("the mountpoint `{point}` ends with `/`"),
+                )
+                .at(
+                    source,
+                    entry.value_span(),
+                    "uWSGI keeps the slash in SCRIPT_NAME and takes it off PATH_INFO",
+                )
+                .with_help(format!(
+                    "write `mount = {}={app}`",
+                    point.trim_end_matches('/')
+                )),
+            );
+        }
+        check_app(&app, entry, source, out);
+    }
+    for entry in settings.all("paste") {
+        check_app(&entry.value, entry, source, out);
+    }
+}
+
+fn check_app(
+    app: &str,
+    entry: &crate::ini::Entry,
+    source: &std::sync::Arc<crate::source::SourceFile>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let path = app.strip_prefix("config:");
+    let relative = path.is_some_and(|p| !p.starts_with('/') && !p.starts_with('%'));
+    if path.is_none() && app.ends_with(".ini") {
+        out.push(
+            finding(
+                "MG011",
+                Severity::Error,
+                format!("`{}` names a paste.ini without `config:`", entry.key),
+            )
+            .at(
+                source,
+                entry.value_span(),
+                "uWSGI does not load this as a Paste application",
+            )
+            .with_help(format!("write `config:{app}`")),
+        );
+    } else if relative {
+        out.push(
+            finding("MG011", Severity::Error, "a relative path after `config:`")
+                .at(
+                    source,
+                    entry.value_span(),
+                    "PasteDeploy refuses relative config: URIs",
+                )
+                .with_help("give the absolute path of paste.ini"),
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! Rules that read nginx's configuration alone: files that do not parse,
+//! includes that do not resolve, unknown directives, parameters without a
+//! pass, and aliases that let requests climb out of their directory.
+
+use super::finding;
+use super::tables::{did_you_mean, nginx_directives};
+use crate::deploy::locations::walk;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::nginx::include::Loaded;
+use crate::nginx::syntax::{Config, Directive, Node};
+
+/// Blocks whose children are data (`map`, `types` ...), not directives.
+const DATA_BLOCKS: [&[u8]; 6] = [
+    b"map",
+    b"types",
+    b"geo",
+    b"split_clients",
+    b"charset_map",
+    b"match",
+];
+
+fn name<'c>(config: &'c Config, d: &Directive) -> &'c [u8] {
+    config.bytes(d.name.span)
+}
+
+pub fn all(loaded: &Loaded) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for file in &loaded.files {
+        match &file.config {
+            Err(error) => out.push(error.clone().with_code("MG001")),
+            Ok(config) => {
+                unknown_directives(config, &mut out);
+                params_without_pass(config, &mut out);
+                alias_traversal(config, &mut out);
+            }
+        }
+        out.extend(
+            file.include_errors
+                .iter()
+                .map(|e| e.clone().with_code("MG003")),
+        );
+    }
+    out
+}
+
+/// Directives of a file that are not data, with their parents.
+fn directives(config: &Config, mut visit: impl FnMut(&Directive, &[&Directive])) {
+    walk(config, &config.children, |d, parents| {
+        let in_data = parents
+            .iter()
+            .any(|p| DATA_BLOCKS.contains(&name(config, p)));
+        if !in_data {
+            visit(d, parents);
+        }
+    });
+}
+
+/// MG002.
+fn unknown_directives(config: &Config, out: &mut Vec<Diagnostic>) {
+    let known = nginx_directives();
+    directives(config, |d, _| {
+        let text = config.value(&d.name);
+        if known.contains(text.as_str()) {
+            return;
+        }
+        let span = d.name.span;
+        match did_you_mean(&text, known) {
+            Some(meant) => out.push(
+                finding(
+                    "MG002",
+                    Severity::Error,
+                    format!("unknown directive `{text}`"),
+                )
+                .at(&config.source, span, format!("did you mean `{meant}`?"))
+                .with_help(if meant.eq_ignore_ascii_case(&text) {
+                    format!("nginx directive names are case-sensitive: write `{meant}`")
+                } else {
+                    format!("write `{meant}`")
+                }),
+            ),
+            None => out.push(
+                finding(
+                    "MG002",
+                    Severity::Warning,
+                    format!("unknown directive `{text}`"),
+                )
+                .at(
+                    &config.source,
+                    span,
+                    "not an nginx directive mgdeploy knows",
+                )
+                .with_help(
+                    "if it comes from a third-party module, make sure nginx loads that module",
+                ),
+            ),
+        }
+    });
+}
+
+/// MG006.
+fn params_without_pass(config: &Config, out: &mut Vec<Diagnostic>) {
+    directives(config, |d, _| {
+        if name(config, d) != b"location" {
+            return;
+        }
+        let mut has_pass = false;
+        walk(config, d.children(), |inner, _| {
+            has_pass |= name(config, inner) == b"uwsgi_pass"
+        });
+        if has_pass {
+            return;
+        }
+        if let Some(param) = d.directives().find(|c| name(config, c) == b"uwsgi_param") {
+            out.push(
+                finding("MG006", Severity::Error, "`uwsgi_param` in a location that does not `uwsgi_pass`")
+                    .at(&config.source, param.name.span, "this parameter goes nowhere")
+                    .with_related(&config.source, d.name.span, "this location passes nothing to uWSGI")
+                    .with_help("add the `uwsgi_pass` this location was meant to have, or remove the parameters"),
+            );
+        }
+    });
+}
+
+/// MG015.
+fn alias_traversal(config: &Config, out: &mut Vec<Diagnostic>) {
+    directives(config, |d, _| {
+        if name(config, d) != b"location" {
+            return;
+        }
+        let [uri] = d.args.as_slice() else { return };
+        let uri_text = config.value(uri);
+        for child in d.directives() {
+            if name(config, child) != b"alias" {
+                continue;
+            }
+            let Some(target) = child.args.first() else {
+                continue;
+            };
+            let target_text = config.value(target);
+            if target_text.contains('$') {
+                continue;
+            }
+            let (uri_slash, alias_slash) = (uri_text.ends_with('/'), target_text.ends_with('/'));
+            if !uri_slash && alias_slash {
+                out.push(
+                    finding(
+                        "MG015",
+                        Severity::Error,
+                        format!("`location {uri_text}` without a trailing slash, aliased to a directory: `{uri_text}../` reaches the directory above"),
+                    )
+                    .at(&config.source, uri.span, "no trailing slash here")
+                    .with_related(&config.source, target.span, "but one here")
+                    .with_help(format!("write `location {uri_text}/`")),
+                );
+            } else if uri_slash && !alias_slash && !target_text.is_empty() {
+                out.push(
+                    finding(
+                        "MG015",
+                        Severity::Warning,
+                        format!("`location {uri_text}` ends with `/` but its alias does not: `{uri_text}x` maps to `{target_text}x`"),
+                    )
+                    .at(&config.source, target.span, "no trailing slash here")
+                    .with_related(&config.source, uri.span, "but one here")
+                    .with_help(format!("write `alias {target_text}/;`")),
+                );
+            }
+        }
+    });
+}
+
+/// Every `location` of the configuration's servers, for the static-file rule.
+pub fn locations(loaded: &Loaded) -> Vec<(&Config, &Directive)> {
+    let mut out = Vec::new();
+    for config in loaded.configs() {
+        walk(config, &config.children, |d, _| {
+            if name(config, d) == b"location" {
+                out.push((config, d));
+            }
+        });
+    }
+    out
+}
+
+/// The value of the nearest `directive` for a location: in it, its server,
+/// the http block or a file's top level (where conf.d files put it).
+pub fn effective<'c>(
+    loaded: &'c Loaded,
+    config: &'c Config,
+    location: &'c Directive,
+    server: Option<&'c Directive>,
+    directive: &[u8],
+) -> Option<(&'c Config, &'c Directive)> {
+    let own = |block: &'c Directive| {
+        block
+            .directives()
+            .find(|d| name(config, d) == directive)
+            .map(|d| (config, d))
+    };
+    if let Some(found) = own(location) {
+        return Some(found);
+    }
+    if let Some(found) = server.and_then(own) {
+        return Some(found);
+    }
+    for other in loaded.configs() {
+        for node in &other.children {
+            let Node::Directive(d) = node else { continue };
+            if name(other, d) == directive {
+                return Some((other, d));
+            }
+            if name(other, d) == b"http"
+                && let Some(inner) = d.directives().find(|c| name(other, c) == directive)
+            {
+                return Some((other, inner));
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,231 @@
+//! Every rule `check` knows, by its stable code. Codes never change meaning
+//! and are never reused; CI configurations and SARIF consumers rely on them.
+
+use crate::diagnostic::Severity;
+
+pub struct Rule {
+    pub code: &'static str,
+    /// A short kebab-case name, for SARIF and humans.
+    pub name: &'static str,
+    /// The severity of a typical finding (some rules report at two levels).
+    pub severity: Severity,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// What `check --explain CODE` prints.
+    pub explanation: &'static str,
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        code: "MG001",
+        name: "syntax-error",
+        severity: Severity::Error,
+        summary: "a configuration file does not parse",
+        explanation: "An nginx file, paste.ini, mediagoblin.ini or the uWSGI ini cannot be read the way nginx, \
+            Python's configparser or uWSGI read it. nginx refuses to start (or reload) with a file it cannot \
+            parse; paster and uWSGI's paste loader refuse a paste.ini configparser rejects. The message names \
+            the line and column and what was expected there.",
+    },
+    Rule {
+        code: "MG002",
+        name: "unknown-directive",
+        severity: Severity::Error,
+        summary: "an nginx directive nginx does not know",
+        explanation: "nginx compares directive names byte for byte: `uWSGI_pass` is not `uwsgi_pass`, and nginx \
+            stops with `unknown directive`. A name that differs from a known directive only in case, or by a \
+            letter or two, is an error with the likely intended name. A name mgdeploy does not know at all may \
+            belong to a third-party module; that is a warning, since nginx accepts it when the module is loaded.",
+    },
+    Rule {
+        code: "MG003",
+        name: "include-problem",
+        severity: Severity::Error,
+        summary: "`include` names a file that does not exist, or includes itself",
+        explanation: "A plain `include` path must name an existing file (nginx stops with `open() failed` \
+            otherwise); relative paths start at nginx's configuration directory, and file names are \
+            case-sensitive (`uWSGI_params` is not `uwsgi_params`). A glob that matches nothing is fine. A file \
+            that includes itself, directly or through others, would be read forever.",
+    },
+    Rule {
+        code: "MG004",
+        name: "still-fastcgi",
+        severity: Severity::Warning,
+        summary: "MediaGoblin is still served over FastCGI",
+        explanation: "MediaGoblin's location passes requests to flup's FastCGI server, which needs Python 2 and \
+            `paster`. MediaGoblin stopped documenting FastCGI in 0.10.0. `mgdeploy migrate` moves the \
+            location to uWSGI, writes the uWSGI ini and patches lazystarter.sh.",
+    },
+    Rule {
+        code: "MG005",
+        name: "address-mismatch",
+        severity: Severity::Error,
+        summary: "nginx passes to an address the uWSGI ini does not listen on",
+        explanation: "The `uwsgi_pass` address of MediaGoblin's location must be one of the `socket`s in the uWSGI \
+            ini; otherwise nginx answers 502 Bad Gateway (connection refused) for every page.",
+    },
+    Rule {
+        code: "MG006",
+        name: "param-without-pass",
+        severity: Severity::Error,
+        summary: "a location sets `uwsgi_param` but does not `uwsgi_pass`",
+        explanation: "`uwsgi_param` only matters for requests the location passes to uWSGI. Without a `uwsgi_pass` \
+            in the same location the parameters go nowhere; usually the pass was lost, or misspelt.",
+    },
+    Rule {
+        code: "MG007",
+        name: "prefix-not-stripped",
+        severity: Severity::Error,
+        summary: "nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO",
+        explanation: "With `uwsgi_param SCRIPT_NAME /prefix;` nginx still sends the whole URI as PATH_INFO \
+            (uwsgi_params sets it from $document_uri), so MediaGoblin sees /prefix twice and answers 404. \
+            Something must strip it: `route-run = fixpathinfo:` in the uWSGI ini, or (better) drop the param \
+            and use `mount = /prefix=config:/abs/paste.ini` with `manage-script-name = true`.",
+    },
+    Rule {
+        code: "MG008",
+        name: "prefix-stripped-twice",
+        severity: Severity::Error,
+        summary: "the prefix is taken off PATH_INFO twice",
+        explanation: "Two mechanisms each remove the prefix length from PATH_INFO (`route-run = fixpathinfo:`, \
+            `manage-script-name` with a mountpoint, `uwsgi_modifier1 30` on Python 2); the second one cuts \
+            into the real path. Keep one.",
+    },
+    Rule {
+        code: "MG009",
+        name: "modifier1-python3",
+        severity: Severity::Error,
+        summary: "`uwsgi_modifier1 30` with uWSGI's Python 3 plugin",
+        explanation: "modifier1 30 asks uWSGI to remove SCRIPT_NAME from PATH_INFO. The Python 3 plugin checks for \
+            byte strings where it has text and silently does nothing (unbit/uwsgi#876), so MediaGoblin gets \
+            PATH_INFO with the prefix still on it. uWSGI's own docs call the trick deprecated. Use \
+            `mount` + `manage-script-name`, or `route-run = fixpathinfo:`.",
+    },
+    Rule {
+        code: "MG010",
+        name: "mountpoint-trailing-slash",
+        severity: Severity::Error,
+        summary: "a uWSGI mountpoint ends with `/`",
+        explanation: "`mount = /mediagoblin/=...` makes SCRIPT_NAME `/mediagoblin/` and PATH_INFO lose its leading \
+            slash (`u/x` instead of `/u/x`). Write the mountpoint without the trailing slash; nginx's location \
+            keeps its own (`location /mediagoblin/`).",
+    },
+    Rule {
+        code: "MG011",
+        name: "paste-app-path",
+        severity: Severity::Error,
+        summary: "`mount` or `paste` without `config:` or with a relative path",
+        explanation: "uWSGI hands `config:/abs/paste.ini` to PasteDeploy. A bare `/path/paste.ini` in `mount` is \
+            silently not mounted (every request: 500, no Python application found), and PasteDeploy refuses a \
+            relative `config:paste.ini`. Write `config:` and an absolute path.",
+    },
+    Rule {
+        code: "MG012",
+        name: "fastcgi-leftover",
+        severity: Severity::Warning,
+        summary: "`fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location",
+        explanation: "`fastcgi_*` directives do nothing for requests passed with `uwsgi_pass`, and \
+            $fastcgi_script_name / $fastcgi_path_info depend on FastCGI settings (fastcgi_index, \
+            fastcgi_split_path_info). Use the uwsgi_* twins, and $uri or $document_uri.",
+    },
+    Rule {
+        code: "MG013",
+        name: "public-uwsgi-socket",
+        severity: Severity::Error,
+        summary: "uWSGI speaks the uwsgi protocol on a public or wildcard address",
+        explanation: "The uwsgi protocol lets the client set variables such as UWSGI_FILE, which make uWSGI load \
+            and run code. Its socket must only be reachable by nginx: a UNIX socket, or 127.0.0.1. `:3031` and \
+            `0.0.0.0:3031` listen on every interface.",
+    },
+    Rule {
+        code: "MG014",
+        name: "socket-permissions",
+        severity: Severity::Error,
+        summary: "a UNIX socket anyone may write to, or that nginx cannot",
+        explanation: "`chmod-socket = 666` lets every local user talk uwsgi to MediaGoblin (and load code, see \
+            MG013). Without `chmod-socket`/`chown-socket` the socket belongs to the user uWSGI runs as and \
+            nginx's workers get `Permission denied`: 502 for every page. Use `chmod-socket = 660` and \
+            `chown-socket = <nginx's user>`.",
+    },
+    Rule {
+        code: "MG015",
+        name: "alias-traversal",
+        severity: Severity::Error,
+        summary: "a location and its `alias` disagree on the trailing slash",
+        explanation: "`location /static { alias /srv/static/; }` maps `/static../secret` to `/srv/static/../secret`: \
+            one directory up. `location /static/ { alias /srv/static; }` maps `/static/x` to `/srv/staticx`. \
+            End both with `/`, or neither.",
+    },
+    Rule {
+        code: "MG016",
+        name: "static-not-served",
+        severity: Severity::Warning,
+        summary: "a static or media URL of mediagoblin.ini that nginx does not serve",
+        explanation: "MediaGoblin builds URLs for its static files, theme and plugin files and uploads from \
+            mediagoblin.ini (direct_remote_path, theme_web_path, plugin_web_path, [storage:publicstore] \
+            base_url). They do not follow SCRIPT_NAME. When no nginx location serves them, they reach \
+            MediaGoblin itself, which serves them slowly or not at all.",
+    },
+    Rule {
+        code: "MG017",
+        name: "upload-limit",
+        severity: Severity::Warning,
+        summary: "`client_max_body_size` is below what MediaGoblin accepts",
+        explanation: "nginx refuses request bodies larger than client_max_body_size (1m unless set) with 413 \
+            before MediaGoblin sees them, so uploads MediaGoblin would accept (upload_limit, max_file_size in \
+            mediagoblin.ini; no limit by default) fail.",
+    },
+    Rule {
+        code: "MG018",
+        name: "no-celery-worker",
+        severity: Severity::Warning,
+        summary: "background tasks are not eager and no celery worker is set up",
+        explanation: "MediaGoblin processes uploads in celery. It runs them in the web process only when the \
+            environment has CELERY_ALWAYS_EAGER=true (lazyserver.sh exports it; under uWSGI: `env = \
+            CELERY_ALWAYS_EAGER=true`). Otherwise a worker must run (lazycelery.sh, or a mediagoblin-celeryd \
+            service), or uploads wait forever.",
+    },
+    Rule {
+        code: "MG019",
+        name: "unknown-uwsgi-option",
+        severity: Severity::Error,
+        summary: "a uWSGI option uWSGI does not know",
+        explanation: "uWSGI option names are case-sensitive. With `strict = true` an unknown option stops uWSGI; \
+            without it uWSGI silently treats it as a placeholder and the setting has no effect.",
+    },
+    Rule {
+        code: "MG020",
+        name: "uwsgi-plugin-missing",
+        severity: Severity::Error,
+        summary: "the uWSGI ini loads a plugin this host does not have",
+        explanation: "`plugins = python` looks for python_plugin.so, which only the Python 2 package provided; \
+            Debian ships python3_plugin.so. In an ini file uWSGI only logs that the plugin did not load, then \
+            treats its options as unknown and serves every request with an error. Use `plugins = python3`.",
+    },
+    Rule {
+        code: "MG021",
+        name: "buffer-size",
+        severity: Severity::Info,
+        summary: "uWSGI's request buffer is smaller than the headers nginx lets through",
+        explanation: "uWSGI reads a request's variables into `buffer-size` bytes (4096 by default) and drops the \
+            request (`invalid request block size`) when they do not fit; nginx accepts request headers up to \
+            large_client_header_buffers (8k by default). Long cookies or URLs then fail with 502. Set \
+            `buffer-size = 8192` or more.",
+    },
+];
+
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_in_order() {
+        for (index, rule) in RULES.iter().enumerate() {
+            assert_eq!(rule.code, format!("MG{:03}", index + 1));
+        }
+        assert!(rule("mg009").is_some());
+    }
+}

@@ -1,0 +1,183 @@
+//! Rules about the site as MediaGoblin sees it: static URLs nginx does not
+//! serve, an upload limit below MediaGoblin's, and celery with nobody to
+//! run its tasks.
+
+use std::path::Path;
+
+use super::finding;
+use super::uwsgi::nginx_size;
+use crate::deploy::locations::{PassLocation, mediagoblin_locations};
+use crate::deploy::{Celery, Deployment, configobj_unquote, ini_value};
+use crate::diagnostic::{Diagnostic, Severity};
+
+pub fn all(deployment: &Deployment, service_dirs: &[&Path], out: &mut Vec<Diagnostic>) {
+    let Ok(selection) = mediagoblin_locations(deployment, None) else {
+        return;
+    };
+    let locations: Vec<&PassLocation<'_>> =
+        selection.uwsgi.iter().chain(&selection.fastcgi).collect();
+    if let Some(location) = locations.first() {
+        static_urls(deployment, out);
+        upload_limit(deployment, location, out);
+    }
+    celery(deployment, service_dirs, out);
+}
+
+/// MG016.
+fn static_urls(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
+    let locations = super::nginx::locations(&deployment.nginx.loaded);
+    let urls = &deployment.static_urls;
+    let named = [
+        ("mediagoblin", "direct_remote_path", &urls.static_files),
+        ("storage:publicstore", "base_url", &urls.media),
+        ("mediagoblin", "theme_web_path", &urls.theme),
+        ("mediagoblin", "plugin_web_path", &urls.plugin),
+    ];
+    for (section, key, url) in named {
+        let served = locations.iter().any(|(config, location)| {
+            let [uri] = location.args.as_slice() else {
+                return false;
+            };
+            let uri = config.value(uri);
+            let serves_files = location
+                .directives()
+                .any(|d| matches!(config.bytes(d.name.span), b"alias" | b"root"));
+            let passes = location.directives().any(|d| {
+                matches!(
+                    config.bytes(d.name.span),
+                    b"uwsgi_pass" | b"fastcgi_pass" | b"proxy_pass"
+                )
+            });
+            serves_files && !passes && url.starts_with(&uri)
+        });
+        if served {
+            continue;
+        }
+        let message = format!(
+            "no nginx location serves {url}, where MediaGoblin puts its {}",
+            match key {
+                "direct_remote_path" => "static files",
+                "base_url" => "uploaded media",
+                "theme_web_path" => "theme files",
+                _ => "plugin files",
+            }
+        );
+        let help = format!(
+            "add `location {url} {{ alias /path/to/the/files/; }}` to MediaGoblin's server"
+        );
+        let entry = deployment.mediagoblin_ini.as_ref().and_then(|file| {
+            file.document
+                .section(section)
+                .and_then(|s| s.get(key))
+                .map(|e| (file, e))
+        });
+        out.push(match entry {
+            Some((file, entry)) => finding("MG016", Severity::Warning, message)
+                .at(
+                    &file.document.source,
+                    entry.value_span(),
+                    "MediaGoblin builds URLs from this",
+                )
+                .with_help(help),
+            None => finding(
+                "MG016",
+                Severity::Warning,
+                format!("{message} (MediaGoblin's default)"),
+            )
+            .in_file(&deployment.nginx.main)
+            .with_help(help),
+        });
+    }
+}
+
+/// MediaGoblin's own upload limit in bytes, and where it is set.
+fn mediagoblin_limit(deployment: &Deployment) -> Option<(u64, String)> {
+    let file = deployment.mediagoblin_ini.as_ref()?;
+    ["upload_limit", "max_file_size"]
+        .iter()
+        .filter_map(|key| {
+            let value = ini_value(file, "mediagoblin", key)?;
+            let megabytes: u64 = configobj_unquote(value.trim()).parse().ok()?;
+            Some((megabytes.saturating_mul(1024 * 1024), key.to_string()))
+        })
+        .max()
+}
+
+/// MG017.
+fn upload_limit(deployment: &Deployment, location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
+    let nginx_limit = super::nginx::effective(
+        &deployment.nginx.loaded,
+        location.config,
+        location.location,
+        location.server,
+        b"client_max_body_size",
+    );
+    let (limit, place) = match nginx_limit {
+        Some((config, d)) => match d.args.first().and_then(|a| nginx_size(&config.value(a))) {
+            // 0 means no limit.
+            Some(0) | None => return,
+            Some(bytes) => (bytes, Some((config, d))),
+        },
+        None => (1024 * 1024, None),
+    };
+    let wanted = mediagoblin_limit(deployment);
+    let too_small = match &wanted {
+        Some((bytes, _)) => limit < *bytes,
+        None => place.is_none(),
+    };
+    if !too_small {
+        return;
+    }
+    let what = match &wanted {
+        Some((bytes, key)) => format!(
+            "MediaGoblin accepts uploads up to {} MB ({key})",
+            bytes / (1024 * 1024)
+        ),
+        None => "MediaGoblin sets no upload limit".to_string(),
+    };
+    let message = format!(
+        "nginx refuses request bodies over {} KiB; {what}",
+        limit / 1024
+    );
+    out.push(match place {
+        Some((config, d)) => finding("MG017", Severity::Warning, message)
+            .at(&config.source, d.span(), "uploads larger than this fail with 413")
+            .with_help("raise client_max_body_size to MediaGoblin's limit"),
+        None => finding("MG017", Severity::Warning, format!("{message} (1m is nginx's default)"))
+            .at(&location.config.source, location.location.name.span, "no client_max_body_size applies here")
+            .with_help("set client_max_body_size in MediaGoblin's server block, e.g. `client_max_body_size 100m;`"),
+    });
+}
+
+/// MG018.
+fn celery(deployment: &Deployment, service_dirs: &[&Path], out: &mut Vec<Diagnostic>) {
+    if matches!(deployment.celery, Celery::Eager(_)) {
+        return;
+    }
+    let has_worker = service_dirs.iter().any(|dir| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .to_ascii_lowercase()
+                    .contains("celery")
+            })
+        })
+    });
+    if has_worker {
+        return;
+    }
+    let where_ = deployment
+        .uwsgi
+        .as_ref()
+        .map_or(deployment.paste.path.as_path(), |f| f.path.as_path());
+    out.push(
+        finding("MG018", Severity::Warning, "background tasks are not eager, and no celery worker service was found")
+            .in_file(where_)
+            .with_note(format!(
+                "looked for a service named *celery* in {}",
+                service_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            ))
+            .with_help("run a worker (./lazycelery.sh, or a mediagoblin-celeryd service), or set `env = CELERY_ALWAYS_EAGER=true` in the uWSGI ini"),
+    );
+}

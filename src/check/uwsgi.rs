@@ -1,0 +1,250 @@
+//! Rules that read the uWSGI ini: the socket's exposure and permissions,
+//! options uWSGI does not know, plugins this host lacks, and the request
+//! buffer against what nginx lets through.
+
+use std::path::Path;
+
+use super::finding;
+use super::tables::{did_you_mean, uwsgi_options};
+use crate::deploy::Deployment;
+use crate::deploy::uwsgi::Settings;
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// Where Debian's uwsgi-core keeps plugins.
+pub const PLUGIN_DIR: &str = "/usr/lib/uwsgi/plugins";
+
+pub fn all(deployment: &Deployment, plugin_dir: &Path, out: &mut Vec<Diagnostic>) {
+    let Some(file) = &deployment.uwsgi else {
+        return;
+    };
+    let settings = Settings::of(file);
+    public_sockets(&settings, out);
+    socket_permissions(deployment, &settings, out);
+    unknown_options(&settings, out);
+    missing_plugins(&settings, plugin_dir, out);
+    buffer_size(deployment, &settings, out);
+}
+
+/// Whether `host` only reaches this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// MG013.
+fn public_sockets(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+    for entry in settings.uwsgi_sockets() {
+        let value = entry.value.trim();
+        if value.starts_with('/') || value.starts_with('@') || value.starts_with('%') {
+            continue;
+        }
+        let Some((host, _port)) = value.rsplit_once(':') else {
+            continue;
+        };
+        if is_loopback(host) {
+            continue;
+        }
+        let shown = if host.is_empty() || matches!(host, "0.0.0.0" | "*" | "[::]" | "::") {
+            "every network interface".to_string()
+        } else {
+            host.to_string()
+        };
+        out.push(
+            finding("MG013", Severity::Error, format!("uWSGI speaks the uwsgi protocol on {shown}"))
+                .at(&settings.file.document.source, entry.value_span(), "reachable from outside this machine")
+                .with_help("listen on a UNIX socket or 127.0.0.1; the uwsgi protocol lets a client make uWSGI load code"),
+        );
+    }
+}
+
+/// MG014.
+fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+    let source = &settings.file.document.source;
+    let chmod = settings.first("chmod-socket");
+    let world_writable = chmod.is_some_and(|e| {
+        let v = e.value.trim();
+        v.is_empty()
+            || v == "1"
+            || v.ends_with('6')
+            || v.ends_with('7')
+            || v.eq_ignore_ascii_case("true")
+    });
+    if let Some(entry) = chmod.filter(|_| world_writable) {
+        out.push(
+            finding("MG014", Severity::Error, "the socket is world-writable")
+                .at(
+                    source,
+                    entry.span(),
+                    "every local user may send uwsgi requests",
+                )
+                .with_help("use `chmod-socket = 660` and `chown-socket` to nginx's user"),
+        );
+    }
+    let unix = settings
+        .uwsgi_sockets()
+        .into_iter()
+        .find(|e| e.value.trim().starts_with('/'));
+    let Some(socket) = unix else { return };
+    if world_writable {
+        return;
+    }
+    let (nginx_user, nginx_group) = deployment.nginx_user();
+    let chown = settings
+        .first("chown-socket")
+        .map(|e| e.value.trim().to_string());
+    let runs_as = settings.first("uid").map(|e| e.value.trim().to_string());
+    let writable = match &chown {
+        Some(owner) => {
+            let (user, group) = owner
+                .split_once(':')
+                .map_or((owner.as_str(), None), |(u, g)| (u, Some(g)));
+            user == nginx_user
+                || (group.is_some() && group == nginx_group.as_deref() && chmod.is_some())
+        }
+        // Without chown-socket, the socket belongs to whoever binds it.
+        None => runs_as.as_deref() == Some(nginx_user.as_str()) && chmod.is_none(),
+    };
+    if !writable {
+        out.push(
+            finding(
+                "MG014",
+                Severity::Error,
+                format!("nginx's workers ({nginx_user}) cannot write to the UNIX socket"),
+            )
+            .at(
+                source,
+                socket.value_span(),
+                "nginx will answer 502 (permission denied)",
+            )
+            .with_help(format!(
+                "add `chmod-socket = 660` and `chown-socket = {nginx_user}`"
+            )),
+        );
+    }
+}
+
+/// MG019.
+fn unknown_options(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+    let known = uwsgi_options();
+    let extra_plugins: Vec<String> = settings
+        .plugins()
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !p.starts_with("python"))
+        .collect();
+    for entry in settings.entries() {
+        if known.contains(entry.key.as_str()) {
+            continue;
+        }
+        let source = &settings.file.document.source;
+        let diagnostic = match did_you_mean(&entry.key, known) {
+            Some(meant) => finding("MG019", Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
+                .at(source, entry.key_span, format!("did you mean `{meant}`?")),
+            None if !extra_plugins.is_empty() => finding("MG019", Severity::Warning, format!("unknown uWSGI option `{}`", entry.key))
+                .at(source, entry.key_span, format!("not a core or python option; it may belong to {}", extra_plugins.join(", "))),
+            None => finding("MG019", Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
+                .at(source, entry.key_span, "uWSGI 2.0 has no such option")
+                .with_help("with `strict = true` uWSGI refuses to start; without it, the line silently does nothing"),
+        };
+        out.push(diagnostic);
+    }
+}
+
+/// MG020.
+fn missing_plugins(settings: &Settings<'_>, plugin_dir: &Path, out: &mut Vec<Diagnostic>) {
+    if !plugin_dir.is_dir() {
+        return;
+    }
+    for (plugin, entry) in settings.plugins() {
+        if plugin_dir.join(format!("{plugin}_plugin.so")).exists() {
+            continue;
+        }
+        let python3 = plugin_dir.join("python3_plugin.so").exists();
+        let mut diagnostic = finding(
+            "MG020",
+            Severity::Error,
+            format!("uWSGI plugin `{plugin}` is not installed"),
+        )
+        .at(
+            &settings.file.document.source,
+            entry.value_span(),
+            format!("no {plugin}_plugin.so in {}", plugin_dir.display()),
+        );
+        if plugin.starts_with("python") && python3 {
+            diagnostic = diagnostic
+                .with_help("this host has the Python 3 plugin: write `plugins = python3`");
+        }
+        out.push(diagnostic);
+    }
+}
+
+/// Parses an nginx size (`8k`, `1m`, `4096`) into bytes.
+pub fn nginx_size(text: &str) -> Option<u64> {
+    let text = text.trim().to_ascii_lowercase();
+    let units = [("k", 1024), ("m", 1024 * 1024), ("g", 1024 * 1024 * 1024)];
+    let (number, unit) = units
+        .iter()
+        .find_map(|(suffix, unit)| text.strip_suffix(suffix).map(|n| (n, *unit)))
+        .unwrap_or((text.as_str(), 1));
+    number.parse::<u64>().ok().map(|n| n.saturating_mul(unit))
+}
+
+/// MG021.
+fn buffer_size(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+    let buffer = settings.buffer_size().unwrap_or(4096) as u64;
+    let Ok(selection) = crate::deploy::locations::mediagoblin_locations(deployment, None) else {
+        return;
+    };
+    let Some(location) = selection.uwsgi.first() else {
+        return;
+    };
+    let headers = super::nginx::effective(
+        &deployment.nginx.loaded,
+        location.config,
+        location.location,
+        location.server,
+        b"large_client_header_buffers",
+    )
+    .and_then(|(config, d)| d.args.get(1).and_then(|a| nginx_size(&config.value(a))))
+    .unwrap_or(8 * 1024);
+    if headers > buffer {
+        let source = &settings.file.document.source;
+        let diagnostic = finding(
+            "MG021",
+            Severity::Info,
+            format!(
+                "uWSGI reads requests into {buffer} bytes; nginx lets request headers reach {headers}"
+            ),
+        );
+        out.push(
+            match settings.first("buffer-size") {
+                Some(entry) => diagnostic.at(
+                    source,
+                    entry.value_span(),
+                    "too small for what nginx passes",
+                ),
+                None => diagnostic.in_file(source.path()),
+            }
+            .with_help(format!(
+                "set `buffer-size = {headers}` (or more) in the uWSGI ini"
+            )),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_loopback() {
+        assert_eq!(nginx_size("8k"), Some(8192));
+        assert_eq!(nginx_size("100m"), Some(100 * 1024 * 1024));
+        assert_eq!(nginx_size("512"), Some(512));
+        assert_eq!(nginx_size("x"), None);
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("[::1]"));
+        assert!(!is_loopback("0.0.0.0"));
+        assert!(!is_loopback(""));
+    }
+}

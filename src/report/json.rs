@@ -1,0 +1,102 @@
+//! Diagnostics as one JSON document, for scripts and CI.
+
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Label, Location};
+
+#[derive(Serialize)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+#[derive(Serialize)]
+struct Related {
+    file: String,
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    code: Option<&'a str>,
+    severity: &'a str,
+    message: &'a str,
+    help: Option<&'a str>,
+    notes: &'a [String],
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    end: Option<Position>,
+    related: Vec<Related>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    diagnostics: Vec<Entry<'a>>,
+    summary: Summary,
+}
+
+fn related(label: &Label) -> Related {
+    let start = label.start();
+    Related {
+        file: label.source.path().display().to_string(),
+        line: start.line,
+        column: start.column,
+        message: label.message.clone(),
+    }
+}
+
+pub fn render(diagnostics: &[Diagnostic]) -> String {
+    let entries = diagnostics
+        .iter()
+        .map(|d| {
+            let (line, column, end) = match &d.location {
+                Location::Span(label) => {
+                    let (start, end) = (label.start(), label.end());
+                    (
+                        Some(start.line),
+                        Some(start.column),
+                        Some(Position {
+                            line: end.line,
+                            column: end.column,
+                        }),
+                    )
+                }
+                _ => (None, None, None),
+            };
+            Entry {
+                code: d.code,
+                severity: d.severity.as_str(),
+                message: &d.message,
+                help: d.help.as_deref(),
+                notes: &d.notes,
+                file: d.path().map(|p| p.display().to_string()),
+                line,
+                column,
+                end,
+                related: d.related.iter().map(related).collect(),
+            }
+        })
+        .collect();
+    let (errors, warnings, infos) = crate::check::counts(diagnostics);
+    let document = Document {
+        diagnostics: entries,
+        summary: Summary {
+            errors,
+            warnings,
+            infos,
+        },
+    };
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}
