@@ -210,6 +210,35 @@ fn migrate(case: &Case, top: &Path, extra: &[&str]) -> Output {
         .stdin(Stdio::null()))
 }
 
+fn check(top: &Path) -> Output {
+    run(common::mgdeploy()
+        .arg("check")
+        .arg("-C")
+        .arg(top.join("mediagoblin"))
+        .arg("--nginx")
+        .arg(top.join("nginx/nginx.conf"))
+        .args(["--format", "json"]))
+}
+
+fn codes(output: &Output) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    value["diagnostics"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|d| {
+                    format!(
+                        "{} {} {}",
+                        d["severity"].as_str().unwrap_or(""),
+                        d["code"].as_str().unwrap_or(""),
+                        d["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -298,6 +327,16 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
         git(&top, &["add", "-A"]);
         git(&top, &["commit", "-q", "-m", "input"]);
 
+        // check sees the FastCGI mount before the move.
+        let before = check(&top);
+        if !codes(&before).iter().any(|c| c.contains(" MG004 ")) {
+            failures.push(format!(
+                "{}: check on the input does not report the FastCGI mount: {:?}",
+                case.name,
+                codes(&before)
+            ));
+        }
+
         // The patch, applied with git to a second copy.
         let (_patch_guard, patch_top) = build(case);
         let patch = migrate(case, &patch_top, &["--dry-run", "--format", "patch"]);
@@ -371,6 +410,17 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
                     ));
                 }
             }
+        }
+
+        // check finds no error in the result.
+        let after = check(&top);
+        if after.status.code() != Some(0) {
+            failures.push(format!(
+                "{}: check on the result exits {:?}: {:?}",
+                case.name,
+                after.status.code(),
+                codes(&after)
+            ));
         }
 
         let again = migrate(case, &top, &["--dry-run"]);

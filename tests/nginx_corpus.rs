@@ -114,3 +114,43 @@ fn lexer_and_grammar_agree_on_the_corpus() {
     }
     eprintln!("{outcomes:?}");
 }
+
+/// check's nginx-only rules over every corpus file: no crash, and the count
+/// of findings per rule (printed, for a look at false positives).
+#[test]
+fn nginx_rules_run_over_the_whole_corpus() {
+    use mgdeploy::nginx::include::{Follow, load};
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut samples: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let files = common::files_under(&nginx_corpus(), &[]);
+    for path in &files {
+        if path.file_name().is_some_and(|n| n == "STATUS.tsv") {
+            continue;
+        }
+        let prefix = path.parent().expect("parent").to_path_buf();
+        let loaded = load(path, &prefix, Follow::SingleFile).expect("readable corpus file");
+        for finding in mgdeploy::check::nginx::all(&loaded) {
+            let key = format!(
+                "{} {}",
+                finding.code.unwrap_or("-"),
+                finding.severity.as_str()
+            );
+            *counts.entry(key.clone()).or_default() += 1;
+            let sample = samples.entry(key).or_default();
+            if sample.len() < 5 {
+                sample.push(finding.to_string());
+            }
+        }
+    }
+    eprintln!("findings per rule over {} corpus files:", files.len());
+    for (key, count) in &counts {
+        eprintln!("  {key}: {count}");
+        for sample in samples.get(key).into_iter().flatten() {
+            eprintln!("      {sample}");
+        }
+    }
+    assert!(
+        counts.keys().any(|k| k.starts_with("MG001")),
+        "the corpus has files that do not parse"
+    );
+}

@@ -1,0 +1,794 @@
+//! Every `check` rule, through the binary: a deployment that triggers it
+//! (code, severity, line and column asserted) and one close to it that does
+//! not. Plus the blog post's nginx block, and the SARIF output through a
+//! real validator.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The files of a healthy migrated deployment; each case changes one.
+#[derive(Clone)]
+struct Site {
+    nginx: String,
+    site: String,
+    paste: String,
+    mediagoblin: String,
+    uwsgi: String,
+}
+
+impl Site {
+    fn healthy() -> Site {
+        Site {
+            nginx: "user www-data;\nevents {}\nhttp {\n    include sites/*.conf;\n}\n".into(),
+            site: [
+                "server {",
+                "    listen 127.0.0.1:8080;",
+                "    client_max_body_size 100m;",
+                "    location /mgoblin_static/ {",
+                "        alias @ROOT@/mediagoblin/static/;",
+                "    }",
+                "    location /mgoblin_media/ {",
+                "        alias @ROOT@/user_dev/media/public/;",
+                "    }",
+                "    location /theme_static/ {",
+                "        alias @ROOT@/user_dev/theme_static/;",
+                "    }",
+                "    location /plugin_static/ {",
+                "        alias @ROOT@/user_dev/plugin_static/;",
+                "    }",
+                "    location / {",
+                "        uwsgi_pass 127.0.0.1:26543;",
+                "        include /etc/nginx/uwsgi_params;",
+                "    }",
+                "}",
+                "",
+            ]
+            .join("\n"),
+            paste: "[pipeline:main]\npipeline = mediagoblin\n\n[app:mediagoblin]\nuse = egg:mediagoblin#app\n".into(),
+            mediagoblin: "[mediagoblin]\ndirect_remote_path = /mgoblin_static/\nupload_limit = 100\n\n[storage:publicstore]\nbase_url = /mgoblin_media/\n".into(),
+            uwsgi: [
+                "[uwsgi]",
+                "plugins = python3",
+                "master = true",
+                "socket = 127.0.0.1:26543",
+                "buffer-size = 8192",
+                "uid = nobody",
+                "gid = nogroup",
+                "paste = config:@ROOT@/paste.ini",
+                "env = CELERY_ALWAYS_EAGER=true",
+                "need-app = true",
+                "strict = true",
+                "",
+            ]
+            .join("\n"),
+        }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Site)) -> Site {
+        change(&mut self);
+        self
+    }
+
+    /// Writes the deployment and runs `check --format json` on it.
+    fn check(&self) -> Report {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let top = std::fs::canonicalize(dir.path()).expect("canonical");
+        let root = top.join("mediagoblin");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::create_dir_all(top.join("nginx/sites")).expect("mkdir");
+        let fill = |text: &str| text.replace("@ROOT@", &root.to_string_lossy());
+        let files = [
+            (top.join("nginx/nginx.conf"), &self.nginx),
+            (top.join("nginx/sites/site.conf"), &self.site),
+            (root.join("paste.ini"), &self.paste),
+            (root.join("mediagoblin.ini"), &self.mediagoblin),
+            (root.join("mediagoblin-uwsgi.ini"), &self.uwsgi),
+        ];
+        for (path, text) in &files {
+            std::fs::write(path, fill(text)).expect("write");
+        }
+        let output = common::mgdeploy()
+            .arg("check")
+            .arg("-C")
+            .arg(&root)
+            .arg("--nginx")
+            .arg(top.join("nginx/nginx.conf"))
+            .args(["--format", "json"])
+            .output()
+            .expect("run mgdeploy check");
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!("no JSON ({e}): {}", String::from_utf8_lossy(&output.stderr))
+        });
+        Report {
+            _dir: dir,
+            top,
+            exit: output.status.code(),
+            json,
+            files: files.iter().map(|(p, t)| (p.clone(), fill(t))).collect(),
+        }
+    }
+}
+
+struct Report {
+    _dir: tempfile::TempDir,
+    top: PathBuf,
+    exit: Option<i32>,
+    json: Value,
+    files: Vec<(PathBuf, String)>,
+}
+
+impl Report {
+    fn findings(&self, code: &str) -> Vec<&Value> {
+        self.json["diagnostics"]
+            .as_array()
+            .map(|all| all.iter().filter(|d| d["code"] == code).collect())
+            .unwrap_or_default()
+    }
+
+    /// Line and column of `needle` in the file whose path ends with `file`.
+    fn position(&self, file: &str, needle: &str) -> (PathBuf, usize, usize) {
+        let (path, text) = self
+            .files
+            .iter()
+            .find(|(p, _)| p.ends_with(file))
+            .unwrap_or_else(|| panic!("no file {file}"));
+        let offset = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in {file}"));
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (path.clone(), line, column)
+    }
+
+    fn all(&self) -> String {
+        serde_json::to_string_pretty(&self.json["diagnostics"]).unwrap_or_default()
+    }
+
+    /// Exactly one finding of `code`, of `severity`, at `needle` in `file`.
+    fn expect(&self, code: &str, severity: &str, file: &str, needle: &str) -> &Value {
+        let found = self.findings(code);
+        assert_eq!(found.len(), 1, "expected one {code}, got:\n{}", self.all());
+        let finding = found[0];
+        assert_eq!(finding["severity"], severity, "{}", self.all());
+        let (path, line, column) = self.position(file, needle);
+        assert_eq!(
+            finding["file"],
+            path.to_string_lossy().as_ref(),
+            "{}",
+            self.all()
+        );
+        assert_eq!(
+            (finding["line"].as_u64(), finding["column"].as_u64()),
+            (Some(line as u64), Some(column as u64)),
+            "{code} at {needle:?}: {}",
+            self.all()
+        );
+        let exit = if severity == "error" { 1 } else { 0 };
+        assert_eq!(self.exit, Some(exit), "{}", self.all());
+        finding
+    }
+
+    fn expect_none(&self, code: &str) {
+        assert!(
+            self.findings(code).is_empty(),
+            "unexpected {code}:\n{}",
+            self.all()
+        );
+    }
+}
+
+fn replace(text: &mut String, old: &str, new: &str) {
+    assert!(text.contains(old), "{old:?} not in the site");
+    *text = text.replacen(old, new, 1);
+}
+
+#[test]
+fn a_healthy_deployment_has_no_findings() {
+    let report = Site::healthy().check();
+    assert_eq!(report.exit, Some(0), "{}", report.all());
+    assert_eq!(
+        report.json["diagnostics"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        report.all()
+    );
+    let _ = &report.top;
+}
+
+#[test]
+fn mg001_syntax_error() {
+    // `;` missing before the location's `}`: nginx says `unexpected "}"`.
+    let report = Site::healthy()
+        .with(|s| replace(&mut s.site, "uwsgi_params;", "uwsgi_params"))
+        .check();
+    let finding = report.expect("MG001", "error", "site.conf", "\n    }\n}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("expected `;`")),
+        "{}",
+        report.all()
+    );
+    Site::healthy().check().expect_none("MG001");
+}
+
+#[test]
+fn mg001_paste_ini_duplicate_key_is_a_finding() {
+    let report = Site::healthy()
+        .with(|s| s.paste.push_str("use = egg:other#app\n"))
+        .check();
+    report.expect("MG001", "error", "paste.ini", "use = egg:other");
+    Site::healthy().check().expect_none("MG001");
+}
+
+#[test]
+fn mg002_unknown_directive() {
+    let report = Site::healthy()
+        .with(|s| replace(&mut s.site, "uwsgi_pass 127", "uWSGI_pass 127"))
+        .check();
+    let finding = report.expect("MG002", "error", "site.conf", "uWSGI_pass");
+    assert!(
+        finding["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("uWSGI_pass"))
+    );
+    let third_party = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "    listen",
+                "    frobnicate_widgets on;\n    listen",
+            )
+        })
+        .check();
+    third_party.expect("MG002", "warning", "site.conf", "frobnicate_widgets");
+    Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "    listen",
+                "    more_set_headers \"X: y\";\n    listen",
+            )
+        })
+        .check()
+        .expect_none("MG002");
+}
+
+#[test]
+fn mg003_missing_include() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "/etc/nginx/uwsgi_params",
+                "/etc/nginx/uwsgi_Params",
+            )
+        })
+        .check();
+    let finding = report.expect("MG003", "error", "site.conf", "/etc/nginx/uwsgi_Params");
+    assert!(
+        finding["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("did you mean `uwsgi_params`")),
+        "{}",
+        report.all()
+    );
+    Site::healthy().check().expect_none("MG003");
+}
+
+#[test]
+fn mg004_still_fastcgi() {
+    let report = Site::healthy()
+        .with(|s| replace(&mut s.site, "uwsgi_pass 127", "fastcgi_pass 127"))
+        .check();
+    report.expect("MG004", "warning", "site.conf", "fastcgi_pass 127");
+    Site::healthy().check().expect_none("MG004");
+}
+
+#[test]
+fn mg005_address_mismatch() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "uwsgi_pass 127.0.0.1:26543",
+                "uwsgi_pass 127.0.0.1:26544",
+            )
+        })
+        .check();
+    report.expect("MG005", "error", "site.conf", "127.0.0.1:26544");
+    Site::healthy()
+        .with(|s| replace(&mut s.site, "uwsgi_pass 127.0.0.1", "uwsgi_pass localhost"))
+        .check()
+        .expect_none("MG005");
+}
+
+#[test]
+fn mg006_param_without_pass() {
+    let location = "    location /api/ {\n        uwsgi_param HTTP_X y;\n    }\n";
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "    location / {",
+                &format!("{location}    location / {{"),
+            )
+        })
+        .check();
+    report.expect("MG006", "error", "site.conf", "uwsgi_param HTTP_X");
+    let with_pass = "    location /api/ {\n        uwsgi_param HTTP_X y;\n        uwsgi_pass 127.0.0.1:26543;\n    }\n";
+    Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "    location / {",
+                &format!("{with_pass}    location / {{"),
+            )
+        })
+        .check()
+        .expect_none("MG006");
+}
+
+fn under_prefix(site: &mut Site, extra: &str) {
+    replace(
+        &mut site.site,
+        "    location / {\n        uwsgi_pass 127.0.0.1:26543;",
+        &format!("    location /mediagoblin/ {{\n        uwsgi_pass 127.0.0.1:26543;{extra}"),
+    );
+}
+
+#[test]
+fn mg007_prefix_not_stripped() {
+    let report = Site::healthy()
+        .with(|s| under_prefix(s, "\n        uwsgi_param SCRIPT_NAME /mediagoblin;"))
+        .check();
+    report.expect("MG007", "error", "site.conf", "uwsgi_param SCRIPT_NAME");
+    Site::healthy()
+        .with(|s| {
+            under_prefix(s, "\n        uwsgi_param SCRIPT_NAME /mediagoblin;");
+            s.uwsgi.push_str("route-run = fixpathinfo:\n");
+        })
+        .check()
+        .expect_none("MG007");
+}
+
+#[test]
+fn mg008_prefix_stripped_twice() {
+    let report = Site::healthy()
+        .with(|s| {
+            under_prefix(s, "\n        uwsgi_param SCRIPT_NAME /mediagoblin;");
+            s.uwsgi = s.uwsgi.replace("paste = config:@ROOT@/paste.ini", "mount = /mediagoblin=config:@ROOT@/paste.ini\nmanage-script-name = true\nroute-run = fixpathinfo:");
+        })
+        .check();
+    report.expect("MG008", "error", "site.conf", "location /mediagoblin/");
+    Site::healthy()
+        .with(|s| {
+            under_prefix(s, "");
+            s.uwsgi = s.uwsgi.replace(
+                "paste = config:@ROOT@/paste.ini",
+                "mount = /mediagoblin=config:@ROOT@/paste.ini\nmanage-script-name = true",
+            );
+        })
+        .check()
+        .expect_none("MG008");
+}
+
+#[test]
+fn mg009_modifier1_with_python3() {
+    let report = Site::healthy()
+        .with(|s| {
+            under_prefix(
+                s,
+                "\n        uwsgi_param SCRIPT_NAME /mediagoblin;\n        uwsgi_modifier1 30;",
+            )
+        })
+        .check();
+    report.expect("MG009", "error", "site.conf", "uwsgi_modifier1 30");
+    report.expect_none("MG007");
+    Site::healthy()
+        .with(|s| under_prefix(s, ""))
+        .check()
+        .expect_none("MG009");
+}
+
+#[test]
+fn mg010_mountpoint_with_trailing_slash() {
+    let mount = |point: &str| {
+        let point = point.to_string();
+        move |s: &mut Site| {
+            under_prefix(s, "");
+            s.uwsgi = s.uwsgi.replace(
+                "paste = config:@ROOT@/paste.ini",
+                &format!("mount = {point}=config:@ROOT@/paste.ini\nmanage-script-name = true"),
+            );
+        }
+    };
+    let report = Site::healthy().with(mount("/mediagoblin/")).check();
+    report.expect(
+        "MG010",
+        "error",
+        "mediagoblin-uwsgi.ini",
+        "/mediagoblin/=config",
+    );
+    Site::healthy()
+        .with(mount("/mediagoblin"))
+        .check()
+        .expect_none("MG010");
+}
+
+#[test]
+fn mg011_paste_without_config_or_relative() {
+    let report = Site::healthy()
+        .with(|s| {
+            s.uwsgi = s.uwsgi.replace(
+                "paste = config:@ROOT@/paste.ini",
+                "paste = @ROOT@/paste.ini",
+            )
+        })
+        .check();
+    report.expect(
+        "MG011",
+        "error",
+        "mediagoblin-uwsgi.ini",
+        &report.top.to_string_lossy(),
+    );
+    let relative = Site::healthy()
+        .with(|s| {
+            s.uwsgi = s.uwsgi.replace(
+                "paste = config:@ROOT@/paste.ini",
+                "paste = config:paste.ini",
+            )
+        })
+        .check();
+    relative.expect(
+        "MG011",
+        "error",
+        "mediagoblin-uwsgi.ini",
+        "config:paste.ini",
+    );
+    Site::healthy().check().expect_none("MG011");
+}
+
+#[test]
+fn mg012_fastcgi_leftovers() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "        include /etc/nginx/uwsgi_params;",
+                "        include /etc/nginx/uwsgi_params;\n        fastcgi_read_timeout 60s;",
+            )
+        })
+        .check();
+    report.expect("MG012", "warning", "site.conf", "fastcgi_read_timeout");
+    Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "        include /etc/nginx/uwsgi_params;",
+                "        include /etc/nginx/uwsgi_params;\n        uwsgi_read_timeout 60s;",
+            )
+        })
+        .check()
+        .expect_none("MG012");
+}
+
+#[test]
+fn mg013_public_socket() {
+    let report = Site::healthy()
+        .with(|s| {
+            s.uwsgi = s
+                .uwsgi
+                .replace("socket = 127.0.0.1:26543", "socket = :26543");
+        })
+        .check();
+    report.expect("MG013", "error", "mediagoblin-uwsgi.ini", ":26543\nbuffer");
+    Site::healthy().check().expect_none("MG013");
+}
+
+#[test]
+fn mg014_socket_permissions() {
+    let unix = |extra: &'static str| {
+        move |s: &mut Site| {
+            replace(
+                &mut s.site,
+                "uwsgi_pass 127.0.0.1:26543",
+                "uwsgi_pass unix:@ROOT@/mg.sock",
+            );
+            s.uwsgi = s.uwsgi.replace(
+                "socket = 127.0.0.1:26543",
+                &format!("socket = @ROOT@/mg.sock{extra}"),
+            );
+        }
+    };
+    let world = Site::healthy().with(unix("\nchmod-socket = 666")).check();
+    world.expect(
+        "MG014",
+        "error",
+        "mediagoblin-uwsgi.ini",
+        "chmod-socket = 666",
+    );
+    let unwritable = Site::healthy().with(unix("")).check();
+    unwritable.expect(
+        "MG014",
+        "error",
+        "mediagoblin-uwsgi.ini",
+        &unwritable.top.to_string_lossy(),
+    );
+    Site::healthy()
+        .with(unix("\nchmod-socket = 660\nchown-socket = www-data"))
+        .check()
+        .expect_none("MG014");
+}
+
+#[test]
+fn mg015_alias_traversal() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "location /mgoblin_static/ {",
+                "location /mgoblin_static {",
+            )
+        })
+        .check();
+    report.expect("MG015", "error", "site.conf", "/mgoblin_static {");
+    Site::healthy().check().expect_none("MG015");
+}
+
+#[test]
+fn mg016_static_url_not_served() {
+    let report = Site::healthy()
+        .with(|s| replace(&mut s.site, "    location /theme_static/ {\n        alias @ROOT@/user_dev/theme_static/;\n    }\n", ""))
+        .check();
+    let found = report.findings("MG016");
+    assert_eq!(found.len(), 1, "{}", report.all());
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/theme_static/"))
+    );
+    assert_eq!(report.exit, Some(0));
+    Site::healthy().check().expect_none("MG016");
+}
+
+#[test]
+fn mg017_upload_limit() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "client_max_body_size 100m;",
+                "client_max_body_size 8m;",
+            )
+        })
+        .check();
+    report.expect("MG017", "warning", "site.conf", "client_max_body_size 8m");
+    let unset = Site::healthy()
+        .with(|s| replace(&mut s.site, "    client_max_body_size 100m;\n", ""))
+        .check();
+    unset.expect("MG017", "warning", "site.conf", "location / {");
+    Site::healthy().check().expect_none("MG017");
+}
+
+#[test]
+fn mg018_no_celery_worker() {
+    let report = Site::healthy()
+        .with(|s| s.uwsgi = s.uwsgi.replace("env = CELERY_ALWAYS_EAGER=true\n", ""))
+        .check();
+    let found = report.findings("MG018");
+    assert_eq!(found.len(), 1, "{}", report.all());
+    assert_eq!(found[0]["severity"], "warning");
+    Site::healthy().check().expect_none("MG018");
+}
+
+#[test]
+fn mg019_unknown_uwsgi_option() {
+    let report = Site::healthy()
+        .with(|s| s.uwsgi.push_str("procesess = 4\n"))
+        .check();
+    let finding = report.expect("MG019", "error", "mediagoblin-uwsgi.ini", "procesess");
+    assert!(
+        finding["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("procesess"))
+    );
+    Site::healthy()
+        .with(|s| s.uwsgi.push_str("processes = 4\n"))
+        .check()
+        .expect_none("MG019");
+}
+
+#[test]
+fn mg020_plugin_not_installed() {
+    let installed = Path::new("/usr/lib/uwsgi/plugins/python3_plugin.so").exists();
+    assert!(
+        installed,
+        "needs Debian's uwsgi-plugin-python3 (see .ci/run)"
+    );
+    let report = Site::healthy()
+        .with(|s| s.uwsgi = s.uwsgi.replace("plugins = python3", "plugins = python"))
+        .check();
+    let finding = report.expect("MG020", "error", "mediagoblin-uwsgi.ini", "python\nmaster");
+    assert!(
+        finding["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("plugins = python3"))
+    );
+    Site::healthy().check().expect_none("MG020");
+}
+
+#[test]
+fn mg021_buffer_size() {
+    let report = Site::healthy()
+        .with(|s| s.uwsgi = s.uwsgi.replace("buffer-size = 8192\n", ""))
+        .check();
+    let found = report.findings("MG021");
+    assert_eq!(found.len(), 1, "{}", report.all());
+    assert_eq!(found[0]["severity"], "info");
+    assert_eq!(report.exit, Some(0));
+    Site::healthy().check().expect_none("MG021");
+}
+
+/// The blog post's location block: mis-cased directives, a mis-cased
+/// include, then (with the case fixed) modifier1 30 on Python 3.
+#[test]
+fn the_blog_block() {
+    let blog =
+        std::fs::read_to_string(common::corpus().join("mediagoblin/blog/blog-nginx-location.conf"))
+            .expect("blog block");
+    let report = Site::healthy()
+        .with(|s| {
+            let start = s.site.find("    location / {").expect("location /");
+            let end = s.site[start..].find("    }\n").expect("end") + start + 6;
+            s.site.replace_range(start..end, &blog);
+        })
+        .check();
+    assert_eq!(report.exit, Some(1), "{}", report.all());
+    let misspelt: Vec<(String, u64)> = report
+        .findings("MG002")
+        .iter()
+        .map(|d| {
+            (
+                d["message"].as_str().unwrap_or_default().to_string(),
+                d["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    for (name, right) in [
+        ("uWSGI_pass", "uwsgi_pass"),
+        ("uWSGI_param", "uwsgi_param"),
+        ("uWSGI_modifier1", "uwsgi_modifier1"),
+    ] {
+        let (_, line, _) = report.position("site.conf", &format!("{name} "));
+        assert!(
+            misspelt
+                .iter()
+                .any(|(m, l)| m.contains(name) && *l == line as u64),
+            "{name} at line {line}: {misspelt:?}"
+        );
+        let finding = report
+            .findings("MG002")
+            .into_iter()
+            .find(|d| {
+                d["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(&format!("`{name}`")))
+            })
+            .expect("finding");
+        assert!(
+            finding["help"].as_str().is_some_and(|h| h.contains(right)),
+            "{}",
+            report.all()
+        );
+    }
+    let include = report.findings("MG003");
+    assert_eq!(include.len(), 1, "{}", report.all());
+    assert!(
+        include[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("uWSGI_params"))
+    );
+
+    let fixed = blog
+        .replace("uWSGI_params", "/etc/nginx/uwsgi_params")
+        .replace("uWSGI_", "uwsgi_");
+    let report = Site::healthy()
+        .with(|s| {
+            let start = s.site.find("    location / {").expect("location /");
+            let end = s.site[start..].find("    }\n").expect("end") + start + 6;
+            s.site.replace_range(start..end, &fixed);
+        })
+        .check();
+    report.expect_none("MG002");
+    report.expect_none("MG003");
+    report.expect("MG009", "error", "site.conf", "uwsgi_modifier1 30");
+}
+
+#[test]
+fn sarif_output_validates_against_sarif_2_1_0() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(&mut s.site, "uwsgi_pass 127", "uWSGI_pass 127");
+            s.uwsgi.push_str("procesess = 4\n");
+        })
+        .check();
+    let root = report.top.join("mediagoblin");
+    let sarif = common::mgdeploy()
+        .arg("check")
+        .arg("-C")
+        .arg(&root)
+        .arg("--nginx")
+        .arg(report.top.join("nginx/nginx.conf"))
+        .args(["--format", "sarif"])
+        .output()
+        .expect("run check");
+    assert_eq!(sarif.status.code(), Some(1));
+    let validator = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/oracle/validate_sarif.py"
+    );
+    let mut child = std::process::Command::new(common::python())
+        .arg(validator)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the SARIF validator");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &sarif.stdout)
+        .expect("write SARIF");
+    let result = child.wait_with_output().expect("validator");
+    assert!(
+        result.status.success(),
+        "SARIF rejected: {}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let log: Value = serde_json::from_slice(&sarif.stdout).expect("JSON");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "MG002" && r["level"] == "error")
+    );
+    assert!(results.iter().any(|r| r["ruleId"] == "MG019"));
+}
+
+#[test]
+fn github_format_and_explain() {
+    let report = Site::healthy()
+        .with(|s| replace(&mut s.site, "uwsgi_pass 127", "uWSGI_pass 127"))
+        .check();
+    let output = common::mgdeploy()
+        .arg("check")
+        .arg("-C")
+        .arg(report.top.join("mediagoblin"))
+        .arg("--nginx")
+        .arg(report.top.join("nginx/nginx.conf"))
+        .args(["--format", "github"])
+        .output()
+        .expect("run check");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (_, line, column) = report.position("site.conf", "uWSGI_pass");
+    assert!(
+        text.contains("::error file=")
+            && text.contains(&format!(",line={line},col={column},"))
+            && text.contains("title=MG002::unknown directive `uWSGI_pass`"),
+        "{text}"
+    );
+    let explain = common::mgdeploy()
+        .args(["check", "--explain", "MG009"])
+        .output()
+        .expect("explain");
+    assert_eq!(explain.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&explain.stdout).contains("modifier1 30"));
+    let unknown = common::mgdeploy()
+        .args(["check", "--explain", "MG999"])
+        .output()
+        .expect("explain");
+    assert_eq!(unknown.status.code(), Some(2));
+}
