@@ -83,6 +83,25 @@ fn without_fastcgi_variables(raw: &str) -> Option<String> {
     (replaced != raw).then_some(replaced)
 }
 
+/// Edits the arguments of `d` that use a FastCGI variable, with a warning.
+fn replace_fastcgi_variables(
+    config: &Config,
+    d: &Directive,
+    file: usize,
+    place: &str,
+    out: &mut Rewrite,
+) {
+    for arg in &d.args {
+        if let Some(replaced) = without_fastcgi_variables(&config.raw(arg)) {
+            out.edits.push((file, Edit::replace(arg.span, replaced)));
+            out.notes.warning(format!(
+                "{place}: `{}` used a FastCGI variable; it now uses $uri, which is what the variable held here",
+                text(config, d)
+            ));
+        }
+    }
+}
+
 /// Rewrites every location of `locations` (all in `nginx`).
 pub fn rewrite(
     nginx: &Nginx,
@@ -180,15 +199,7 @@ fn rewrite_location(
                     continue;
                 }
                 out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
-                for arg in &d.args {
-                    if let Some(replaced) = without_fastcgi_variables(&config.raw(arg)) {
-                        out.edits.push((file, Edit::replace(arg.span, replaced)));
-                        out.notes.warning(format!(
-                            "{place}: `{}` used a FastCGI variable; it now uses $uri, what the variable held here",
-                            text(config, d)
-                        ));
-                    }
-                }
+                replace_fastcgi_variables(config, d, file, &place, out);
             }
             "include" => {
                 let Some(arg) = d.args.first() else { continue };
@@ -255,17 +266,7 @@ fn rewrite_location(
                     text(config, d)
                 )),
             },
-            _ => {
-                for arg in &d.args {
-                    if let Some(replaced) = without_fastcgi_variables(&config.raw(arg)) {
-                        out.edits.push((file, Edit::replace(arg.span, replaced)));
-                        out.notes.warning(format!(
-                            "{place}: `{}` used a FastCGI variable; it now uses $uri",
-                            text(config, d)
-                        ));
-                    }
-                }
-            }
+            _ => replace_fastcgi_variables(config, d, file, &place, out),
         }
     }
 
