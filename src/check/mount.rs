@@ -210,12 +210,19 @@ fn prefix(
     let modifier_strips = modifier1.is_some() && python3 == Some(false);
     let strippers = [fix, mount, modifier_strips].iter().filter(|s| **s).count();
     if strippers >= 2 {
-        out.push(
-            finding("MG008", Severity::Error, "the prefix is taken off PATH_INFO twice")
-                .at(&location.config.source, location.location.name.span, "MediaGoblin's location")
-                .with_related(&settings.file.document.source, settings.first("route-run").or(settings.first("mount")).map_or_else(Default::default, |e| e.span()), "and here")
-                .with_help("keep one of `route-run = fixpathinfo:`, `mount` + `manage-script-name`, `uwsgi_modifier1 30`"),
-        );
+        let mut diagnostic = finding("MG008", Severity::Error, "the prefix is taken off PATH_INFO twice")
+            .at(&location.config.source, location.location.name.span, "MediaGoblin's location")
+            .with_help("keep one of `route-run = fixpathinfo:`, `mount` + `manage-script-name`, `uwsgi_modifier1 30`");
+        for key in ["route-run", "manage-script-name"] {
+            if let Some(entry) = settings.first(key) {
+                diagnostic = diagnostic.with_related(
+                    &settings.file.document.source,
+                    entry.span(),
+                    "strips it",
+                );
+            }
+        }
+        out.push(diagnostic);
     } else if let Some(param) = script_name
         && strippers == 0
         && !(modifier1.is_some() && python3 != Some(false))

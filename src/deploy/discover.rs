@@ -13,7 +13,7 @@ use super::{
 use crate::cli::DiscoveryArgs;
 use crate::diagnostic::Diagnostic;
 use crate::ini::{paste, uwsgi};
-use crate::nginx::include::{Follow, load};
+use crate::nginx::include::{follow_includes, read_main};
 use crate::nginx::syntax::Node;
 use crate::source::SourceFile;
 
@@ -223,10 +223,10 @@ fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
                 .with_help("name the nginx site file or nginx.conf with --nginx FILE"),
         );
     }
-    // A first read to see whether `main` is nginx.conf (it has `http` or
-    // `events` at the top) or a site file included from it.
-    let probe = load(main, Path::new("."), Follow::SingleFile)?;
-    let is_main_conf = probe.config(0).is_some_and(|config| {
+    let first = read_main(main)?;
+    // nginx.conf has `http` or `events` at its top; a site file is included
+    // from nginx.conf, and its relative includes start at /etc/nginx.
+    let is_main_conf = first.config.as_ref().is_ok_and(|config| {
         config.children.iter().any(|node| match node {
             Node::Directive(d) => matches!(config.bytes(d.name.span), b"http" | b"events"),
             Node::Comment(_) => false,
@@ -239,9 +239,10 @@ fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         None => PathBuf::from(NGINX_DIR),
     };
-    let loaded = load(main, &prefix, Follow::Includes)?;
+    let loaded = follow_includes(first, &prefix);
     Ok(Nginx {
         main: main.to_path_buf(),
+        is_main_conf,
         prefix,
         loaded,
     })

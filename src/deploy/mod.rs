@@ -26,6 +26,9 @@ pub struct IniFile {
 pub struct Nginx {
     /// The file discovery started from (nginx.conf or a site file).
     pub main: PathBuf,
+    /// `main` is a whole nginx.conf (it has `http` or `events`), which
+    /// `nginx -t -c` can test.
+    pub is_main_conf: bool,
     /// What relative includes start from.
     pub prefix: PathBuf,
     pub loaded: Loaded,

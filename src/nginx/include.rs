@@ -83,21 +83,33 @@ pub enum Follow {
 /// Errors are recorded on the file where they occur, so a caller can show
 /// all of them; an unreadable main file is the only hard failure.
 pub fn load(main: &Path, prefix: &Path, follow: Follow) -> Result<Loaded, Diagnostic> {
+    let first = read_main(main)?;
+    Ok(match follow {
+        Follow::SingleFile => Loaded { files: vec![first] },
+        Follow::Includes => follow_includes(first, prefix),
+    })
+}
+
+/// Reads and parses the file a configuration starts from; only a file that
+/// cannot be read at all is an error here.
+pub fn read_main(main: &Path) -> Result<LoadedFile, Diagnostic> {
     let source = SourceFile::read(main).map_err(|error| {
         Diagnostic::error(format!("cannot read {}: {error}", main.display())).in_file(main)
     })?;
-    let mut loaded = Loaded::default();
-    let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
-    index_of.insert(main.to_path_buf(), 0);
-    loaded.files.push(LoadedFile {
+    Ok(LoadedFile {
         path: main.to_path_buf(),
         config: parse(&source),
         includes: Vec::new(),
         include_errors: Vec::new(),
-    });
-    if follow == Follow::SingleFile {
-        return Ok(loaded);
-    }
+    })
+}
+
+/// `first` (from `read_main`) and every file it includes, relative paths
+/// starting at `prefix`.
+pub fn follow_includes(first: LoadedFile, prefix: &Path) -> Loaded {
+    let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
+    index_of.insert(first.path.clone(), 0);
+    let mut loaded = Loaded { files: vec![first] };
     let mut next = 0;
     while next < loaded.files.len() {
         let mut includes = Vec::new();
@@ -138,7 +150,7 @@ pub fn load(main: &Path, prefix: &Path, follow: Follow) -> Result<Loaded, Diagno
         next += 1;
     }
     report_cycles(&mut loaded);
-    Ok(loaded)
+    loaded
 }
 
 fn read_included(path: &Path, from: &Config, directive: &Directive) -> LoadedFile {
