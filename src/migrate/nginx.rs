@@ -313,43 +313,26 @@ fn rewrite_location(
                 ));
         }
     }
-    if options.mount != "/" {
+    // nginx sends the prefix itself unless uWSGI's mount handles it.
+    if options.mount != "/" && options.script_name != ScriptName::Mount {
         let after = include_line
             .or(pass_line)
             .unwrap_or(location.pass.span().end);
-        match options.script_name {
-            ScriptName::Mount => {}
-            ScriptName::Fixpathinfo => {
-                out.edits.push((
-                    file,
-                    insert_line_after(
-                        bytes,
-                        after,
-                        &format!("uwsgi_param SCRIPT_NAME {};", options.mount),
-                    ),
-                ));
-                out.notes.changed(format!(
-                    "{place}: nginx sends SCRIPT_NAME {}; uWSGI strips it from PATH_INFO",
-                    options.mount
-                ));
-            }
-            ScriptName::Modifier1 => {
-                out.edits.push((
-                    file,
-                    insert_line_after(
-                        bytes,
-                        after,
-                        &format!("uwsgi_param SCRIPT_NAME {};", options.mount),
-                    ),
-                ));
-                out.edits
-                    .push((file, insert_line_after(bytes, after, "uwsgi_modifier1 30;")));
-                out.notes.changed(format!(
-                    "{place}: nginx sends SCRIPT_NAME {} with uwsgi_modifier1 30",
-                    options.mount
-                ));
-            }
+        let mut lines = vec![format!("uwsgi_param SCRIPT_NAME {};", options.mount)];
+        let how = if options.script_name == ScriptName::Modifier1 {
+            lines.push("uwsgi_modifier1 30;".to_string());
+            "with uwsgi_modifier1 30"
+        } else {
+            "and uWSGI strips it from PATH_INFO"
+        };
+        for line in lines {
+            out.edits
+                .push((file, insert_line_after(bytes, after, &line)));
         }
+        out.notes.changed(format!(
+            "{place}: nginx sends SCRIPT_NAME {} {how}",
+            options.mount
+        ));
     }
 
     // FastCGI settings inherited from the server block do not reach uWSGI.
