@@ -7,8 +7,9 @@ use std::path::Path;
 use super::finding;
 use super::uwsgi::nginx_size;
 use crate::deploy::locations::{PassLocation, mediagoblin_locations};
-use crate::deploy::{Celery, Deployment, configobj_unquote, ini_value};
+use crate::deploy::{Celery, Deployment, configobj_unquote, view};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::ini::typed::MediaGoblinSettings;
 
 pub fn all(deployment: &Deployment, service_dirs: &[&Path], out: &mut Vec<Diagnostic>) {
     let Ok(selection) = mediagoblin_locations(deployment, None) else {
@@ -90,17 +91,20 @@ fn static_urls(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// MediaGoblin's own upload limit in bytes, and where it is set.
+/// MediaGoblin's own upload limit in bytes, and the setting that makes it.
 fn mediagoblin_limit(deployment: &Deployment) -> Option<(u64, String)> {
-    let file = deployment.mediagoblin_ini.as_ref()?;
-    ["upload_limit", "max_file_size"]
-        .iter()
-        .filter_map(|key| {
-            let value = ini_value(file, "mediagoblin", key)?;
-            let megabytes: u64 = configobj_unquote(value.trim()).parse().ok()?;
-            Some((megabytes.saturating_mul(1024 * 1024), key.to_string()))
-        })
-        .max()
+    let settings =
+        view::<MediaGoblinSettings>(deployment.mediagoblin_ini.as_ref()?, "mediagoblin")?;
+    [
+        ("upload_limit", settings.upload_limit),
+        ("max_file_size", settings.max_file_size),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| {
+        let megabytes: u64 = configobj_unquote(value?.trim()).parse().ok()?;
+        Some((megabytes.saturating_mul(1024 * 1024), key.to_string()))
+    })
+    .max()
 }
 
 /// MG017.

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use super::{
     Celery, Deployment, FcgiServer, IniFile, Lazystarter, Nginx, StaticUrls, configobj_unquote,
-    ini_value,
+    view,
 };
 use crate::cli::DiscoveryArgs;
 use crate::diagnostic::Diagnostic;
+use crate::ini::typed::{CelerySettings, MediaGoblinSettings, PasteApp, PasteServer, PublicStore};
 use crate::ini::{paste, uwsgi};
 use crate::nginx::include::{follow_includes, read_main};
 use crate::nginx::syntax::Node;
@@ -154,24 +155,24 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     ))
 }
 
-/// The app section MediaGoblin's egg is loaded from.
-pub fn app_section(paste: &IniFile) -> Option<String> {
-    let apps: Vec<&str> = paste
+/// The app section MediaGoblin's egg is loaded from, and its view.
+pub fn app_section(paste: &IniFile) -> Option<(String, PasteApp)> {
+    let apps: Vec<(String, PasteApp)> = paste
         .document
         .sections_with_prefix("app:")
-        .map(|s| s.name.as_str())
+        .filter_map(|s| view::<PasteApp>(paste, &s.name).map(|app| (s.name.clone(), app)))
         .collect();
-    apps.iter()
-        .find(|name| ini_value(paste, name, "use").is_some_and(|u| u.contains("mediagoblin")))
-        .or_else(|| apps.first())
-        .map(|name| name.to_string())
+    let mediagoblin = apps
+        .iter()
+        .position(|(_, app)| app.use_.contains("mediagoblin"));
+    apps.into_iter().nth(mediagoblin.unwrap_or(0))
 }
 
 /// MediaGoblin reads the first file of its app's `config` setting that
 /// exists (mediagoblin/app.py); older checkouts name only mediagoblin.ini.
 fn mediagoblin_config(paste: &IniFile, root: &Path) -> Option<PathBuf> {
     let listed: Vec<PathBuf> = app_section(paste)
-        .and_then(|app| ini_value(paste, &app, "config"))
+        .and_then(|(_, app)| app.config)
         .map(|config| config.split_whitespace().map(|p| root.join(p)).collect())
         .unwrap_or_default();
     listed
@@ -251,12 +252,12 @@ fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
 /// `[server:fcgi]`: flup's address, unless it is left to the command line.
 fn fcgi_server(paste: &IniFile) -> Option<FcgiServer> {
     paste.document.section("server:fcgi")?;
-    let value = |key: &str| ini_value(paste, "server:fcgi", key);
-    let address = match (value("socket"), value("host"), value("port")) {
+    let server = view::<PasteServer>(paste, "server:fcgi");
+    let address = server.and_then(|s| match (s.socket, s.host, s.port) {
         (Some(socket), _, _) => Some(format!("unix:{socket}")),
         (None, Some(host), Some(port)) => Some(format!("{host}:{port}")),
         _ => None,
-    };
+    });
     Some(FcgiServer { address })
 }
 
@@ -282,10 +283,11 @@ fn celery_mode(
             return Celery::Eager(format!("{name} sets CELERY_ALWAYS_EAGER=true"));
         }
     }
-    if let Some(file) = mediagoblin
-        && ini_value(file, "celery", "CELERY_ALWAYS_EAGER")
-            .is_some_and(|v| configobj_unquote(v.trim()).eq_ignore_ascii_case("true"))
-    {
+    let eager_in_ini = mediagoblin
+        .and_then(|file| view::<CelerySettings>(file, "celery"))
+        .and_then(|celery| celery.always_eager)
+        .is_some_and(|v| configobj_unquote(v.trim()).eq_ignore_ascii_case("true"));
+    if eager_in_ini {
         return Celery::Eager("mediagoblin.ini sets CELERY_ALWAYS_EAGER = true".into());
     }
     Celery::Worker
@@ -296,20 +298,21 @@ fn static_urls(mediagoblin: Option<&IniFile>) -> StaticUrls {
     let Some(file) = mediagoblin else {
         return urls;
     };
-    let get = |section: &str, key: &str| {
-        ini_value(file, section, key).map(|v| configobj_unquote(v.trim()).to_string())
-    };
-    if let Some(v) = get("mediagoblin", "direct_remote_path") {
-        urls.static_files = v;
+    let unquote = |value: String| configobj_unquote(value.trim()).to_string();
+    if let Some(settings) = view::<MediaGoblinSettings>(file, "mediagoblin") {
+        let set = |target: &mut String, value: Option<String>| {
+            if let Some(value) = value {
+                *target = unquote(value);
+            }
+        };
+        set(&mut urls.static_files, settings.direct_remote_path);
+        set(&mut urls.theme, settings.theme_web_path);
+        set(&mut urls.plugin, settings.plugin_web_path);
     }
-    if let Some(v) = get("mediagoblin", "theme_web_path") {
-        urls.theme = v;
-    }
-    if let Some(v) = get("mediagoblin", "plugin_web_path") {
-        urls.plugin = v;
-    }
-    if let Some(v) = get("storage:publicstore", "base_url") {
-        urls.media = v;
+    if let Some(base_url) =
+        view::<PublicStore>(file, "storage:publicstore").and_then(|s| s.base_url)
+    {
+        urls.media = unquote(base_url);
     }
     urls
 }

@@ -147,11 +147,13 @@ pub fn configobj_unquote(value: &str) -> &str {
     value
 }
 
-/// A value of a paste dialect file, interpolated; `None` when unset or when
-/// interpolation fails (the failure is `check`'s business).
-pub fn ini_value(file: &IniFile, section: &str, key: &str) -> Option<String> {
+/// The typed view of `section` of a paste dialect file (`ini::typed`);
+/// `None` when the section is absent or lacks a required key.
+pub fn view<T: serde::de::DeserializeOwned>(file: &IniFile, section: &str) -> Option<T> {
     let resolver = file.document.resolver(&file.path);
-    resolver.get(section, key).and_then(Result::ok)
+    ini::typed::paste_view(&resolver, &file.document, section)
+        .ok()
+        .flatten()
 }
 
 /// The `[uwsgi]` entries of a uWSGI ini.

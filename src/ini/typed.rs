@@ -1,7 +1,10 @@
 //! Typed views of the INI sections mgdeploy reads, filled by serde from
 //! interpolated `key -> value` pairs (through `serde_json::Value`, which
-//! fills `Option` fields where serde's plain map deserializer cannot). Unknown keys are ignored; a missing
-//! required key is a diagnostic at the section header.
+//! fills `Option` fields where serde's plain map deserializer cannot).
+//! Unknown keys are ignored. A key whose value does not interpolate (such as
+//! `%(fcgi_host)s`, left to paster's command line) is left out, so an
+//! optional field reads as absent; a missing required key is a diagnostic
+//! at the section header.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -17,6 +20,8 @@ pub struct PasteServer {
     pub use_: String,
     pub host: Option<String>,
     pub port: Option<String>,
+    /// A UNIX socket, which flup takes instead of host and port.
+    pub socket: Option<String>,
 }
 
 /// `[app:mediagoblin]`: the app egg and its config files.
@@ -37,6 +42,13 @@ pub struct MediaGoblinSettings {
     pub max_file_size: Option<String>,
 }
 
+/// `[celery]` of mediagoblin.ini.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct CelerySettings {
+    #[serde(rename = "CELERY_ALWAYS_EAGER")]
+    pub always_eager: Option<String>,
+}
+
 /// `[storage:publicstore]` of mediagoblin.ini.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct PublicStore {
@@ -45,7 +57,7 @@ pub struct PublicStore {
 }
 
 /// Fills `T` from a section of a paste dialect document, interpolating
-/// every value first.
+/// every value first; `None` when there is no such section.
 pub fn paste_view<T: DeserializeOwned>(
     resolver: &Resolver<'_>,
     document: &Document,
@@ -54,12 +66,14 @@ pub fn paste_view<T: DeserializeOwned>(
     let Some(found) = document.section(section) else {
         return Ok(None);
     };
-    let mut pairs = Vec::new();
-    for key in resolver.keys(section) {
-        if let Some(value) = resolver.value(section, &key)? {
-            pairs.push((key, value));
-        }
-    }
+    let pairs = resolver
+        .keys(section)
+        .into_iter()
+        .filter_map(|key| match resolver.get(section, &key) {
+            Some(Ok(value)) => Some((key, value)),
+            _ => None,
+        })
+        .collect();
     fill(document, found, pairs).map(Some)
 }
 
@@ -98,6 +112,19 @@ mod tests {
         let resolver = doc.resolver(Path::new("/srv/mg/paste.ini"));
         let server: PasteServer = paste_view(&resolver, &doc, "server:fcgi").unwrap().unwrap();
         assert_eq!(server.port.as_deref(), Some("26543"));
+        let placeholders = paste::read(&SourceFile::new(
+            "/srv/mg/paste.ini",
+            b"[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = %(fcgi_host)s\n".to_vec(),
+        ))
+        .unwrap();
+        let resolver2 = placeholders.resolver(Path::new("/srv/mg/paste.ini"));
+        let left_open: PasteServer = paste_view(&resolver2, &placeholders, "server:fcgi")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            left_open.host, None,
+            "a value that does not interpolate reads as absent"
+        );
         assert_eq!(server.use_, "egg:flup#fcgi_fork");
         let missing = paste_view::<PasteServer>(&resolver, &doc, "server:bad").unwrap_err();
         assert!(
