@@ -277,9 +277,11 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The MediaGoblin checkout whose .mgdeploy/ records the change.
-    #[arg(short = 'C', long = "root", value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
+    /// Where the deployment is, as for migrate; rollback needs only --root,
+    /// whose .mgdeploy/ records the change, and accepts the rest so that
+    /// migrate's command line works here too.
+    #[command(flatten)]
+    pub discovery: DiscoveryArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,

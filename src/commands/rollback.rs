@@ -7,7 +7,7 @@ use crate::cli::RollbackArgs;
 use crate::report::diff::{FileDiff, unified};
 
 pub fn rollback(args: &RollbackArgs) -> Result<Status, Failure> {
-    let root = &args.root;
+    let root = &args.discovery.root;
     let Some(plan) = rollback_plan(root)? else {
         say(&format!(
             "Nothing to roll back: no applied change is recorded in {}.",
