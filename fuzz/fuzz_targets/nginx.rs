@@ -1,5 +1,6 @@
 //! Any bytes through the nginx parser: no panic, the lexer agrees with the
-//! grammar, what parses prints back byte for byte, and errors render.
+//! grammar, what parses prints back byte for byte, errors render, and
+//! check's nginx rules run on whatever parses.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
