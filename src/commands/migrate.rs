@@ -112,19 +112,18 @@ pub fn migrate(
     if !proceed(args.confirm.yes, "Apply these changes?", "apply them") {
         return Ok(Status::Attention);
     }
-    let nginx = crate::nginx::binary::find();
-    let main_conf = deployment.nginx.main.clone();
-    let is_main_conf = deployment.nginx.prefix == main_conf.parent().unwrap_or(&main_conf);
-    let validate = |nginx: &std::path::Path| {
-        crate::nginx::binary::test(nginx, is_main_conf.then_some(main_conf.as_path()))
-    };
-    let validator;
-    let check: Option<&dyn Fn() -> Result<(), Diagnostic>> = match &nginx {
-        Some(nginx) if is_root() => {
-            validator = move || validate(nginx);
-            Some(&validator)
-        }
-        _ => {
+    // nginx -t with the new files in place; a rejection puts them all back.
+    let main_conf = deployment
+        .nginx
+        .is_main_conf
+        .then_some(deployment.nginx.main.as_path());
+    let nginx = crate::nginx::binary::find().filter(|_| is_root());
+    let validator = nginx
+        .as_ref()
+        .map(|nginx| move || crate::nginx::binary::test(nginx, main_conf));
+    let check: Option<&dyn Fn() -> Result<(), Diagnostic>> = match &validator {
+        Some(validate) => Some(validate),
+        None => {
             say(
                 "nginx -t was not run (it needs nginx and root): run it yourself before reloading nginx.",
             );
