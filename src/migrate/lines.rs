@@ -108,40 +108,60 @@ fn is_blank_line(bytes: &[u8], start: usize) -> bool {
             .is_some_and(|line| line.iter().all(|&b| is_blank(b)))
 }
 
-/// Sorts and merges removal spans that touch, then widens a removal that
-/// would leave a blank line just before a closing `}` to take that blank
-/// line too.
-pub fn tidy_removals(bytes: &[u8], mut spans: Vec<Span>) -> Vec<Span> {
+/// Sorts and merges removal spans, then widens them so the text left behind
+/// reads well: a removal between two blank lines takes one of them, and a
+/// removal that would leave a blank line just before a closing `}` takes
+/// that line too. Widened spans can meet, so each step merges again: the
+/// edits never overlap.
+pub fn tidy_removals(bytes: &[u8], spans: Vec<Span>) -> Vec<Span> {
+    let between_blanks: Vec<Span> = merge(spans)
+        .into_iter()
+        .map(|span| keep_one_blank_line(bytes, span))
+        .collect();
+    let before_brace: Vec<Span> = merge(between_blanks)
+        .into_iter()
+        .map(|span| take_blank_line_before_brace(bytes, span))
+        .collect();
+    merge(before_brace)
+}
+
+/// Between two blank lines, a removal takes the one after it.
+fn keep_one_blank_line(bytes: &[u8], mut span: Span) -> Span {
+    if span.start >= 1
+        && is_blank_line(bytes, line_start(bytes, span.start - 1))
+        && is_blank_line(bytes, span.end)
+    {
+        span.end = after_line_ending(bytes, line_end(bytes, span.end));
+    }
+    span
+}
+
+/// A removal followed by the closing `}` takes the blank line before it.
+fn take_blank_line_before_brace(bytes: &[u8], mut span: Span) -> Span {
+    let rest = bytes.get(span.end..).unwrap_or_default();
+    let closes_block = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
+        && rest
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .all(|&b| b != b'\n');
+    if closes_block && span.start >= 1 {
+        let previous_start = line_start(bytes, span.start - 1);
+        let previous = bytes.get(previous_start..span.start).unwrap_or_default();
+        if previous.iter().all(|b| b.is_ascii_whitespace()) && previous_start < span.start {
+            span.start = previous_start;
+        }
+    }
+    span
+}
+
+/// Sorts spans and joins those that overlap or touch.
+fn merge(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort();
     let mut merged: Vec<Span> = Vec::new();
     for span in spans {
         match merged.last_mut() {
             Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
             _ => merged.push(span),
-        }
-    }
-    for span in &mut merged {
-        // Between two blank lines: keep one of them.
-        if span.start >= 1
-            && is_blank_line(bytes, line_start(bytes, span.start - 1))
-            && is_blank_line(bytes, span.end)
-        {
-            span.end = after_line_ending(bytes, line_end(bytes, span.end));
-            continue;
-        }
-        let rest = bytes.get(span.end..).unwrap_or_default();
-        let closes_block = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
-            && rest
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .all(|&b| b != b'\n');
-        if closes_block && span.start >= 1 {
-            // The line before the removal: is it blank?
-            let previous_start = line_start(bytes, span.start - 1);
-            let previous = bytes.get(previous_start..span.start).unwrap_or_default();
-            if previous.iter().all(|b| b.is_ascii_whitespace()) && previous_start < span.start {
-                span.start = previous_start;
-            }
         }
     }
     merged
@@ -215,6 +235,22 @@ mod tests {
             out.drain(span.start..span.end);
         }
         assert_eq!(out, b"a;\n\n    d;\n");
+    }
+
+    #[test]
+    fn widened_removals_that_meet_become_one() {
+        // The first removal is between blank lines and takes the one after
+        // it; the second closes the block and takes the one before it.
+        let text = b"x {\n\n    a;\n\n    a;\n}\n";
+        let spans = vec![
+            removal(text, Span::new(9, 11)),
+            removal(text, Span::new(17, 19)),
+        ];
+        let tidy = tidy_removals(text, spans);
+        assert_eq!(tidy.len(), 1);
+        let mut out = text.to_vec();
+        out.drain(tidy[0].start..tidy[0].end);
+        assert_eq!(out, b"x {\n}\n");
     }
 
     #[test]
