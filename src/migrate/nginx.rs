@@ -170,7 +170,7 @@ fn rewrite_location(
                 }
                 pass_line = Some(d.span().end);
                 out.notes.changed(format!(
-                    "{place}: `{}` → uwsgi_pass {}",
+                    "{place}: `{}` → `uwsgi_pass {};`",
                     text(config, d),
                     options.socket.unwrap_or(&location.address)
                 ));
