@@ -4,6 +4,29 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::migrate::options::{self, Mount};
+use crate::protocol::Address;
+
+fn parse_mount(text: &str) -> Result<Mount, String> {
+    Mount::parse(text)
+}
+
+fn parse_socket(text: &str) -> Result<Address, String> {
+    Address::parse_cli(text).map_err(|e| e.to_string())
+}
+
+fn parse_user(text: &str) -> Result<String, String> {
+    options::account_name("user", text)
+}
+
+fn parse_group(text: &str) -> Result<String, String> {
+    options::account_name("group", text)
+}
+
+fn parse_plugin(text: &str) -> Result<String, String> {
+    options::plugin_name(text)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "mgdeploy",
@@ -147,6 +170,12 @@ pub struct DiscoveryArgs {
     /// [default: <root>/mediagoblin-uwsgi.ini].
     #[arg(long = "uwsgi-ini", value_name = "FILE")]
     pub uwsgi_ini: Option<PathBuf>,
+
+    /// The systemd unit, init script or supervisor program that starts the
+    /// site [default: searched in /etc/systemd/system, /lib/systemd/system,
+    /// /usr/lib/systemd/system, /etc/init.d and /etc/supervisor/conf.d].
+    #[arg(long, value_name = "FILE")]
+    pub service: Option<PathBuf>,
 }
 
 /// How MediaGoblin learns the URL prefix it is served under.
@@ -160,39 +189,68 @@ pub enum ScriptName {
     Modifier1,
 }
 
+impl From<ScriptName> for options::ScriptName {
+    fn from(value: ScriptName) -> Self {
+        match value {
+            ScriptName::Mount => options::ScriptName::Mount,
+            ScriptName::Fixpathinfo => options::ScriptName::Fixpathinfo,
+            ScriptName::Modifier1 => options::ScriptName::Modifier1,
+        }
+    }
+}
+
+impl MigrationArgs {
+    /// The migration's options, validated while parsing.
+    pub fn options(&self) -> options::Options {
+        options::Options {
+            mount: self.mount.clone(),
+            script_name: self.script_name.into(),
+            socket: self.socket.clone(),
+            fcgi_address: self.fcgi_address.clone(),
+            user: self.user.clone(),
+            group: self.group.clone(),
+            processes: self.processes,
+            plugin: self.plugin.clone(),
+            templates: self.templates.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Args)]
 pub struct MigrationArgs {
     /// URL prefix to serve MediaGoblin under, e.g. / or /mediagoblin [default: keep today's].
-    #[arg(long, value_name = "PATH")]
-    pub mount: Option<String>,
+    #[arg(long, value_name = "PATH", value_parser = parse_mount)]
+    pub mount: Option<Mount>,
 
     /// How the prefix reaches MediaGoblin.
     #[arg(long = "script-name", value_enum, default_value = "mount")]
     pub script_name: ScriptName,
 
     /// Address uWSGI listens on: unix:/path or host:port [default: the address nginx passes to today].
-    #[arg(long, value_name = "ADDR")]
-    pub socket: Option<String>,
+    #[arg(long, value_name = "ADDR", value_parser = parse_socket)]
+    pub socket: Option<Address>,
 
-    /// Which FastCGI address is MediaGoblin's, when more than one could be.
-    #[arg(long = "fcgi-address", value_name = "ADDR")]
-    pub fcgi_address: Option<String>,
+    /// Which FastCGI address (host:port, unix:/path or an upstream's name) is
+    /// MediaGoblin's, when more than one could be.
+    #[arg(long = "fcgi-address", value_name = "ADDR", value_parser = options::fcgi_address)]
+    pub fcgi_address: Option<Address>,
 
     /// User uWSGI runs MediaGoblin as [default: the owner of the checkout].
-    #[arg(long, value_name = "USER")]
+    #[arg(long, value_name = "USER", value_parser = parse_user)]
     pub user: Option<String>,
 
     /// Group uWSGI runs MediaGoblin as [default: the group of the checkout].
-    #[arg(long, value_name = "GROUP")]
+    #[arg(long, value_name = "GROUP", value_parser = parse_group)]
     pub group: Option<String>,
 
-    /// Number of uWSGI worker processes.
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    /// Number of uWSGI worker processes (1 to 1024).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub processes: u32,
 
-    /// uWSGI's Python plugin.
-    #[arg(long, value_name = "NAME", default_value = "python3")]
-    pub plugin: String,
+    /// uWSGI's Python plugin (e.g. python3, python27) [default: the one that
+    /// runs the virtualenv's Python; none for a uWSGI installed in it].
+    #[arg(long, value_name = "NAME", value_parser = parse_plugin)]
+    pub plugin: Option<String>,
 
     /// A directory with your own uwsgi.ini.tera to use instead of the built-in template.
     #[arg(long, value_name = "DIR")]

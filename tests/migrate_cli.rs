@@ -99,7 +99,7 @@ fn dry_run_shows_the_plan_exits_1_and_writes_nothing() {
     );
     assert!(text.contains("Next steps"), "{text}");
     assert!(
-        text.contains("a celery worker must run"),
+        text.contains("a celery worker must keep running"),
         "not eager, so celery is mentioned: {text}"
     );
     assert_eq!(files(&top), before, "--dry-run never writes");

@@ -1,13 +1,15 @@
 //! migrate on generated FastCGI locations: whatever directives, comments,
 //! indentation and line endings a location has, the rewritten site parses,
-//! keeps no FastCGI directive in MediaGoblin's location, leaves the PHP
-//! location beside it byte for byte, and a second plan is empty.
+//! keeps no FastCGI directive in MediaGoblin's location, sends SCRIPT_NAME
+//! exactly once (MediaGoblin reads it), leaves the PHP location beside it
+//! byte for byte, and a second plan is empty.
 
 use std::path::Path;
 
-use mgdeploy::cli::{DiscoveryArgs, MigrationArgs, ScriptName};
+use mgdeploy::cli::DiscoveryArgs;
 use mgdeploy::deploy::discover::discover;
-use mgdeploy::migrate::directives::{DROPPED, RENAMED};
+use mgdeploy::migrate::Options;
+use mgdeploy::protocol::directives::{DROPPED, RENAMED};
 use proptest::prelude::*;
 
 const PASTE: &str = "[app:mediagoblin]\nuse = egg:mediagoblin#app\n\n[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = 127.0.0.1\nport = 26543\n";
@@ -39,7 +41,7 @@ fn write_tree(dir: &Path, site: &str) {
     std::fs::write(dir.join("site.conf"), site).expect("write");
 }
 
-fn args(dir: &Path) -> (DiscoveryArgs, MigrationArgs) {
+fn args(dir: &Path) -> (DiscoveryArgs, Options) {
     (
         DiscoveryArgs {
             root: dir.join("mediagoblin"),
@@ -48,17 +50,12 @@ fn args(dir: &Path) -> (DiscoveryArgs, MigrationArgs) {
             nginx: Some(dir.join("site.conf")),
             nginx_prefix: Some(dir.to_path_buf()),
             uwsgi_ini: None,
+            service: None,
         },
-        MigrationArgs {
-            mount: None,
-            script_name: ScriptName::Mount,
-            socket: None,
-            fcgi_address: None,
+        Options {
             user: Some("nobody".into()),
             group: Some("nogroup".into()),
-            processes: 2,
-            plugin: "python3".into(),
-            templates: None,
+            ..Options::default()
         },
     )
 }
@@ -110,6 +107,12 @@ proptest! {
         let rest = text.replace(&php, "");
         prop_assert!(!rest.contains("fastcgi"), "FastCGI left in MediaGoblin's location:\n{text}");
         prop_assert!(rest.contains("uwsgi_pass 127.0.0.1:26543;"), "{text}");
+        prop_assert_eq!(
+            rest.matches("uwsgi_param SCRIPT_NAME \"\";").count(),
+            1,
+            "MediaGoblin at / gets SCRIPT_NAME \"\" exactly once:\n{}",
+            text
+        );
         prop_assert!(config.print().is_ok());
 
         // Written out, the site has nothing more to migrate.

@@ -11,104 +11,17 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::servers::{Servers, free_port, require_root, wait_for};
 
 /// Scenarios share nginx's temp directories and the machine's two cores:
 /// one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
-}
-
-/// Servers started by a scenario; dropping it stops them all.
-#[derive(Default)]
-struct Servers {
-    running: Vec<(String, Child)>,
-}
-
-impl Servers {
-    fn start(&mut self, name: &str, command: &mut Command) -> &mut Child {
-        let child = command
-            .process_group(0)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {name} ({command:?}): {e}; see .ci/run for what to install")
-            });
-        self.running.push((name.to_string(), child));
-        &mut self.running.last_mut().expect("just pushed").1
-    }
-
-    fn stop(&mut self, name: &str) {
-        let mut kept = Vec::new();
-        for (n, child) in self.running.drain(..) {
-            if n == name {
-                stop(child);
-            } else {
-                kept.push((n, child));
-            }
-        }
-        self.running = kept;
-    }
-}
-
-/// SIGTERM to the whole process group (master and workers), then SIGKILL.
-fn stop(mut child: Child) {
-    let group = format!("-{}", child.id());
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &group])
-        .stderr(Stdio::null())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .stderr(Stdio::null())
-        .status();
-    let _ = child.wait();
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        for (_, child) in self.running.drain(..) {
-            stop(child);
-        }
-    }
-}
-
-/// Waits until something accepts connections at `address` (a port on
-/// 127.0.0.1, or a UNIX socket path).
-fn wait_for(address: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        let up = match address.parse::<u16>() {
-            Ok(port) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            Err(_) => std::os::unix::net::UnixStream::connect(address).is_ok(),
-        };
-        if up {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "nothing listens on {address} after 15 s; log:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-}
 
 /// One HTTP/1.0 exchange: the status and the body.
 fn request(port: u16, method: &str, target: &str, body: &[u8]) -> (u16, Vec<u8>) {
@@ -358,9 +271,8 @@ fn as_at_root(answer: &str, prefix: &str) -> String {
 
 fn run(scenario: Scenario) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    assert!(
-        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0),
-        "the server tests start nginx and uWSGI as root (they switch to www-data and nobody)"
+    require_root(
+        "the server tests start nginx and uWSGI as root (they switch to www-data and nobody)",
     );
     let tree = build(&scenario);
     let mut servers = Servers::default();

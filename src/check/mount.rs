@@ -5,13 +5,12 @@
 
 use super::finding;
 use crate::deploy::Deployment;
-use crate::deploy::locations::{
-    PassLocation, mediagoblin_locations, uwsgi_socket_as_nginx_address, walk,
-};
+use crate::deploy::host::loads_python3;
+use crate::deploy::locations::{PassLocation, mediagoblin_locations, walk};
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::migrate::is_python3;
 use crate::nginx::syntax::Directive;
+use crate::protocol::Address;
 
 fn name<'a>(location: &'a PassLocation<'_>, d: &Directive) -> &'a [u8] {
     location.config.bytes(d.name.span)
@@ -20,9 +19,7 @@ fn name<'a>(location: &'a PassLocation<'_>, d: &Directive) -> &'a [u8] {
 /// Every directive inside a location, nested `if` blocks included.
 fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
     let mut out = Vec::new();
-    walk(location.config, location.location.children(), |d, _| {
-        out.push(d)
-    });
+    walk(location.location.children(), |d, _| out.push(d));
     out
 }
 
@@ -53,9 +50,7 @@ pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         );
     }
     let settings = deployment.uwsgi.as_ref().map(Settings::of);
-    let python3 = settings
-        .as_ref()
-        .map(|s| s.plugins().iter().any(|(p, _)| is_python3(p)));
+    let python3 = settings.as_ref().and_then(|s| runs_python3(deployment, s));
     for location in &selection.uwsgi {
         address(location, settings.as_ref(), out);
         leftovers(location, out);
@@ -64,6 +59,20 @@ pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     if let Some(settings) = &settings {
         mountpoints(settings, out);
     }
+}
+
+/// Whether the uWSGI of this ini runs Python 3: its plugin says, and a
+/// uWSGI without a plugin line has the virtualenv's Python built in.
+pub fn runs_python3(deployment: &Deployment, settings: &Settings<'_>) -> Option<bool> {
+    let plugins = settings.plugins();
+    if plugins.iter().any(|(p, _)| p.starts_with("python")) {
+        return Some(plugins.iter().any(|(p, _)| loads_python3(p)));
+    }
+    deployment
+        .python
+        .as_ref()
+        .and_then(|venv| venv.version)
+        .map(|version| version.major == 3)
 }
 
 /// MG005.
@@ -77,20 +86,17 @@ fn address(
     if sockets.is_empty() {
         return;
     }
-    let listens = sockets.iter().any(|s| {
-        let address = uwsgi_socket_as_nginx_address(&s.value);
-        location
-            .reaches
-            .iter()
-            .any(|r| crate::deploy::locations::same_address(r, &address))
-    });
+    let listens = sockets
+        .iter()
+        .filter_map(|s| Address::parse_uwsgi(&s.value))
+        .any(|address| location.reaches(&address));
     if !listens {
         let mut diagnostic = finding(
             "MG005",
             Severity::Error,
             format!(
                 "nginx passes MediaGoblin's requests to {}, where uWSGI does not listen",
-                location.address
+                location.address_text
             ),
         )
         .at(

@@ -7,7 +7,7 @@ use super::tables::{did_you_mean, nginx_directives};
 use crate::deploy::locations::walk;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::nginx::include::Loaded;
-use crate::nginx::syntax::{Config, Directive, Node};
+use crate::nginx::syntax::{Config, Directive};
 
 /// Blocks whose children are data (`map`, `types` ...), not directives.
 const DATA_BLOCKS: [&[u8]; 6] = [
@@ -45,7 +45,7 @@ pub fn all(loaded: &Loaded) -> Vec<Diagnostic> {
 
 /// Directives of a file that are not data, with their parents.
 fn directives(config: &Config, mut visit: impl FnMut(&Directive, &[&Directive])) {
-    walk(config, &config.children, |d, parents| {
+    walk(&config.children, |d, parents| {
         let in_data = parents
             .iter()
             .any(|p| DATA_BLOCKS.contains(&name(config, p)));
@@ -104,7 +104,7 @@ fn params_without_pass(config: &Config, out: &mut Vec<Diagnostic>) {
             return;
         }
         let mut has_pass = false;
-        walk(config, d.children(), |inner, _| {
+        walk(d.children(), |inner, _| {
             has_pass |= name(config, inner) == b"uwsgi_pass"
         });
         if has_pass {
@@ -172,48 +172,11 @@ fn alias_traversal(config: &Config, out: &mut Vec<Diagnostic>) {
 pub fn locations(loaded: &Loaded) -> Vec<(&Config, &Directive)> {
     let mut out = Vec::new();
     for config in loaded.configs() {
-        walk(config, &config.children, |d, _| {
+        walk(&config.children, |d, _| {
             if name(config, d) == b"location" {
                 out.push((config, d));
             }
         });
     }
     out
-}
-
-/// The value of the nearest `directive` for a location: in it, its server,
-/// the http block or a file's top level (where conf.d files put it).
-pub fn effective<'c>(
-    loaded: &'c Loaded,
-    config: &'c Config,
-    location: &'c Directive,
-    server: Option<&'c Directive>,
-    directive: &[u8],
-) -> Option<(&'c Config, &'c Directive)> {
-    let own = |block: &'c Directive| {
-        block
-            .directives()
-            .find(|d| name(config, d) == directive)
-            .map(|d| (config, d))
-    };
-    if let Some(found) = own(location) {
-        return Some(found);
-    }
-    if let Some(found) = server.and_then(own) {
-        return Some(found);
-    }
-    for other in loaded.configs() {
-        for node in &other.children {
-            let Node::Directive(d) = node else { continue };
-            if name(other, d) == directive {
-                return Some((other, d));
-            }
-            if name(other, d) == b"http"
-                && let Some(inner) = d.directives().find(|c| name(other, c) == directive)
-            {
-                return Some((other, inner));
-            }
-        }
-    }
-    None
 }

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::finding;
-use super::uwsgi::nginx_size;
 use crate::deploy::locations::{PassLocation, mediagoblin_locations};
 use crate::deploy::{Celery, Deployment, configobj_unquote, view};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -109,7 +108,7 @@ fn mediagoblin_limit(deployment: &Deployment) -> Option<(u64, String)> {
 
 /// MG017.
 fn upload_limit(deployment: &Deployment, location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
-    let nginx_limit = super::nginx::effective(
+    let nginx_limit = crate::nginx::semantics::effective(
         &deployment.nginx.loaded,
         location.config,
         location.location,
@@ -117,7 +116,11 @@ fn upload_limit(deployment: &Deployment, location: &PassLocation<'_>, out: &mut 
         b"client_max_body_size",
     );
     let (limit, place) = match nginx_limit {
-        Some((config, d)) => match d.args.first().and_then(|a| nginx_size(&config.value(a))) {
+        Some((config, d)) => match d
+            .args
+            .first()
+            .and_then(|a| crate::nginx::semantics::size(&config.value(a)))
+        {
             // 0 means no limit.
             Some(0) | None => return,
             Some(bytes) => (bytes, Some((config, d))),

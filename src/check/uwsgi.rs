@@ -178,17 +178,6 @@ fn missing_plugins(settings: &Settings<'_>, plugin_dir: &Path, out: &mut Vec<Dia
     }
 }
 
-/// Parses an nginx size (`8k`, `1m`, `4096`) into bytes.
-pub fn nginx_size(text: &str) -> Option<u64> {
-    let text = text.trim().to_ascii_lowercase();
-    let units = [("k", 1024), ("m", 1024 * 1024), ("g", 1024 * 1024 * 1024)];
-    let (number, unit) = units
-        .iter()
-        .find_map(|(suffix, unit)| text.strip_suffix(suffix).map(|n| (n, *unit)))
-        .unwrap_or((text.as_str(), 1));
-    number.parse::<u64>().ok().map(|n| n.saturating_mul(unit))
-}
-
 /// MG021.
 fn buffer_size(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     let buffer = settings.buffer_size().unwrap_or(4096) as u64;
@@ -198,14 +187,18 @@ fn buffer_size(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<D
     let Some(location) = selection.uwsgi.first() else {
         return;
     };
-    let headers = super::nginx::effective(
+    let headers = crate::nginx::semantics::effective(
         &deployment.nginx.loaded,
         location.config,
         location.location,
         location.server,
         b"large_client_header_buffers",
     )
-    .and_then(|(config, d)| d.args.get(1).and_then(|a| nginx_size(&config.value(a))))
+    .and_then(|(config, d)| {
+        d.args
+            .get(1)
+            .and_then(|a| crate::nginx::semantics::size(&config.value(a)))
+    })
     .unwrap_or(8 * 1024);
     if headers > buffer {
         let source = &settings.file.document.source;
@@ -238,10 +231,6 @@ mod tests {
 
     #[test]
     fn sizes_and_loopback() {
-        assert_eq!(nginx_size("8k"), Some(8192));
-        assert_eq!(nginx_size("100m"), Some(100 * 1024 * 1024));
-        assert_eq!(nginx_size("512"), Some(512));
-        assert_eq!(nginx_size("x"), None);
         assert!(is_loopback("127.0.0.1"));
         assert!(is_loopback("[::1]"));
         assert!(!is_loopback("0.0.0.0"));

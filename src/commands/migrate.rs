@@ -38,10 +38,19 @@ struct JsonReport<'a> {
     files: Vec<JsonFile>,
     notes: &'a crate::migrate::notes::Notes,
     uwsgi_ini_values: &'a Option<crate::migrate::uwsgi_ini::IniValues>,
+    /// The command that starts the migrated site.
+    start_command: &'a Option<Vec<String>>,
+    /// Where nginx already passes to uWSGI, when there is nothing to move.
+    already_on_uwsgi: &'a Option<String>,
 }
 
 fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> String {
-    let nothing = "Nothing to do: MediaGoblin is already served by uWSGI here.\n";
+    let nothing = match &migration.already_on_uwsgi {
+        Some(place) => {
+            format!("Nothing to do: MediaGoblin is already served by uWSGI ({place}).\n")
+        }
+        None => "Nothing to do: MediaGoblin is already served by uWSGI here.\n".to_string(),
+    };
     match format {
         PlanFormat::Text if targets.is_empty() => format!("{nothing}{}", migration.notes.summary()),
         PlanFormat::Text => format!(
@@ -75,6 +84,8 @@ fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> Stri
                 files,
                 notes: &migration.notes,
                 uwsgi_ini_values: &migration.uwsgi_ini_values,
+                start_command: &migration.start_command,
+                already_on_uwsgi: &migration.already_on_uwsgi,
             };
             let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
             json.push('\n');
@@ -100,7 +111,7 @@ pub fn migrate(
         .map(|d| d.with_severity(Severity::Warning))
         .collect();
     report(&warnings);
-    let migration = plan(&deployment, &args.migration)?;
+    let migration = plan(&deployment, &args.migration.options())?;
     let targets = resolve(&migration.plan)?;
     write_stdout(render(args.format, &migration, &targets).as_bytes())?;
     if targets.is_empty() {

@@ -6,9 +6,10 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::host::{Host, PLUGIN_DIR};
 use super::{
     Celery, Deployment, FcgiServer, IniFile, Lazystarter, Nginx, StaticUrls, configobj_unquote,
-    view,
+    python, view,
 };
 use crate::cli::DiscoveryArgs;
 use crate::diagnostic::Diagnostic;
@@ -16,6 +17,8 @@ use crate::ini::typed::{CelerySettings, MediaGoblinSettings, PasteApp, PasteServ
 use crate::ini::{paste, uwsgi};
 use crate::nginx::include::{follow_includes, read_main};
 use crate::nginx::syntax::Node;
+use crate::protocol::Address;
+use crate::service::{self, Role, Service, ServiceDirs};
 use crate::source::SourceFile;
 
 /// Where nginx keeps its configuration on Debian and most other systems.
@@ -98,7 +101,8 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     };
 
     let lazystarter = find_lazystarter(&root);
-    let virtualenv = root.join("bin/python").exists().then(|| root.clone());
+    let as_named = absolute(&args.root);
+    let root_as_named = (as_named != root).then_some(as_named);
 
     let nginx_main = match &args.nginx {
         Some(path) => absolute(path),
@@ -125,11 +129,26 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
         None
     };
 
+    let named_venv = uwsgi.as_ref().and_then(|file| ini_virtualenv(file, &root));
+    let python = python::find(&root, named_venv.as_deref());
+    let host = Host::read(Path::new(PLUGIN_DIR));
+    let names: Vec<PathBuf> = std::iter::once(root.clone())
+        .chain(root_as_named.clone())
+        .collect();
+    let named_service = args.service.as_deref().map(absolute);
+    let dirs = match &named_service {
+        Some(path) => ServiceDirs::standard(Path::new("/")).with_named(path),
+        None => ServiceDirs::standard(Path::new("/")),
+    };
+    let services = service::discover(&names, named_service.as_deref(), &dirs)?;
+
     let fcgi_server = fcgi_server(&paste);
+    let http_servers = http_servers(&paste);
     let celery = celery_mode(
         lazystarter.as_ref(),
         mediagoblin_ini.as_ref(),
         uwsgi.as_ref(),
+        &services,
     );
     let static_urls = static_urls(mediagoblin_ini.as_ref());
     let owner = std::fs::metadata(&root)
@@ -139,17 +158,22 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     Ok((
         Deployment {
             root,
+            root_as_named,
             paste,
             mediagoblin_ini,
             lazystarter,
-            virtualenv,
+            python,
+            host,
+            services,
             nginx,
             uwsgi_path,
             uwsgi,
             fcgi_server,
+            http_servers,
             celery,
             static_urls,
             owner,
+            accounts: super::access::Accounts::read(Path::new("/")),
         },
         problems,
     ))
@@ -249,48 +273,144 @@ fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
     })
 }
 
+/// The virtualenv an existing uWSGI ini names (`virtualenv`, `home`,
+/// `venv`, `pyhome`), relative paths from the checkout; values with uWSGI
+/// placeholders are left alone.
+fn ini_virtualenv(file: &IniFile, root: &Path) -> Option<PathBuf> {
+    let value = super::uwsgi_entries(file)
+        .filter(|e| {
+            matches!(
+                e.key.as_str(),
+                "virtualenv" | "home" | "venv" | "pyhome" | "H"
+            )
+        })
+        .map(|e| e.value.trim().to_string())
+        .last()?;
+    if value.is_empty() || value.contains('%') || value.contains('$') {
+        return None;
+    }
+    Some(root.join(value))
+}
+
 /// `[server:fcgi]`: flup's address, unless it is left to the command line.
 fn fcgi_server(paste: &IniFile) -> Option<FcgiServer> {
     paste.document.section("server:fcgi")?;
     let server = view::<PasteServer>(paste, "server:fcgi");
     let address = server.and_then(|s| match (s.socket, s.host, s.port) {
-        (Some(socket), _, _) => Some(format!("unix:{socket}")),
-        (None, Some(host), Some(port)) => Some(format!("{host}:{port}")),
+        (Some(socket), _, _) => Address::parse_uwsgi(&socket),
+        (None, Some(host), Some(port)) => Address::parse_uwsgi(&format!("{host}:{port}")),
         _ => None,
     });
     Some(FcgiServer { address })
 }
 
+/// Where paste.ini's HTTP servers listen (every `[server:*]` but flup's
+/// with a host and port, or a UNIX socket, that interpolate).
+fn http_servers(paste: &IniFile) -> Vec<Address> {
+    paste
+        .document
+        .sections_with_prefix("server:")
+        .filter(|s| s.name != "server:fcgi")
+        .filter_map(|s| view::<PasteServer>(paste, &s.name))
+        .filter(|server| !server.use_.contains("flup"))
+        .filter_map(|server| {
+            match (
+                server.unix_socket.or(server.socket),
+                server.host,
+                server.port,
+            ) {
+                (Some(socket), _, _) => Address::parse_uwsgi(&socket),
+                (None, host, Some(port)) => {
+                    // waitress and paster's http take `host = 0.0.0.0` or nothing.
+                    let host = host.unwrap_or_else(|| "0.0.0.0".to_string());
+                    Address::parse_uwsgi(&format!("{host}:{port}"))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether background tasks run in the web process, from what actually
+/// starts the site. MediaGoblin is eager when its process environment has
+/// CELERY_ALWAYS_EAGER=true (lazystarter.sh exports it), or when
+/// mediagoblin.ini's [celery] says so; otherwise a worker runs the tasks.
 fn celery_mode(
     lazystarter: Option<&Lazystarter>,
     mediagoblin: Option<&IniFile>,
     uwsgi: Option<&IniFile>,
+    services: &[Service],
 ) -> Celery {
-    if let Some(file) = uwsgi
-        && super::uwsgi_entries(file)
-            .any(|e| e.key == "env" && e.value.trim() == "CELERY_ALWAYS_EAGER=true")
-    {
-        return Celery::Eager("the uWSGI ini sets CELERY_ALWAYS_EAGER=true".into());
-    }
-    if let Some(starter) = lazystarter {
-        let text = String::from_utf8_lossy(starter.source.bytes());
-        if text.contains("CELERY_ALWAYS_EAGER=true") {
-            let name = starter
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return Celery::Eager(format!("{name} sets CELERY_ALWAYS_EAGER=true"));
-        }
-    }
-    let eager_in_ini = mediagoblin
+    let ini_setting = mediagoblin
         .and_then(|file| view::<CelerySettings>(file, "celery"))
         .and_then(|celery| celery.always_eager)
-        .is_some_and(|v| configobj_unquote(v.trim()).eq_ignore_ascii_case("true"));
-    if eager_in_ini {
-        return Celery::Eager("mediagoblin.ini sets CELERY_ALWAYS_EAGER = true".into());
+        .map(|v| configobj_unquote(v.trim()).eq_ignore_ascii_case("true"));
+    let ini_or = |worker_reason: String| match ini_setting {
+        Some(true) => Celery::Eager("mediagoblin.ini sets CELERY_ALWAYS_EAGER = true".into()),
+        _ => Celery::Worker(worker_reason),
+    };
+    // After a move: what the uWSGI ini sets.
+    if let Some(file) = uwsgi
+        && let Some(value) = super::uwsgi_entries(file)
+            .filter(|e| e.key == "env")
+            .filter_map(|e| {
+                e.value
+                    .trim()
+                    .strip_prefix("CELERY_ALWAYS_EAGER=")
+                    .map(str::to_string)
+            })
+            .last()
+    {
+        return if value.eq_ignore_ascii_case("true") {
+            Celery::Eager("the uWSGI ini sets CELERY_ALWAYS_EAGER=true".into())
+        } else {
+            ini_or(format!("the uWSGI ini sets CELERY_ALWAYS_EAGER={value}"))
+        };
     }
-    Celery::Worker
+    let exports_eager = lazystarter.is_some_and(|starter| {
+        String::from_utf8_lossy(starter.source.bytes()).contains("CELERY_ALWAYS_EAGER=true")
+    });
+    let workers: Vec<&Service> = services.iter().filter(|s| s.role == Role::Celery).collect();
+    let with_workers = |reason: String| match workers.first() {
+        Some(worker) => format!("{reason}; {} runs a celery worker", worker.path.display()),
+        None => reason,
+    };
+    // A service that starts the FastCGI server decides.
+    if let Some(server) = services.iter().find(|s| s.role == Role::FastCgi) {
+        let name = server.path.display();
+        if server.runs_lazyserver() && exports_eager {
+            return Celery::Eager(format!(
+                "{name} starts lazyserver.sh, which exports CELERY_ALWAYS_EAGER=true"
+            ));
+        }
+        return match server.env("CELERY_ALWAYS_EAGER") {
+            Some(value) if value.eq_ignore_ascii_case("true") => {
+                Celery::Eager(format!("{name} sets CELERY_ALWAYS_EAGER=true"))
+            }
+            Some(value) => ini_or(with_workers(format!(
+                "{name} sets CELERY_ALWAYS_EAGER={value}"
+            ))),
+            None => ini_or(with_workers(format!(
+                "{name} does not set CELERY_ALWAYS_EAGER"
+            ))),
+        };
+    }
+    // Started by hand with lazyserver.sh, as the docs say.
+    if exports_eager && let Some(starter) = lazystarter {
+        return Celery::Eager(format!(
+            "{} sets CELERY_ALWAYS_EAGER=true",
+            file_name(&starter.path)
+        ));
+    }
+    ini_or(with_workers(
+        "nothing sets CELERY_ALWAYS_EAGER=true".to_string(),
+    ))
 }
 
 fn static_urls(mediagoblin: Option<&IniFile>) -> StaticUrls {

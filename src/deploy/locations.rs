@@ -1,19 +1,15 @@
 //! The nginx locations that pass requests to an application server, and
 //! which of them are MediaGoblin's: the FastCGI ones whose address matches
 //! paste.ini's `[server:fcgi]` (or `--fcgi-address`), else the only one that
-//! is not PHP's.
+//! is not PHP's; the uWSGI ones; and the `proxy_pass` ones that reach the
+//! HTTP server paste.ini configures.
 
 use super::{Deployment, Nginx};
 use crate::diagnostic::Diagnostic;
 use crate::nginx::syntax::{Config, Directive, Node};
+use crate::protocol::{Address, Protocol};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    FastCgi,
-    Uwsgi,
-}
-
-/// A `location` block with a `fastcgi_pass` or `uwsgi_pass` in it.
+/// A `location` block with a `fastcgi_pass`, `uwsgi_pass` or `proxy_pass`.
 #[derive(Clone, Debug)]
 pub struct PassLocation<'d> {
     /// Index of the file in `Nginx::loaded`.
@@ -25,9 +21,10 @@ pub struct PassLocation<'d> {
     pub pass: &'d Directive,
     pub protocol: Protocol,
     /// The `*_pass` argument as nginx reads it.
-    pub address: String,
+    pub address_text: String,
+    pub address: Address,
     /// The addresses it reaches: itself, or an upstream's servers.
-    pub reaches: Vec<String>,
+    pub reaches: Vec<Address>,
     pub php: bool,
 }
 
@@ -45,6 +42,16 @@ impl PassLocation<'_> {
     pub fn place(&self) -> String {
         self.config.source.location(self.location.name.span.start)
     }
+
+    /// `file:line:col` of the `*_pass`.
+    pub fn pass_place(&self) -> String {
+        self.config.source.location(self.pass.name.span.start)
+    }
+
+    /// Whether it reaches a server listening on `listen`.
+    pub fn reaches(&self, listen: &Address) -> bool {
+        self.reaches.iter().any(|r| r.reaches(listen))
+    }
 }
 
 fn name<'a>(config: &'a Config, directive: &Directive) -> &'a [u8] {
@@ -53,11 +60,7 @@ fn name<'a>(config: &'a Config, directive: &Directive) -> &'a [u8] {
 
 /// Every directive of a block, nested blocks included, with the blocks
 /// around it (outermost first).
-pub fn walk<'c>(
-    config: &'c Config,
-    nodes: &'c [Node],
-    mut visit: impl FnMut(&'c Directive, &[&'c Directive]),
-) {
+pub fn walk<'c>(nodes: &'c [Node], mut visit: impl FnMut(&'c Directive, &[&'c Directive])) {
     fn go<'c>(
         nodes: &'c [Node],
         parents: &mut Vec<&'c Directive>,
@@ -74,31 +77,34 @@ pub fn walk<'c>(
             }
         }
     }
-    let _ = config;
     go(nodes, &mut Vec::new(), &mut visit);
 }
 
-/// `upstream NAME { server ADDR ...; }` anywhere in the configuration.
-fn upstream_servers(nginx: &Nginx, upstream: &str) -> Option<Vec<String>> {
+/// Every `upstream NAME { server ADDR ...; }` of the configuration, read
+/// once: a pass to NAME reaches those servers.
+fn upstreams(nginx: &Nginx) -> std::collections::HashMap<String, Vec<Address>> {
+    let mut out = std::collections::HashMap::new();
     for config in nginx.loaded.configs() {
-        let mut found = None;
-        walk(config, &config.children, |d, _| {
-            if name(config, d) == b"upstream"
-                && d.args.first().is_some_and(|a| config.value(a) == upstream)
-            {
-                let servers = d
-                    .directives()
-                    .filter(|s| name(config, s) == b"server")
-                    .filter_map(|s| s.args.first().map(|a| config.value(a)))
-                    .collect();
-                found = Some(servers);
+        walk(&config.children, |d, _| {
+            if name(config, d) != b"upstream" {
+                return;
             }
+            let Some(upstream) = d.args.first().map(|a| config.value(a)) else {
+                return;
+            };
+            let servers = d
+                .directives()
+                .filter(|s| name(config, s) == b"server")
+                .filter_map(|s| {
+                    s.args
+                        .first()
+                        .map(|a| Address::parse_nginx(&config.value(a)))
+                })
+                .collect();
+            out.entry(upstream).or_insert(servers);
         });
-        if found.is_some() {
-            return found;
-        }
     }
-    None
+    out
 }
 
 fn looks_like_php(config: &Config, location: &Directive, address: &str) -> bool {
@@ -107,7 +113,7 @@ fn looks_like_php(config: &Config, location: &Directive, address: &str) -> bool 
         return true;
     }
     let mut php = false;
-    walk(config, location.children(), |d, _| {
+    walk(location.children(), |d, _| {
         let directive = name(config, d);
         let args: Vec<String> = d.args.iter().map(|a| config.value(a)).collect();
         if directive == b"fastcgi_param" && args.first().is_some_and(|a| a == "SCRIPT_FILENAME") {
@@ -122,16 +128,15 @@ fn looks_like_php(config: &Config, location: &Directive, address: &str) -> bool 
     php
 }
 
-/// Every location that passes to FastCGI or uWSGI.
+/// Every location that passes to FastCGI, uWSGI or HTTP.
 pub fn pass_locations(nginx: &Nginx) -> Vec<PassLocation<'_>> {
+    let upstreams = upstreams(nginx);
     let mut out = Vec::new();
     for (file, loaded) in nginx.loaded.files.iter().enumerate() {
         let Ok(config) = &loaded.config else { continue };
-        walk(config, &config.children, |d, parents| {
-            let protocol = match name(config, d) {
-                b"fastcgi_pass" => Protocol::FastCgi,
-                b"uwsgi_pass" => Protocol::Uwsgi,
-                _ => return,
+        walk(&config.children, |d, parents| {
+            let Some(protocol) = Protocol::of_pass(name(config, d)) else {
+                return;
             };
             // The innermost location around the pass (it may sit in an `if`).
             let Some(location) = parents
@@ -146,14 +151,14 @@ pub fn pass_locations(nginx: &Nginx) -> Vec<PassLocation<'_>> {
                 .rev()
                 .find(|p| name(config, p) == b"server")
                 .copied();
-            let address = d.args.first().map(|a| config.value(a)).unwrap_or_default();
-            let bare = address
-                .strip_prefix("uwsgi://")
-                .or_else(|| address.strip_prefix("suwsgi://"))
-                .unwrap_or(&address);
-            let reaches = match upstream_servers(nginx, bare) {
-                Some(servers) => servers,
-                None => vec![bare.to_string()],
+            let address_text = d.args.first().map(|a| config.value(a)).unwrap_or_default();
+            let address = protocol.address(&address_text);
+            let reaches = match &address {
+                Address::Upstream(upstream) => upstreams
+                    .get(upstream)
+                    .cloned()
+                    .unwrap_or_else(|| vec![address.clone()]),
+                other => vec![other.clone()],
             };
             out.push(PassLocation {
                 file,
@@ -162,7 +167,8 @@ pub fn pass_locations(nginx: &Nginx) -> Vec<PassLocation<'_>> {
                 server,
                 pass: d,
                 protocol,
-                php: looks_like_php(config, location, &address),
+                php: looks_like_php(config, location, &address_text),
+                address_text,
                 address,
                 reaches,
             });
@@ -171,70 +177,36 @@ pub fn pass_locations(nginx: &Nginx) -> Vec<PassLocation<'_>> {
     out
 }
 
-/// Host and port of `host:port`, with `localhost` and the wildcard addresses
-/// (where a server listens on every interface) made comparable.
-fn endpoint(address: &str) -> (String, String) {
-    if let Some(path) = address.strip_prefix("unix:") {
-        return ("unix".into(), path.to_string());
-    }
-    let (host, port) = match address.rsplit_once(':') {
-        Some((host, port)) => (host, port),
-        None => (address, "80"),
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    let host = match host.as_str() {
-        "localhost" | "127.0.0.1" | "::1" => "loopback".to_string(),
-        _ => host,
-    };
-    (host, port.to_string())
-}
-
-/// Whether nginx passing to `target` reaches a server listening on `listen`.
-pub fn same_address(target: &str, listen: &str) -> bool {
-    let (target_host, target_port) = endpoint(target);
-    let (listen_host, listen_port) = endpoint(listen);
-    target_port == listen_port
-        && (target_host == listen_host
-            || matches!(listen_host.as_str(), "" | "0.0.0.0" | "::" | "*"))
-}
-
-/// uWSGI writes a UNIX socket as a plain path; nginx as `unix:PATH`.
-pub fn uwsgi_socket_as_nginx_address(socket: &str) -> String {
-    if socket.starts_with('/') || socket.starts_with('@') {
-        format!("unix:{socket}")
-    } else {
-        socket.to_string()
-    }
-}
-
-/// MediaGoblin's locations, still on FastCGI and already on uWSGI.
+/// MediaGoblin's locations, by how nginx reaches it.
 #[derive(Debug, Default)]
 pub struct Selection<'d> {
     pub fastcgi: Vec<PassLocation<'d>>,
     pub uwsgi: Vec<PassLocation<'d>>,
+    /// `proxy_pass` to the HTTP server of paste.ini.
+    pub http: Vec<PassLocation<'d>>,
 }
 
-/// Picks MediaGoblin's FastCGI locations. `chosen` is `--fcgi-address`.
+/// Picks MediaGoblin's locations. `chosen` is `--fcgi-address`.
 pub fn mediagoblin_locations<'d>(
     deployment: &'d Deployment,
-    chosen: Option<&str>,
+    chosen: Option<&Address>,
 ) -> Result<Selection<'d>, Diagnostic> {
-    let all = pass_locations(&deployment.nginx);
-    let (fastcgi, uwsgi): (Vec<_>, Vec<_>) = all
-        .into_iter()
-        .partition(|l| l.protocol == Protocol::FastCgi);
-    let reaches = |location: &PassLocation<'_>, address: &str| {
-        location.reaches.iter().any(|r| same_address(r, address))
-    };
+    let mut fastcgi = Vec::new();
+    let mut uwsgi = Vec::new();
+    let mut http = Vec::new();
+    for location in pass_locations(&deployment.nginx) {
+        match location.protocol {
+            Protocol::FastCgi => fastcgi.push(location),
+            Protocol::Uwsgi => uwsgi.push(location),
+            Protocol::Http => http.push(location),
+        }
+    }
 
     let candidates: Vec<PassLocation<'d>> = match chosen {
         Some(address) => {
             let chosen: Vec<_> = fastcgi
                 .iter()
-                .filter(|l| reaches(l, address) || l.address == address)
+                .filter(|l| l.reaches(address) || l.address == *address)
                 .cloned()
                 .collect();
             if chosen.is_empty() && !fastcgi.is_empty() {
@@ -250,11 +222,11 @@ pub fn mediagoblin_locations<'d>(
             let by_paste: Vec<_> = match deployment
                 .fcgi_server
                 .as_ref()
-                .and_then(|s| s.address.as_deref())
+                .and_then(|s| s.address.as_ref())
             {
                 Some(address) => fastcgi
                     .iter()
-                    .filter(|l| !l.php && reaches(l, address))
+                    .filter(|l| !l.php && l.reaches(address))
                     .cloned()
                     .collect(),
                 None => Vec::new(),
@@ -267,8 +239,8 @@ pub fn mediagoblin_locations<'d>(
         }
     };
 
-    let mut addresses: Vec<&str> = candidates.iter().map(|l| l.address.as_str()).collect();
-    addresses.sort_unstable();
+    let mut addresses: Vec<&Address> = candidates.iter().map(|l| &l.address).collect();
+    addresses.sort_by_key(|a| a.to_nginx());
     addresses.dedup();
     if addresses.len() > 1 {
         return Err(Diagnostic::error(format!(
@@ -280,24 +252,23 @@ pub fn mediagoblin_locations<'d>(
     }
     // Locations already on uWSGI: those that reach the uWSGI ini's socket,
     // or all of them when none does (or there is no ini to say).
-    let uwsgi_address = deployment.uwsgi.as_ref().and_then(|file| {
-        super::uwsgi_entries(file)
-            .find(|e| e.key == "socket")
-            .map(|e| uwsgi_socket_as_nginx_address(&e.value))
-    });
+    let sockets = deployment.uwsgi_sockets();
     let matching: Vec<PassLocation<'d>> = uwsgi
         .iter()
-        .filter(|l| {
-            uwsgi_address
-                .as_deref()
-                .is_some_and(|address| reaches(l, address))
-        })
+        .filter(|l| sockets.iter().any(|s| l.reaches(s)))
         .cloned()
         .collect();
     let uwsgi = if matching.is_empty() { uwsgi } else { matching };
+    // HTTP: only what reaches a server paste.ini runs; nginx proxies to many
+    // other things.
+    let http = http
+        .into_iter()
+        .filter(|l| deployment.http_servers.iter().any(|s| l.reaches(s)))
+        .collect();
     Ok(Selection {
         fastcgi: candidates,
         uwsgi,
+        http,
     })
 }
 
@@ -309,24 +280,9 @@ fn listing(locations: &[PassLocation<'_>]) -> String {
                 "{}: location {} passes to {}",
                 l.place(),
                 l.uri(),
-                l.address
+                l.address_text
             )
         })
         .collect();
     format!("candidates:\n{}", lines.join("\n"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_compare_as_servers_listen() {
-        assert!(same_address("127.0.0.1:26543", "127.0.0.1:26543"));
-        assert!(same_address("localhost:26543", "127.0.0.1:26543"));
-        assert!(same_address("127.0.0.1:26543", "0.0.0.0:26543"));
-        assert!(!same_address("127.0.0.1:26543", "127.0.0.1:9000"));
-        assert!(same_address("unix:/run/mg.sock", "unix:/run/mg.sock"));
-        assert!(!same_address("unix:/run/mg.sock", "unix:/run/other.sock"));
-    }
 }

@@ -3,8 +3,11 @@
 //! mounted, how nginx reaches it and how it runs. `migrate` and `check` both
 //! read this model and nothing else.
 
+pub mod access;
 pub mod discover;
+pub mod host;
 pub mod locations;
+pub mod python;
 pub mod uwsgi;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +15,8 @@ use std::sync::Arc;
 
 use crate::ini::{self, Document};
 use crate::nginx::include::Loaded;
+use crate::protocol::Address;
+use crate::service::Service;
 use crate::source::SourceFile;
 
 /// An INI file and where it was read from (absolute).
@@ -45,13 +50,26 @@ pub struct Lazystarter {
     pub links: Vec<PathBuf>,
 }
 
-/// Where the site's background work runs.
+/// Where the site's background work runs, and what says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Celery {
-    /// In the web process (`CELERY_ALWAYS_EAGER=true`); says where it is set.
+    /// In the web process (`CELERY_ALWAYS_EAGER=true`).
     Eager(String),
-    /// A separate celery worker must run.
-    Worker,
+    /// In a separate celery worker.
+    Worker(String),
+}
+
+impl Celery {
+    pub fn is_eager(&self) -> bool {
+        matches!(self, Celery::Eager(_))
+    }
+
+    /// What decided it, for messages.
+    pub fn reason(&self) -> &str {
+        match self {
+            Celery::Eager(reason) | Celery::Worker(reason) => reason,
+        }
+    }
 }
 
 /// URLs MediaGoblin builds for static files, from mediagoblin.ini (they do
@@ -78,30 +96,41 @@ impl Default for StaticUrls {
 /// The `[server:fcgi]` of paste.ini: where flup listens, when known.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FcgiServer {
-    /// `host:port`, or `None` when it is left to the command line
-    /// (`%(fcgi_host)s`).
-    pub address: Option<String>,
+    /// `None` when it is left to the command line (`%(fcgi_host)s`).
+    pub address: Option<Address>,
 }
 
+/// Everything mgdeploy knows about one site, read once by `discover`.
 #[derive(Debug)]
 pub struct Deployment {
     /// The checkout, absolute.
     pub root: PathBuf,
+    /// The checkout as named on the command line, when that differs (a
+    /// symlinked path that service files may use).
+    pub root_as_named: Option<PathBuf>,
     pub paste: IniFile,
     pub mediagoblin_ini: Option<IniFile>,
     pub lazystarter: Option<Lazystarter>,
-    /// The checkout itself when it is a virtualenv (`bin/python`).
-    pub virtualenv: Option<PathBuf>,
+    /// The virtualenv MediaGoblin is installed in.
+    pub python: Option<python::Virtualenv>,
+    /// The uWSGI plugins this host has.
+    pub host: host::Host,
+    /// Services (systemd, SysV init, supervisor) that start this site.
+    pub services: Vec<Service>,
     pub nginx: Nginx,
     /// Where the uWSGI ini is (or will be).
     pub uwsgi_path: PathBuf,
     /// The uWSGI ini, when it exists.
     pub uwsgi: Option<IniFile>,
     pub fcgi_server: Option<FcgiServer>,
+    /// Where paste.ini's other servers (waitress, paster's http) listen.
+    pub http_servers: Vec<Address>,
     pub celery: Celery,
     pub static_urls: StaticUrls,
     /// Owner and group of the checkout.
     pub owner: (u32, u32),
+    /// The users and groups of the host.
+    pub accounts: access::Accounts,
 }
 
 impl Deployment {
@@ -114,6 +143,40 @@ impl Deployment {
 
     pub fn paste_path(&self) -> &Path {
         &self.paste.path
+    }
+
+    /// The name of the checkout's owner (its uid when it has none).
+    pub fn owner_name(&self) -> String {
+        self.accounts
+            .user_name(self.owner.0)
+            .map_or_else(|| self.owner.0.to_string(), str::to_string)
+    }
+
+    /// The name of the checkout's group (its gid when it has none).
+    pub fn owner_group_name(&self) -> String {
+        self.accounts
+            .group_name(self.owner.1)
+            .map_or_else(|| self.owner.1.to_string(), str::to_string)
+    }
+
+    /// The sockets of the uWSGI ini that speak the uwsgi protocol.
+    pub fn uwsgi_sockets(&self) -> Vec<Address> {
+        self.uwsgi
+            .as_ref()
+            .map(|file| {
+                uwsgi_entries(file)
+                    .filter(|e| matches!(e.key.as_str(), "socket" | "uwsgi-socket"))
+                    .filter_map(|e| Address::parse_uwsgi(&e.value))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The services that start MediaGoblin's FastCGI server.
+    pub fn fastcgi_services(&self) -> impl Iterator<Item = &Service> {
+        self.services
+            .iter()
+            .filter(|s| s.role == crate::service::Role::FastCgi)
     }
 
     /// nginx's worker user and group (`user` in nginx.conf; Debian's

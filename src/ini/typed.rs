@@ -13,7 +13,8 @@ use super::paste::Resolver;
 use super::{Document, Section};
 use crate::diagnostic::Diagnostic;
 
-/// `[server:fcgi]` of a MediaGoblin paste.ini (`egg:flup#fcgi_fork`).
+/// A `[server:NAME]` of a MediaGoblin paste.ini (`egg:flup#fcgi_fork`,
+/// `egg:waitress#main` ...).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct PasteServer {
     #[serde(rename = "use")]
@@ -22,6 +23,8 @@ pub struct PasteServer {
     pub port: Option<String>,
     /// A UNIX socket, which flup takes instead of host and port.
     pub socket: Option<String>,
+    /// waitress's name for a UNIX socket.
+    pub unix_socket: Option<String>,
 }
 
 /// `[app:mediagoblin]`: the app egg and its config files.
@@ -40,6 +43,8 @@ pub struct MediaGoblinSettings {
     pub plugin_web_path: Option<String>,
     pub upload_limit: Option<String>,
     pub max_file_size: Option<String>,
+    /// The database, an SQLAlchemy URL (`sqlite:///%(here)s/mediagoblin.db`).
+    pub sql_engine: Option<String>,
 }
 
 /// `[celery]` of mediagoblin.ini.
@@ -49,7 +54,7 @@ pub struct CelerySettings {
     pub always_eager: Option<String>,
 }
 
-/// `[storage:publicstore]` of mediagoblin.ini.
+/// `[storage:publicstore]` (or `[storage:queuestore]`) of mediagoblin.ini.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct PublicStore {
     pub base_url: Option<String>,

@@ -2,24 +2,31 @@
 //! ini and the lazystarter.sh patch, as one `Plan`, with notes on what
 //! changed, what was dropped and why, and what to do next.
 
-pub mod directives;
 pub mod lazystarter;
 pub mod lines;
 pub mod nginx;
 pub mod notes;
+pub mod options;
+pub mod runtime;
 pub mod uwsgi_ini;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use notes::Notes;
 use serde::Serialize;
 use uwsgi_ini::IniValues;
 
-use crate::cli::{MigrationArgs, ScriptName};
-use crate::deploy::locations::mediagoblin_locations;
-use crate::deploy::{Celery, Deployment};
+pub use options::{Mount, Options, ScriptName};
+pub use runtime::Runtime;
+
+use crate::deploy::access::{Want, blocked};
+use crate::deploy::locations::{PassLocation, Selection, mediagoblin_locations};
+use crate::deploy::{Deployment, configobj_unquote, view};
 use crate::diagnostic::Diagnostic;
+use crate::ini::typed::{MediaGoblinSettings, PublicStore};
 use crate::plan::{Edit, Plan};
+use crate::service::{Manager, Role};
 
 /// A planned migration.
 #[derive(Debug, Serialize)]
@@ -28,89 +35,59 @@ pub struct Migration {
     pub notes: Notes,
     /// What the uWSGI ini template was given, when one is written.
     pub uwsgi_ini_values: Option<IniValues>,
+    /// The command that starts the migrated site, as the summary gives it.
+    pub start_command: Option<Vec<String>>,
+    /// Where nginx already passes to uWSGI, when there is nothing to move.
+    pub already_on_uwsgi: Option<String>,
 }
 
-/// uWSGI's Python 3 plugins: `python3`, or a versioned one like `python311`.
-pub fn is_python3(plugin: &str) -> bool {
-    plugin.split(',').any(|p| {
-        let p = p.trim();
-        p == "python3"
-            || p.strip_prefix("python3")
-                .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
-    })
-}
-
-/// `host:port` or `unix:/path` (nginx's spelling) as uWSGI's `socket` wants it.
-fn uwsgi_socket(address: &str) -> String {
-    address.strip_prefix("unix:").unwrap_or(address).to_string()
-}
-
-fn check_socket(address: &str) -> Result<(), Diagnostic> {
-    if address.starts_with("unix:/") {
-        return Ok(());
-    }
-    match address.rsplit_once(':') {
-        Some((_, port)) if port.parse::<u16>().is_ok() => Ok(()),
-        _ => Err(Diagnostic::error(format!(
-            "--socket {address} is neither unix:/path nor host:port"
-        ))
-        .with_help("e.g. --socket unix:/run/mediagoblin/uwsgi.sock or --socket 127.0.0.1:26543")),
-    }
-}
-
-pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, Diagnostic> {
-    if args.script_name == ScriptName::Modifier1 && is_python3(&args.plugin) {
+/// Plans the move of `deployment` with the choices of `options`.
+pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Diagnostic> {
+    let selection = mediagoblin_locations(deployment, options.fcgi_address.as_ref())?;
+    let Some(reference) = selection.fastcgi.first() else {
+        return not_on_fastcgi(deployment, &selection);
+    };
+    let runtime = runtime::choose(deployment, options.plugin.as_deref())?;
+    if options.script_name == ScriptName::Modifier1 && runtime.is_python3() {
         return Err(Diagnostic::error("--script-name modifier1 does not work with uWSGI's Python 3 plugin")
-            .with_note("uwsgi_modifier1 30 is ignored by the python3 plugin: MediaGoblin would get PATH_INFO with the prefix still on it, and every page under the prefix would be a 404")
+            .with_note("uwsgi_modifier1 30 is ignored on Python 3: MediaGoblin would get PATH_INFO with the prefix still on it, and every page under the prefix would be a 404")
+            .with_note(format!("the site runs on {}", runtime.why))
             .with_help("use --script-name mount (the default) or fixpathinfo"));
     }
-    if let Some(socket) = &args.socket {
-        check_socket(socket)?;
-    }
-    let selection = mediagoblin_locations(deployment, args.fcgi_address.as_deref())?;
-    let Some(reference) = selection.fastcgi.first().or(selection.uwsgi.first()) else {
-        return Err(
-            Diagnostic::error("no nginx location passes requests to MediaGoblin")
-                .in_file(&deployment.nginx.main)
-                .with_help(
-                    "name the nginx file that has MediaGoblin's `location` with --nginx FILE",
-                ),
-        );
-    };
-    let current_mount = nginx::mount_of(&reference.uri());
-    let mounts: Vec<String> = selection
+    let current_mount = Mount::of_location(&reference.uri());
+    let mounts: Vec<Mount> = selection
         .fastcgi
         .iter()
-        .map(|l| nginx::mount_of(&l.uri()))
+        .map(|l| Mount::of_location(&l.uri()))
         .collect();
-    if args.mount.is_some() && mounts.iter().any(|m| *m != current_mount) {
+    if options.mount.is_some() && mounts.iter().any(|m| *m != current_mount) {
+        let listed: Vec<&str> = mounts.iter().map(Mount::as_str).collect();
         return Err(Diagnostic::error(format!(
             "MediaGoblin is reached under several prefixes ({}); --mount cannot move them all to one",
-            mounts.join(", ")
+            listed.join(", ")
         )));
     }
-    let mount = args
-        .mount
-        .as_deref()
-        .map_or(current_mount, nginx::normalize_mount);
+    let mount = options.mount.clone().unwrap_or(current_mount);
 
     let mut notes = Notes::default();
     let mut plan = Plan::new(&deployment.root);
 
     // nginx.
-    let pass_address = reference
-        .reaches
-        .first()
-        .cloned()
-        .unwrap_or_else(|| reference.address.clone());
-    let socket = args.socket.clone().unwrap_or_else(|| pass_address.clone());
+    let socket = match &options.socket {
+        Some(socket) => socket.clone(),
+        None => reference
+            .reaches
+            .first()
+            .cloned()
+            .unwrap_or_else(|| reference.address.clone()),
+    };
     let rewrite = nginx::rewrite(
         &deployment.nginx,
         &selection.fastcgi,
         &nginx::Options {
-            socket: args.socket.as_deref(),
+            socket: options.socket.as_ref(),
             mount: &mount,
-            script_name: args.script_name,
+            script_name: options.script_name,
         },
     )?;
     notes.extend(rewrite.notes);
@@ -124,35 +101,34 @@ pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, 
         }
     }
 
+    let ini_path = deployment.uwsgi_path.clone();
+    let start_command = runtime.start_argv(&ini_path);
+
     // lazystarter.sh.
     if let Some(starter) = &deployment.lazystarter {
-        let edits = lazystarter::patch(starter, &args.plugin, &mut notes);
+        let edits = lazystarter::patch(starter, &deployment.root, &runtime, &ini_path, &mut notes)?;
         plan.modify(&starter.path, starter.source.bytes(), edits);
     }
+    lazystarter::warn_about_callers(deployment, &mut notes);
 
     // The uWSGI ini.
-    let (user, group) = (
-        args.user
-            .clone()
-            .unwrap_or_else(|| uwsgi_ini::user_name(deployment.owner.0)),
-        args.group
-            .clone()
-            .unwrap_or_else(|| uwsgi_ini::group_name(deployment.owner.1)),
-    );
-    let ini_path = deployment.uwsgi_path.display().to_string();
+    let user = options
+        .user
+        .clone()
+        .unwrap_or_else(|| deployment.owner_name());
+    let group = options
+        .group
+        .clone()
+        .unwrap_or_else(|| deployment.owner_group_name());
     let mut uwsgi_ini_values = None;
     if deployment.uwsgi.is_none() {
-        if args.user.is_none() && deployment.owner.0 == 0 {
+        if options.user.is_none() && deployment.owner.0 == 0 {
             notes.warning(format!(
                 "{} belongs to root, so uWSGI would run MediaGoblin as root: pass --user and --group",
                 deployment.root.display()
             ));
         }
-        if !socket.starts_with("unix:")
-            && !socket.starts_with("127.")
-            && !socket.starts_with("localhost:")
-            && !socket.starts_with("[::1]:")
-        {
+        if !socket.is_local() {
             notes.warning(format!(
                 "uWSGI will listen on {socket}: anyone who reaches it can make uWSGI load code; use a UNIX socket or 127.0.0.1"
             ));
@@ -160,15 +136,17 @@ pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, 
         let (nginx_user, nginx_group) = deployment.nginx_user();
         let values = IniValues {
             root: deployment.root.display().to_string(),
-            ini_path: ini_path.clone(),
-            plugin: args.plugin.clone(),
-            processes: args.processes,
+            ini_path: ini_path.display().to_string(),
+            start_command: runtime::shell_command(&start_command),
+            plugin: runtime.plugin.clone(),
+            runtime_why: runtime.why.clone(),
+            processes: options.processes,
             virtualenv: deployment
-                .virtualenv
+                .python
                 .as_ref()
-                .map(|p| p.display().to_string()),
-            socket: uwsgi_socket(&socket),
-            unix_socket: socket.starts_with("unix:"),
+                .map(|v| v.dir.display().to_string()),
+            socket: socket.to_uwsgi(),
+            unix_socket: socket.unix_path().is_some(),
             buffer_size: header_room(deployment, reference),
             chown_socket: match &nginx_group {
                 Some(group) => format!("{nginx_user}:{group}"),
@@ -177,42 +155,107 @@ pub fn plan(deployment: &Deployment, args: &MigrationArgs) -> Result<Migration, 
             nginx_user,
             uid: user.clone(),
             gid: group.clone(),
-            mountpoint: (mount != "/" && args.script_name == ScriptName::Mount)
-                .then(|| mount.clone()),
+            mountpoint: (!mount.is_root() && options.script_name == ScriptName::Mount)
+                .then(|| mount.to_string()),
             paste: deployment.paste.path.display().to_string(),
-            fixpathinfo: (mount != "/" && args.script_name == ScriptName::Fixpathinfo)
-                .then(|| mount.clone()),
+            fixpathinfo: (!mount.is_root() && options.script_name == ScriptName::Fixpathinfo)
+                .then(|| mount.to_string()),
             paste_logger: deployment.paste_has_logging(),
-            eager: match &deployment.celery {
-                Celery::Eager(reason) => Some(reason.clone()),
-                Celery::Worker => None,
-            },
+            eager: deployment.celery.is_eager(),
+            celery_reason: deployment.celery.reason().to_string(),
         };
-        let text = uwsgi_ini::render(&values, args.templates.as_deref())?;
-        plan.create(&deployment.uwsgi_path, text);
+        let text = uwsgi_ini::render(&values, options.templates.as_deref())?;
+        plan.create(&ini_path, text);
         notes.changed(format!(
-            "{ini_path}: a new uWSGI ini (every line explained in it)"
+            "{}: a new uWSGI ini (every line explained in it)",
+            ini_path.display()
         ));
         uwsgi_ini_values = Some(values);
     }
+    notes.changed(format!("the uWSGI that runs the site: {}", runtime.why));
+    if deployment.python.is_none() && lazystarter_uses_bin(deployment) {
+        notes.warning(format!(
+            "lazystarter.sh runs programs from ./bin, but no virtualenv was found in {} (bin/python, .venv/, venv/): uWSGI will use the host's Python 3; check that MediaGoblin is installed there",
+            deployment.root.display()
+        ));
+    }
+    access_warnings(deployment, &user, &group, &runtime, &mut notes);
 
     if !plan.is_empty() {
-        next_steps(deployment, &ini_path, &user, &group, &mut notes);
+        next_steps(
+            deployment,
+            &runtime,
+            &start_command,
+            &user,
+            &group,
+            &mut notes,
+        );
     }
     Ok(Migration {
         plan,
         notes,
         uwsgi_ini_values,
+        start_command: Some(start_command),
+        already_on_uwsgi: None,
     })
+}
+
+/// No FastCGI location is MediaGoblin's: say what it is served by instead.
+fn not_on_fastcgi(
+    deployment: &Deployment,
+    selection: &Selection<'_>,
+) -> Result<Migration, Diagnostic> {
+    if let Some(location) = selection.uwsgi.first() {
+        let mut notes = Notes::default();
+        let place = format!(
+            "{}: uwsgi_pass {}",
+            location.pass_place(),
+            location.address.to_nginx()
+        );
+        if deployment.uwsgi.is_none() {
+            notes.warning(format!(
+                "no uWSGI ini of this site was found at {}; `mgdeploy check --uwsgi-ini FILE` checks the one that serves {}",
+                deployment.uwsgi_path.display(),
+                location.address.to_nginx()
+            ));
+        }
+        return Ok(Migration {
+            plan: Plan::new(&deployment.root),
+            notes,
+            uwsgi_ini_values: None,
+            start_command: None,
+            already_on_uwsgi: Some(place),
+        });
+    }
+    if let Some(location) = selection.http.first() {
+        return Err(Diagnostic::error(
+            "MediaGoblin is served over HTTP here, not FastCGI: there is no FastCGI to move",
+        )
+        .at(
+            &location.config.source,
+            location.pass.span(),
+            format!("nginx proxies to paster's HTTP server at {}", location.address),
+        )
+        .with_note("this is how MediaGoblin 0.10 and later are deployed (paster serve paste.ini behind proxy_pass)"));
+    }
+    Err(
+        Diagnostic::error("no nginx location passes requests to MediaGoblin")
+            .in_file(&deployment.nginx.main)
+            .with_help("name the nginx file that has MediaGoblin's `location` with --nginx FILE"),
+    )
+}
+
+fn lazystarter_uses_bin(deployment: &Deployment) -> bool {
+    deployment
+        .lazystarter
+        .as_ref()
+        .is_some_and(|starter| String::from_utf8_lossy(starter.source.bytes()).contains("./bin"))
 }
 
 /// What nginx lets request headers grow to for MediaGoblin's location
 /// (`large_client_header_buffers`, 8k by default), within uWSGI's 64 KiB.
-fn header_room(
-    deployment: &Deployment,
-    location: &crate::deploy::locations::PassLocation<'_>,
-) -> u64 {
-    crate::check::nginx::effective(
+fn header_room(deployment: &Deployment, location: &PassLocation<'_>) -> u64 {
+    crate::nginx::semantics::effective(
         &deployment.nginx.loaded,
         location.config,
         location.location,
@@ -222,41 +265,171 @@ fn header_room(
     .and_then(|(config, d)| {
         d.args
             .get(1)
-            .and_then(|a| crate::check::uwsgi::nginx_size(&config.value(a)))
+            .and_then(|a| crate::nginx::semantics::size(&config.value(a)))
     })
     .unwrap_or(8 * 1024)
     .clamp(4096, 65535)
 }
 
-fn next_steps(deployment: &Deployment, ini_path: &str, user: &str, group: &str, notes: &mut Notes) {
-    notes.next_step(
-        "Stop the FastCGI server: the `paster serve ... --server-name=fcgi` process (started by lazyserver.sh or your service unit).",
-    );
-    notes.next_step(format!(
-        "Start uWSGI as root (it switches to {user}:{group}): `uwsgi --ini {ini_path}`; for a service, run that from a systemd unit."
-    ));
-    notes.next_step("Check and reload nginx: `nginx -t && nginx -s reload`.");
-    match &deployment.celery {
-        Celery::Eager(reason) => notes.next_step(format!(
-            "Nothing to do for celery: background tasks keep running inside the web process ({reason}; the uWSGI ini sets it too)."
-        )),
-        Celery::Worker => notes.next_step(format!(
-            "MediaGoblin does not run eagerly here, so a celery worker must run: keep `./lazycelery.sh` (in {}) or your mediagoblin-celeryd service going.",
-            deployment.root.display()
-        )),
+/// The SQLite file of `sql_engine`, when the database is one.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let path = url.strip_prefix("sqlite:///")?;
+    Some(PathBuf::from(format!("/{}", path.trim_start_matches('/'))))
+}
+
+/// Paths the uWSGI user must read, run or write, and what each is.
+fn paths_to_reach(
+    deployment: &Deployment,
+    runtime: &Runtime,
+) -> Vec<(PathBuf, Want, &'static str)> {
+    let mut out = Vec::new();
+    if let Some(venv) = &deployment.python {
+        out.push((venv.python(), Want::Run, "the virtualenv's Python"));
+        if let Some(version) = venv.version {
+            let os = venv.dir.join(format!("lib/python{version}/os.py"));
+            if os.exists() {
+                out.push((os, Want::Read, "the Python standard library"));
+            }
+        }
+    }
+    if let runtime::Program::Virtualenv(uwsgi) = &runtime.program
+        && uwsgi.exists()
+    {
+        out.push((uwsgi.clone(), Want::Run, "uWSGI"));
+    }
+    out.push((deployment.paste.path.clone(), Want::Read, "paste.ini"));
+    let Some(file) = &deployment.mediagoblin_ini else {
+        return out;
+    };
+    let here = file.path.parent().unwrap_or(Path::new("/"));
+    let settings = view::<MediaGoblinSettings>(file, "mediagoblin").unwrap_or_default();
+    let database = settings
+        .sql_engine
+        .map(|v| configobj_unquote(v.trim()).to_string())
+        .unwrap_or_else(|| format!("sqlite:///{}/mediagoblin.db", here.display()));
+    if let Some(db) = sqlite_path(&database) {
+        if let Some(dir) = db.parent() {
+            out.push((
+                dir.to_path_buf(),
+                Want::Write,
+                "the database's directory (SQLite writes its journal there)",
+            ));
+        }
+        out.push((db, Want::Write, "the database"));
+    }
+    for (section, default, what) in [
+        (
+            "storage:publicstore",
+            "user_dev/media/public",
+            "the media directory",
+        ),
+        (
+            "storage:queuestore",
+            "user_dev/media/queue",
+            "the upload queue",
+        ),
+    ] {
+        let dir = view::<PublicStore>(file, section)
+            .and_then(|store| store.base_dir)
+            .map(|d| PathBuf::from(configobj_unquote(d.trim())))
+            .unwrap_or_else(|| here.join(default));
+        out.push((dir, Want::Write, what));
+    }
+    out
+}
+
+/// Warns when the account uWSGI switches to cannot reach what MediaGoblin
+/// needs.
+fn access_warnings(
+    deployment: &Deployment,
+    user: &str,
+    group: &str,
+    runtime: &Runtime,
+    notes: &mut Notes,
+) {
+    let Some(account) = deployment.accounts.user(user, Some(group)) else {
+        notes.warning(format!(
+            "uWSGI is to run as {user}:{group}, which /etc/passwd and /etc/group do not both list; check --user and --group"
+        ));
+        return;
+    };
+    for (path, want, what) in paths_to_reach(deployment, runtime) {
+        if let Some(stop) = blocked(&path, &account, want) {
+            let verb = match want {
+                Want::Read => "read",
+                Want::Write => "write to",
+                Want::Run => "run",
+            };
+            let because = if stop == path || std::fs::canonicalize(&path).is_ok_and(|p| p == stop) {
+                String::new()
+            } else {
+                format!(" ({} is closed to it)", stop.display())
+            };
+            notes.warning(format!(
+                "uWSGI runs MediaGoblin as {user}, who cannot {verb} {what}, {}{because}",
+                path.display()
+            ));
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python3_plugins_are_recognised() {
-        assert!(is_python3("python3"));
-        assert!(is_python3("python311"));
-        assert!(is_python3("http,python3"));
-        assert!(!is_python3("python"));
-        assert!(!is_python3("python27"));
+fn next_steps(
+    deployment: &Deployment,
+    runtime: &Runtime,
+    start: &[String],
+    user: &str,
+    group: &str,
+    notes: &mut Notes,
+) {
+    if let Some(install) = &runtime.install {
+        notes.next_step(format!(
+            "Install uWSGI into the virtualenv, built against its Python (it needs a C compiler and the Python headers): `{}`.",
+            runtime::shell_command(install)
+        ));
+    }
+    let services: Vec<_> = deployment.fastcgi_services().collect();
+    if services.is_empty() {
+        notes.next_step(
+            "Stop the FastCGI server: the `paster serve ... --server-name=fcgi` process started by lazyserver.sh.",
+        );
+    }
+    for service in services {
+        let name = service.name();
+        let how = match service.manager {
+            Manager::Systemd => format!("`systemctl disable --now {name}`"),
+            Manager::SysV => format!("`service {name} stop && update-rc.d {name} disable`"),
+            Manager::Supervisor => format!(
+                "`supervisorctl stop {name}`, and set `autostart=false` in {}",
+                service.path.display()
+            ),
+        };
+        notes.next_step(format!(
+            "Stop the FastCGI server and keep it from starting at boot: {how} ({} starts it).",
+            service.path.display()
+        ));
+    }
+    notes.next_step(format!(
+        "Start uWSGI as root (it switches to {user}:{group}): `{}`. Keep it running from a service, as the FastCGI server was.",
+        runtime::shell_command(start)
+    ));
+    notes.next_step("Check and reload nginx: `nginx -t && nginx -s reload`.");
+    if deployment.celery.is_eager() {
+        notes.next_step(format!(
+            "Nothing to do for celery: background tasks keep running inside the web process ({}; the uWSGI ini sets it too).",
+            deployment.celery.reason()
+        ));
+    } else {
+        let worker = deployment
+            .services
+            .iter()
+            .find(|s| s.role == Role::Celery)
+            .map_or_else(
+                || format!("`./lazycelery.sh` (in {})", deployment.root.display()),
+                |s| s.path.display().to_string(),
+            );
+        notes.next_step(format!(
+            "MediaGoblin does not run celery eagerly here ({}), so a celery worker must keep running: {worker}.",
+            deployment.celery.reason()
+        ));
     }
 }

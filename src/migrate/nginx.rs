@@ -1,29 +1,36 @@
 //! Rewriting MediaGoblin's FastCGI locations into uWSGI ones as minimal
 //! edits: directive names renamed, FastCGI-only directives and MediaGoblin's
-//! SCRIPT_NAME/PATH_INFO workaround removed with their comment, the params
-//! include switched to uwsgi_params, the prefix moved when asked. Nothing
-//! outside those locations changes, except the uwsgi_cache_path twin a
-//! cached location needs.
+//! PATH_INFO workaround removed with their comment, the params include
+//! switched to uwsgi_params, the prefix moved when asked. SCRIPT_NAME always
+//! reaches the app: MediaGoblin and Paste's urlmap read
+//! `environ['SCRIPT_NAME']`, uwsgi_params sends none, and uWSGI adds none for
+//! an app at `/`, so at `/` the location sends it empty. Nothing outside
+//! those locations changes, except the uwsgi_cache_path twin a cached
+//! location needs.
 
 use std::path::Path;
 
-use super::directives::{Fate, PARAMS_FILES, UWSGI_PARAMS, fate};
-use super::lines::{comment_lines_above, insert_line_after, line_start, removal, tidy_removals};
+use super::lines::{
+    comment_lines_above, insert_line_after, line_end, line_start, removal, tidy_removals,
+};
 use super::notes::Notes;
-use crate::cli::ScriptName;
+use super::options::{Mount, ScriptName};
 use crate::deploy::Nginx;
 use crate::deploy::locations::{PassLocation, walk};
 use crate::diagnostic::Diagnostic;
+use crate::escape::nginx_word;
 use crate::nginx::syntax::{Config, Directive, Word};
 use crate::plan::Edit;
+use crate::protocol::Address;
+use crate::protocol::directives::{Fate, PARAMS_FILES, UWSGI_PARAMS, fate};
 use crate::source::Span;
 
 /// What the rewrite needs to know besides the locations.
 pub struct Options<'a> {
     /// The address uWSGI will listen on, when it is not the FastCGI one.
-    pub socket: Option<&'a str>,
+    pub socket: Option<&'a Address>,
     /// The prefix MediaGoblin is served under after the move.
-    pub mount: &'a str,
+    pub mount: &'a Mount,
     pub script_name: ScriptName,
 }
 
@@ -33,6 +40,10 @@ pub struct Rewrite {
     pub edits: Vec<(usize, Edit)>,
     pub notes: Notes,
 }
+
+/// The comment that says why SCRIPT_NAME is sent at `/`.
+const SCRIPT_NAME_COMMENT: &str =
+    "# MediaGoblin reads SCRIPT_NAME, which uwsgi_params does not send.";
 
 fn text(config: &Config, directive: &Directive) -> String {
     let mut out = config.raw(&directive.name).into_owned();
@@ -46,21 +57,6 @@ fn text(config: &Config, directive: &Directive) -> String {
 
 fn name<'c>(config: &'c Config, directive: &Directive) -> &'c [u8] {
     config.bytes(directive.name.span)
-}
-
-/// The prefix a location's URI mounts MediaGoblin at: `/` or `/mediagoblin`.
-pub fn mount_of(uri: &str) -> String {
-    let trimmed = uri.trim_end_matches('/');
-    if trimmed.is_empty() {
-        "/".to_string()
-    } else {
-        trimmed.to_string()
-    }
-}
-
-/// Normalises `--mount`: a leading `/`, no trailing one (except `/` itself).
-pub fn normalize_mount(mount: &str) -> String {
-    mount_of(&format!("/{}", mount.trim_start_matches('/')))
 }
 
 /// The edit that renames `fastcgi_*` to `uwsgi_*`.
@@ -117,6 +113,25 @@ pub fn rewrite(
     Ok(out)
 }
 
+/// The nginx value of a word mgdeploy writes, quoted as nginx needs it.
+fn word(value: &str) -> Result<String, Diagnostic> {
+    nginx_word(value)
+        .map_err(|e| Diagnostic::error(format!("cannot write the nginx configuration: {e}")))
+}
+
+/// What one location's rewrite has found so far.
+#[derive(Default)]
+struct Found {
+    removals: Vec<Span>,
+    /// Start of the first line of MediaGoblin's SCRIPT_NAME/PATH_INFO
+    /// workaround (removed or kept), where its comment ends.
+    first_workaround: Option<usize>,
+    /// `fastcgi_param SCRIPT_NAME "";`, kept as `uwsgi_param` at `/`.
+    kept_script_name: bool,
+    include_end: Option<usize>,
+    pass_end: Option<usize>,
+}
+
 fn rewrite_location(
     nginx: &Nginx,
     location: &PassLocation<'_>,
@@ -127,7 +142,6 @@ fn rewrite_location(
     let config = location.config;
     let bytes = config.source.bytes();
     let file = location.file;
-    let uri = location.uri();
     let source = &config.source;
     let prefix_location = match location.location.args.as_slice() {
         [_] => true,
@@ -139,23 +153,19 @@ fn rewrite_location(
             .at(source, location.location.span(), "mgdeploy rewrites prefix locations only")
             .with_help("change it to a prefix location such as `location /mediagoblin/ {`, then run migrate again"));
     }
-    let current = mount_of(&uri);
-    let mut removals: Vec<Span> = Vec::new();
-    let mut first_workaround: Option<usize> = None;
+    let current = Mount::of_location(&location.uri());
+    let at_root = options.mount.is_root();
     let has_split = {
         let mut found = false;
-        walk(config, location.location.children(), |d, _| {
+        walk(location.location.children(), |d, _| {
             found |= name(config, d) == b"fastcgi_split_path_info";
         });
         found
     };
-    let mut include_line: Option<usize> = None;
-    let mut pass_line: Option<usize> = None;
+    let mut found = Found::default();
 
     let mut directives: Vec<&Directive> = Vec::new();
-    walk(config, location.location.children(), |d, _| {
-        directives.push(d)
-    });
+    walk(location.location.children(), |d, _| directives.push(d));
     for d in directives {
         let place = config.source.location(d.name.span.start);
         let directive_name = String::from_utf8_lossy(name(config, d)).into_owned();
@@ -164,35 +174,56 @@ fn rewrite_location(
             "fastcgi_pass" => {
                 out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
                 if let (Some(socket), Some(arg)) = (options.socket, d.args.first())
-                    && config.value(arg) != socket
+                    && Address::parse_nginx(&config.value(arg)) != *socket
                 {
-                    out.edits.push((file, Edit::replace(arg.span, socket)));
+                    out.edits
+                        .push((file, Edit::replace(arg.span, word(&socket.to_nginx())?)));
                 }
-                pass_line = Some(d.span().end);
+                found.pass_end = Some(d.span().end);
                 out.notes.changed(format!(
                     "{place}: `{}` → `uwsgi_pass {};`",
                     text(config, d),
-                    options.socket.unwrap_or(&location.address)
+                    match options.socket {
+                        Some(socket) => socket.to_nginx(),
+                        None => location.address_text.clone(),
+                    }
                 ));
             }
             "fastcgi_param" => {
                 let param = args.first().map(String::as_str).unwrap_or_default();
                 let value = args.get(1).map(String::as_str).unwrap_or_default();
-                let workaround = (param == "PATH_INFO" && value == "$fastcgi_script_name")
-                    || (param == "SCRIPT_NAME" && value.is_empty());
+                let path_workaround = param == "PATH_INFO" && value == "$fastcgi_script_name";
+                let empty_script_name = param == "SCRIPT_NAME" && value.is_empty();
                 let subpath = has_split && matches!(param, "PATH_INFO" | "SCRIPT_NAME");
-                if workaround || subpath {
-                    removals.push(removal(bytes, d.span()));
-                    first_workaround.get_or_insert(line_start(bytes, d.span().start));
-                    let why = if subpath {
-                        format!(
-                            "SCRIPT_NAME and PATH_INFO for the {current} prefix now come from uWSGI"
-                        )
-                    } else if param == "PATH_INFO" {
+                if path_workaround || empty_script_name || subpath {
+                    found
+                        .first_workaround
+                        .get_or_insert(line_start(bytes, d.span().start));
+                }
+                if empty_script_name && !subpath && at_root && !found.kept_script_name {
+                    out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
+                    found.kept_script_name = true;
+                    out.notes.changed(format!(
+                        "{place}: `{}` → `uwsgi_param SCRIPT_NAME \"\";`: MediaGoblin reads SCRIPT_NAME, which uwsgi_params does not send",
+                        text(config, d)
+                    ));
+                    continue;
+                }
+                if path_workaround || empty_script_name || subpath {
+                    found.removals.push(removal(bytes, d.span()));
+                    let why = if found.kept_script_name && empty_script_name && at_root {
+                        "the same SCRIPT_NAME is sent above already".to_string()
+                    } else if param == "PATH_INFO" && !subpath {
                         "MediaGoblin's FastCGI workaround; uwsgi_params already sends PATH_INFO as $document_uri".to_string()
+                    } else if options.script_name == ScriptName::Mount && !at_root {
+                        format!(
+                            "uWSGI's mount sets SCRIPT_NAME to {} and takes it off PATH_INFO",
+                            options.mount
+                        )
+                    } else if at_root {
+                        "at / the location sends SCRIPT_NAME \"\" instead".to_string()
                     } else {
-                        "MediaGoblin's FastCGI workaround; uwsgi_params sends no SCRIPT_NAME"
-                            .to_string()
+                        format!("nginx sends SCRIPT_NAME {} instead (below)", options.mount)
                     };
                     out.notes
                         .dropped(format!("{place}: `{}`", text(config, d)), why);
@@ -200,6 +231,8 @@ fn rewrite_location(
                 }
                 out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
                 replace_fastcgi_variables(config, d, file, &place, out);
+                // The location sends SCRIPT_NAME itself.
+                found.kept_script_name |= param == "SCRIPT_NAME";
             }
             "include" => {
                 let Some(arg) = d.args.first() else { continue };
@@ -220,7 +253,7 @@ fn rewrite_location(
                 );
                 out.edits
                     .push((file, Edit::replace(arg.span, replaced.clone())));
-                include_line = Some(d.span().end);
+                found.include_end = Some(d.span().end);
                 out.notes
                     .changed(format!("{place}: `include {raw};` → `include {replaced};`"));
                 let value = config.value(arg);
@@ -257,7 +290,7 @@ fn rewrite_location(
                     }
                 }
                 Some(Fate::Drop(why)) => {
-                    removals.push(removal(bytes, d.span()));
+                    found.removals.push(removal(bytes, d.span()));
                     out.notes
                         .dropped(format!("{place}: `{}`", text(config, d)), why);
                 }
@@ -270,38 +303,50 @@ fn rewrite_location(
         }
     }
 
-    // The comment that explained the workaround goes with it.
-    if let Some(start) = first_workaround {
+    // The comment that explained the workaround: it goes with it, or, when
+    // SCRIPT_NAME stays, its first line says why instead.
+    if let Some(start) = found.first_workaround {
         let comments = comment_lines_above(bytes, start);
         let explains = comments.iter().any(|span| {
             let line = String::from_utf8_lossy(config.bytes(*span)).to_ascii_lowercase();
             line.contains("script_name") || line.contains("path_info")
         });
         if explains {
-            removals.extend(comments);
+            let mut lines = comments.into_iter();
+            if found.kept_script_name
+                && let Some(first) = lines.next()
+            {
+                let end = line_end(bytes, first.start);
+                let hash = bytes
+                    .get(first.start..end)
+                    .and_then(|line| line.iter().position(|&b| b == b'#'))
+                    .map_or(first.start, |i| first.start + i);
+                out.edits.push((
+                    file,
+                    Edit::replace(Span::new(hash, end), SCRIPT_NAME_COMMENT),
+                ));
+            }
+            found.removals.extend(lines);
         }
     }
-    for span in tidy_removals(bytes, removals) {
+    for span in tidy_removals(bytes, found.removals) {
         out.edits.push((file, Edit::delete(span)));
     }
 
     let place = location.place();
     // Moving the prefix.
-    if options.mount != current
-        && let Some(word) = location.location.args.last()
+    if *options.mount != current
+        && let Some(uri) = location.location.args.last()
     {
-        let new_uri = if options.mount == "/" {
-            "/".to_string()
-        } else {
-            format!("{}/", options.mount)
-        };
-        out.edits
-            .push((file, Edit::replace(word.span, new_uri.clone())));
+        out.edits.push((
+            file,
+            Edit::replace(uri.span, word(&options.mount.location_uri())?),
+        ));
         out.notes.changed(format!(
             "{place}: MediaGoblin moves from {current} to {}",
             options.mount
         ));
-        if current == "/"
+        if current.is_root()
             && let Some(server) = location.server
             && let Some(root) = server.directives().find(|d| name(config, d) == b"root")
         {
@@ -313,12 +358,29 @@ fn rewrite_location(
                 ));
         }
     }
+    let after = found
+        .include_end
+        .or(found.pass_end)
+        .unwrap_or(location.pass.span().end);
+    if at_root && !found.kept_script_name {
+        // uwsgi_params sends no SCRIPT_NAME, and MediaGoblin needs one.
+        for line in [
+            SCRIPT_NAME_COMMENT.to_string(),
+            "uwsgi_param SCRIPT_NAME \"\";".to_string(),
+        ] {
+            out.edits
+                .push((file, insert_line_after(bytes, after, &line)));
+        }
+        out.notes.changed(format!(
+            "{place}: nginx sends SCRIPT_NAME \"\": MediaGoblin reads SCRIPT_NAME, which uwsgi_params does not send"
+        ));
+    }
     // nginx sends the prefix itself unless uWSGI's mount handles it.
-    if options.mount != "/" && options.script_name != ScriptName::Mount {
-        let after = include_line
-            .or(pass_line)
-            .unwrap_or(location.pass.span().end);
-        let mut lines = vec![format!("uwsgi_param SCRIPT_NAME {};", options.mount)];
+    if !at_root && options.script_name != ScriptName::Mount {
+        let mut lines = vec![format!(
+            "uwsgi_param SCRIPT_NAME {};",
+            word(options.mount.as_str())?
+        )];
         let how = if options.script_name == ScriptName::Modifier1 {
             lines.push("uwsgi_modifier1 30;".to_string());
             "with uwsgi_modifier1 30"
@@ -365,7 +427,7 @@ fn cache_twins(nginx: &Nginx, zones: &[String], out: &mut Rewrite) {
             let Ok(config) = &loaded.config else { continue };
             let mut declared: Vec<&Directive> = Vec::new();
             let mut twin_exists = false;
-            walk(config, &config.children, |d, _| {
+            walk(&config.children, |d, _| {
                 let keys_zone = |d: &Directive, z: &str| {
                     d.args
                         .iter()
@@ -417,15 +479,6 @@ fn cache_twins(nginx: &Nginx, zones: &[String], out: &mut Rewrite) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mounts_are_normalised() {
-        assert_eq!(mount_of("/"), "/");
-        assert_eq!(mount_of("/mediagoblin/"), "/mediagoblin");
-        assert_eq!(normalize_mount("mediagoblin/"), "/mediagoblin");
-        assert_eq!(normalize_mount("/"), "/");
-        assert_eq!(normalize_mount(""), "/");
-    }
 
     #[test]
     fn fastcgi_variables_become_uri() {

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
+use crate::escape::{Unwritable, uwsgi_value};
 
 const BUILT_IN: &str = include_str!("../../templates/uwsgi.ini.tera");
 const TEMPLATE: &str = "uwsgi.ini.tera";
@@ -16,7 +17,12 @@ const TEMPLATE: &str = "uwsgi.ini.tera";
 pub struct IniValues {
     pub root: String,
     pub ini_path: String,
-    pub plugin: String,
+    /// The command that starts uWSGI on this ini.
+    pub start_command: String,
+    /// The Python plugin to load; `None` for a uWSGI with Python built in.
+    pub plugin: Option<String>,
+    /// Why this uWSGI, in a sentence.
+    pub runtime_why: String,
     pub processes: u32,
     pub virtualenv: Option<String>,
     pub socket: String,
@@ -34,8 +40,42 @@ pub struct IniValues {
     /// The prefix nginx sends as SCRIPT_NAME, with `--script-name fixpathinfo`.
     pub fixpathinfo: Option<String>,
     pub paste_logger: bool,
-    /// Why the site runs celery eagerly, when it does.
-    pub eager: Option<String>,
+    /// Background tasks run in the web process.
+    pub eager: bool,
+    /// What says where background tasks run.
+    pub celery_reason: String,
+}
+
+impl IniValues {
+    /// Every text escaped for a uWSGI ini (`escape::uwsgi_value`), so that no
+    /// template, built-in or the user's, can write a value that breaks out of
+    /// its line or turns into a placeholder.
+    fn escaped(&self) -> Result<IniValues, Unwritable> {
+        let text = |value: &String| uwsgi_value(value);
+        let optional = |value: &Option<String>| value.as_ref().map(text).transpose();
+        Ok(IniValues {
+            root: text(&self.root)?,
+            ini_path: text(&self.ini_path)?,
+            start_command: text(&self.start_command)?,
+            plugin: optional(&self.plugin)?,
+            runtime_why: text(&self.runtime_why)?,
+            processes: self.processes,
+            virtualenv: optional(&self.virtualenv)?,
+            socket: text(&self.socket)?,
+            unix_socket: self.unix_socket,
+            buffer_size: self.buffer_size,
+            nginx_user: text(&self.nginx_user)?,
+            chown_socket: text(&self.chown_socket)?,
+            uid: text(&self.uid)?,
+            gid: text(&self.gid)?,
+            mountpoint: optional(&self.mountpoint)?,
+            paste: text(&self.paste)?,
+            fixpathinfo: optional(&self.fixpathinfo)?,
+            paste_logger: self.paste_logger,
+            eager: self.eager,
+            celery_reason: text(&self.celery_reason)?,
+        })
+    }
 }
 
 pub fn render(values: &IniValues, templates: Option<&Path>) -> Result<String, Diagnostic> {
@@ -58,55 +98,12 @@ pub fn render(values: &IniValues, templates: Option<&Path>) -> Result<String, Di
             .with_help("the values a template can use are listed in `mgdeploy migrate --format json` under `uwsgi_ini_values`")
     };
     tera.add_raw_template(TEMPLATE, &text).map_err(failed)?;
-    let context = tera::Context::from_serialize(values).map_err(failed)?;
+    let escaped = values.escaped().map_err(|e| {
+        Diagnostic::error(format!("cannot write the uWSGI ini: {e}"))
+            .with_help("a path or name that holds a line break or blanks at its ends cannot go into a uWSGI ini; rename it")
+    })?;
+    let context = tera::Context::from_serialize(&escaped).map_err(failed)?;
     tera.render(TEMPLATE, &context).map_err(failed)
-}
-
-/// The name of a user id, as `uid =` wants it (the number if it has none).
-pub fn user_name(uid: u32) -> String {
-    let mut buffer = vec![0u8; 4096];
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: getpwuid_r writes into `entry` and `buffer`, which outlive the
-    // call, and sets `found` to `&entry` or null.
-    let status = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut entry,
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-            &mut found,
-        )
-    };
-    if status == 0 && !found.is_null() && !entry.pw_name.is_null() {
-        // SAFETY: pw_name points into `buffer` as a NUL-terminated string.
-        let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
-        return name.to_string_lossy().into_owned();
-    }
-    uid.to_string()
-}
-
-/// The name of a group id (the number if it has none).
-pub fn group_name(gid: u32) -> String {
-    let mut buffer = vec![0u8; 4096];
-    let mut entry: libc::group = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: as in `user_name`, for getgrgid_r.
-    let status = unsafe {
-        libc::getgrgid_r(
-            gid,
-            &mut entry,
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-            &mut found,
-        )
-    };
-    if status == 0 && !found.is_null() && !entry.gr_name.is_null() {
-        // SAFETY: gr_name points into `buffer` as a NUL-terminated string.
-        let name = unsafe { std::ffi::CStr::from_ptr(entry.gr_name) };
-        return name.to_string_lossy().into_owned();
-    }
-    gid.to_string()
 }
 
 #[cfg(test)]
@@ -117,7 +114,9 @@ mod tests {
         IniValues {
             root: "/srv/mg".into(),
             ini_path: "/srv/mg/mediagoblin-uwsgi.ini".into(),
-            plugin: "python3".into(),
+            start_command: "uwsgi --ini /srv/mg/mediagoblin-uwsgi.ini".into(),
+            plugin: Some("python3".into()),
+            runtime_why: "the host's python3 plugin runs the virtualenv's Python 3.11".into(),
             processes: 2,
             virtualenv: None,
             socket: "unix:/run/mg.sock".into(),
@@ -131,7 +130,8 @@ mod tests {
             paste: "/srv/mg/paste.ini".into(),
             fixpathinfo: None,
             paste_logger: true,
-            eager: Some("lazystarter.sh sets CELERY_ALWAYS_EAGER=true".into()),
+            eager: true,
+            celery_reason: "lazystarter.sh sets CELERY_ALWAYS_EAGER=true".into(),
         }
     }
 
@@ -151,6 +151,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn values_cannot_break_out_of_their_line() {
+        let mut injected = values();
+        injected.uid = "root\nexec-as-root = id".into();
+        let error = render(&injected, None).unwrap_err();
+        assert!(
+            error.message.contains("cannot write the uWSGI ini"),
+            "{}",
+            error.message
+        );
+        let mut percent = values();
+        percent.root = "/srv/100%".into();
+        assert!(
+            render(&percent, None)
+                .unwrap()
+                .contains("chdir = /srv/100%%\n")
+        );
+        let mut python2 = values();
+        python2.plugin = None;
+        python2.eager = false;
+        let ini = render(&python2, None).unwrap();
+        assert!(!ini.contains("plugins ="), "{ini}");
+        assert!(ini.contains("env = CELERY_ALWAYS_EAGER=false\n"), "{ini}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod grammar;
 pub mod include;
 pub mod lexer;
 pub mod parser;
+pub mod semantics;
 pub mod syntax;
 pub mod token;
 

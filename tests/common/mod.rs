@@ -1,7 +1,21 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod http;
+pub mod servers;
+
 use std::path::{Path, PathBuf};
+
+/// `../shared` beside the checkout (the corpus, real MediaGoblin builders).
+pub fn shared() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(
+        dir.is_dir(),
+        "../shared is missing: expected it at {} (beside the checkout)",
+        dir.display()
+    );
+    dir
+}
 
 /// `../shared/corpus` beside the checkout. Tests that need it fail loudly
 /// when it is missing instead of passing without having run.

@@ -1,11 +1,14 @@
-"""Stand-ins for MediaGoblin and the Paste pieces its paste.ini files name.
+"""A stand-in for MediaGoblin's own app, and nothing else.
 
-The test suite puts this directory on PYTHONPATH. The *.egg-info folders
-beside this file register these factories under the names paste.ini uses
-(egg:mediagoblin#app, egg:mediagoblin#errors, egg:Paste#urlmap,
-egg:Paste#static, egg:Beaker#beaker_session), so a real paste.ini of any
-MediaGoblin version loads through PasteDeploy with the probe in MediaGoblin's
-place. The probe answers every request with what it saw, as JSON.
+The test suite puts this directory on PYTHONPATH. mediagoblin.egg-info
+beside this file registers these factories under the names paste.ini uses
+(egg:mediagoblin#app, egg:mediagoblin#errors), so a real paste.ini of any
+MediaGoblin version loads through the real PasteDeploy, Paste (urlmap,
+static) and Beaker with the probe in MediaGoblin's place.
+
+The probe answers every request with what it saw, as JSON. It reads the
+WSGI environ the way MediaGoblin's app.py does: environ["SCRIPT_NAME"] must
+be there (MediaGoblin raises KeyError, and every page is a 502, without it).
 """
 import json
 import os
@@ -16,10 +19,11 @@ def probe_app(environ, start_response):
     body = environ["wsgi.input"].read(length) if length else b""
     seen = {
         "app": "mediagoblin",
-        "SCRIPT_NAME": environ.get("SCRIPT_NAME", ""),
-        "PATH_INFO": environ.get("PATH_INFO", ""),
+        # As mediagoblin/app.py: request.full_path = environ["SCRIPT_NAME"] + ...
+        "SCRIPT_NAME": environ["SCRIPT_NAME"],
+        "PATH_INFO": environ["PATH_INFO"],
         "QUERY_STRING": environ.get("QUERY_STRING", ""),
-        "REQUEST_METHOD": environ.get("REQUEST_METHOD", ""),
+        "REQUEST_METHOD": environ["REQUEST_METHOD"],
         "body": body.decode("latin-1"),
         "CELERY_ALWAYS_EAGER": os.environ.get("CELERY_ALWAYS_EAGER"),
     }
@@ -36,41 +40,3 @@ def app_factory(global_conf, **local_conf):
 def errors_filter_app_factory(app, global_conf, **local_conf):
     """egg:mediagoblin#errors"""
     return app
-
-
-def beaker_filter_factory(global_conf, **local_conf):
-    """egg:Beaker#beaker_session"""
-    return lambda app: app
-
-
-def static_app_factory(global_conf, document_root=None, **local_conf):
-    """egg:Paste#static: says it would serve a file (nginx serves them)."""
-
-    def static(environ, start_response):
-        data = json.dumps({"app": "static", "document_root": document_root, "PATH_INFO": environ.get("PATH_INFO", "")}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-        return [data]
-
-    return static
-
-
-def urlmap_factory(loader, global_conf, **local_conf):
-    """egg:Paste#urlmap: dispatch on the longest matching path prefix and move
-    it from PATH_INFO to SCRIPT_NAME, as paste.urlmap.URLMap does."""
-    apps = []
-    for path, name in local_conf.items():
-        if path.startswith("/"):
-            apps.append((path.rstrip("/"), loader.get_app(name, global_conf=global_conf)))
-    apps.sort(key=lambda item: -len(item[0]))
-
-    def urlmap(environ, start_response):
-        path_info = environ.get("PATH_INFO", "")
-        for prefix, app in apps:
-            if path_info == prefix or path_info.startswith(prefix + "/"):
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-                environ["PATH_INFO"] = path_info[len(prefix):]
-                return app(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"no app for this path\n"]
-
-    return urlmap

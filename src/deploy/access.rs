@@ -1,0 +1,251 @@
+//! Whether an account can reach a path: the permission bits along every
+//! directory of the way, as the kernel checks them (ACLs and capabilities
+//! aside). Accounts come from `/etc/passwd` and `/etc/group`, read as files,
+//! so the same code answers for a server's tree mirrored elsewhere.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+/// A user with the groups it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gids: Vec<u32>,
+}
+
+/// `/etc/passwd` and `/etc/group`.
+#[derive(Clone, Debug, Default)]
+pub struct Accounts {
+    /// (name, uid, primary gid)
+    users: Vec<(String, u32, u32)>,
+    /// (name, gid, members)
+    groups: Vec<(String, u32, Vec<String>)>,
+}
+
+impl Accounts {
+    /// Reads `etc/passwd` and `etc/group` under `root` (`/` on the server);
+    /// unreadable files give no accounts.
+    pub fn read(root: &Path) -> Self {
+        let read = |name: &str| std::fs::read_to_string(root.join(name)).unwrap_or_default();
+        Accounts::parse(&read("etc/passwd"), &read("etc/group"))
+    }
+
+    pub fn parse(passwd: &str, group: &str) -> Self {
+        let users = passwd
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?.to_string();
+                let uid = fields.nth(1)?.parse().ok()?;
+                let gid = fields.next()?.parse().ok()?;
+                Some((name, uid, gid))
+            })
+            .collect();
+        let groups = group
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?.to_string();
+                let gid = fields.nth(1)?.parse().ok()?;
+                let members = fields
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                Some((name, gid, members))
+            })
+            .collect();
+        Accounts { users, groups }
+    }
+
+    /// The user `name` (or a numeric uid), with its primary and
+    /// supplementary groups; `group` (as `gid =` would set it) replaces the
+    /// primary one when given.
+    pub fn user(&self, name: &str, group: Option<&str>) -> Option<Account> {
+        let (user_name, uid, primary) = self
+            .users
+            .iter()
+            .find(|(n, uid, _)| n == name || uid.to_string() == name)
+            .cloned()?;
+        let primary = match group {
+            Some(group) => self.gid(group)?,
+            None => primary,
+        };
+        let mut gids = vec![primary];
+        gids.extend(
+            self.groups
+                .iter()
+                .filter(|(_, _, members)| members.contains(&user_name))
+                .map(|(_, gid, _)| *gid),
+        );
+        Some(Account {
+            name: user_name,
+            uid,
+            gids,
+        })
+    }
+
+    /// A group's id, by name or number.
+    pub fn gid(&self, name: &str) -> Option<u32> {
+        self.groups
+            .iter()
+            .find(|(n, gid, _)| n == name || gid.to_string() == name)
+            .map(|(_, gid, _)| *gid)
+            .or_else(|| name.parse().ok())
+    }
+
+    /// The name of a uid, when it has one.
+    pub fn user_name(&self, uid: u32) -> Option<&str> {
+        self.users
+            .iter()
+            .find(|(_, id, _)| *id == uid)
+            .map(|(name, _, _)| name.as_str())
+    }
+
+    pub fn group_name(&self, gid: u32) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|(_, id, _)| *id == gid)
+            .map(|(name, _, _)| name.as_str())
+    }
+}
+
+/// What an account wants to do with a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    Read,
+    Write,
+    /// Read and run (a program).
+    Run,
+}
+
+/// The permission bit (in the "other" position) for a want.
+fn bit(want: Want) -> u32 {
+    match want {
+        Want::Read => 0o4,
+        Want::Write => 0o2,
+        Want::Run => 0o5,
+    }
+}
+
+fn allows(metadata: &std::fs::Metadata, account: &Account, wanted: u32) -> bool {
+    if account.uid == 0 {
+        // root may do anything, but runs only what someone may run.
+        return wanted & 0o1 == 0 || metadata.mode() & 0o111 != 0;
+    }
+    let mode = metadata.mode();
+    let granted = if metadata.uid() == account.uid {
+        (mode >> 6) & 0o7
+    } else if account.gids.contains(&metadata.gid()) {
+        (mode >> 3) & 0o7
+    } else {
+        mode & 0o7
+    };
+    granted & wanted == wanted
+}
+
+/// The first path on the way to `path` that stops `account` from doing
+/// `want` with it (a directory it cannot search, or the file itself);
+/// `None` when nothing stops it. Symlinks are followed. A path that does not
+/// exist is judged by its nearest existing directory, which must let the
+/// account create it.
+pub fn blocked(path: &Path, account: &Account, want: Want) -> Option<PathBuf> {
+    let (target, want) = match std::fs::canonicalize(path) {
+        Ok(real) => (real, want),
+        Err(_) => {
+            let mut parent = path.parent();
+            loop {
+                match parent {
+                    Some(dir) => match std::fs::canonicalize(dir) {
+                        Ok(real) => break (real, Want::Write),
+                        Err(_) => parent = dir.parent(),
+                    },
+                    None => return None,
+                }
+            }
+        }
+    };
+    let mut walked = PathBuf::new();
+    let components: Vec<Component<'_>> = target.components().collect();
+    for (index, component) in components.iter().enumerate() {
+        walked.push(component);
+        let Ok(metadata) = std::fs::metadata(&walked) else {
+            return Some(walked);
+        };
+        let last = index + 1 == components.len();
+        let wanted = if last {
+            if metadata.is_dir() && want == Want::Write {
+                0o3
+            } else {
+                bit(want)
+            }
+        } else {
+            0o1
+        };
+        if !allows(&metadata, account, wanted) {
+            return Some(walked);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nmg:x:1001:1001::/home/mg:/bin/sh\n";
+    const GROUP: &str = "root:x:0:\nwww-data:x:33:mg\nnogroup:x:65534:\nmg:x:1001:\n";
+
+    #[test]
+    fn accounts_come_from_passwd_and_group() {
+        let accounts = Accounts::parse(PASSWD, GROUP);
+        let mg = accounts.user("mg", None).unwrap();
+        assert_eq!(mg.uid, 1001);
+        assert_eq!(mg.gids, [1001, 33]);
+        assert_eq!(
+            accounts.user("1001", Some("nogroup")).unwrap().gids,
+            [65534, 33]
+        );
+        assert!(accounts.user("nosuchuser", None).is_none());
+        assert_eq!(accounts.user_name(65534), Some("nobody"));
+        assert_eq!(accounts.group_name(33), Some("www-data"));
+    }
+
+    #[test]
+    fn a_closed_directory_on_the_way_blocks() {
+        // Run as root in the test suite: permission bits are judged, not tried.
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        let file = home.join("python");
+        std::fs::write(&file, "").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let nobody = Account {
+            name: "nobody".into(),
+            uid: 65534,
+            gids: vec![65534],
+        };
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(blocked(&file, &nobody, Want::Run), None);
+        assert_eq!(
+            blocked(&file, &nobody, Want::Write),
+            Some(std::fs::canonicalize(&file).unwrap())
+        );
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(
+            blocked(&file, &nobody, Want::Read),
+            Some(std::fs::canonicalize(&home).unwrap())
+        );
+        // A file yet to be made needs a writable directory.
+        let missing = home.join("new/db.sqlite");
+        assert_eq!(
+            blocked(&missing, &nobody, Want::Write),
+            Some(std::fs::canonicalize(&home).unwrap())
+        );
+    }
+}

@@ -1,0 +1,539 @@
+//! The services that start a MediaGoblin site: systemd units (with their
+//! `*.service.d/*.conf` drop-ins), SysV init scripts and supervisor
+//! programs that name the checkout. Each is classified by what its command
+//! runs: the FastCGI server (`paster serve … --server-name=fcgi`, or
+//! lazyserver.sh with those arguments), paster over HTTP, a celery worker,
+//! or uWSGI.
+
+pub mod systemd;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostic;
+use crate::ini::paste;
+use crate::source::{SourceFile, Span};
+
+/// Where systemd, SysV init and supervisor keep their files on Debian and
+/// most other systems (relative to `/`).
+pub const SYSTEMD_DIRS: [&str; 3] = [
+    "etc/systemd/system",
+    "lib/systemd/system",
+    "usr/lib/systemd/system",
+];
+pub const INIT_DIRS: [&str; 1] = ["etc/init.d"];
+pub const SUPERVISOR_DIRS: [&str; 2] = ["etc/supervisor/conf.d", "etc/supervisord.d"];
+
+/// Files larger than this are not service definitions.
+const MAX_SIZE: u64 = 1024 * 1024;
+
+/// What starts a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Manager {
+    Systemd,
+    SysV,
+    Supervisor,
+}
+
+/// What a service runs for the site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// flup's FastCGI server through paster or lazyserver.sh.
+    FastCgi,
+    /// paster serving HTTP (waitress, the built-in server).
+    Http,
+    /// A celery worker.
+    Celery,
+    /// uWSGI.
+    Uwsgi,
+}
+
+/// One service of the site.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub path: PathBuf,
+    pub manager: Manager,
+    pub role: Role,
+    pub source: Arc<SourceFile>,
+    /// The start command's words (for an init script, the line's).
+    pub command: Vec<String>,
+    /// Where the start command is written (for diagnostics and edits).
+    pub command_span: Span,
+    /// Variables the service sets for the command.
+    pub environment: Vec<(String, String)>,
+    /// The parsed unit, for systemd.
+    pub unit: Option<systemd::Unit>,
+}
+
+impl Service {
+    /// The service's name as its manager knows it: `mediagoblin-paster`.
+    pub fn name(&self) -> String {
+        let file = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match self.manager {
+            Manager::Systemd => file.trim_end_matches(".service").to_string(),
+            Manager::Supervisor => file.trim_end_matches(".conf").to_string(),
+            Manager::SysV => file,
+        }
+    }
+
+    /// The value the service gives `name`.
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.environment
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// It starts the site through lazyserver.sh.
+    pub fn runs_lazyserver(&self) -> bool {
+        self.command.iter().any(|w| basename(w) == "lazyserver.sh")
+    }
+
+    /// `file:line:col` of its command.
+    pub fn place(&self) -> String {
+        self.source.location(self.command_span.start)
+    }
+}
+
+fn basename(word: &str) -> &str {
+    word.rsplit('/').next().unwrap_or(word)
+}
+
+/// Arguments with which paster (or lazyserver.sh) starts flup's FastCGI server.
+pub fn is_fastcgi_argument(word: &str) -> bool {
+    word == "--server-name=fcgi"
+        || word.starts_with("fcgi_host=")
+        || word.starts_with("fcgi_port=")
+        || word.starts_with("fcgi_socket=")
+}
+
+/// What a command runs, from its words.
+pub fn role_of(words: &[String]) -> Option<Role> {
+    let names: Vec<&str> = words.iter().map(|w| basename(w)).collect();
+    let fastcgi = words.iter().any(|w| is_fastcgi_argument(w))
+        || words
+            .windows(2)
+            .any(|pair| pair[0] == "--server-name" && pair[1] == "fcgi");
+    if names
+        .iter()
+        .any(|n| matches!(*n, "celery" | "celeryd" | "lazycelery.sh"))
+    {
+        return Some(Role::Celery);
+    }
+    if names.contains(&"lazyserver.sh") || (names.contains(&"paster") && names.contains(&"serve")) {
+        return Some(if fastcgi { Role::FastCgi } else { Role::Http });
+    }
+    if names
+        .iter()
+        .any(|n| *n == "uwsgi" || n.starts_with("uwsgi_python"))
+    {
+        return Some(Role::Uwsgi);
+    }
+    None
+}
+
+/// Whether `text` names `path` (as a whole path, not a prefix of another).
+pub fn mentions_path(text: &str, path: &Path) -> bool {
+    let needle = path.to_string_lossy();
+    let needle = needle.trim_end_matches('/');
+    if needle.is_empty() {
+        return false;
+    }
+    text.match_indices(needle).any(|(at, _)| {
+        let after = text[at + needle.len()..].chars().next();
+        !after.is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    })
+}
+
+/// Where to look for services.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceDirs {
+    pub systemd: Vec<PathBuf>,
+    pub init: Vec<PathBuf>,
+    pub supervisor: Vec<PathBuf>,
+}
+
+impl ServiceDirs {
+    /// The standard places, under `sysroot` (`/` on the server itself).
+    pub fn standard(sysroot: &Path) -> Self {
+        let under = |dirs: &[&str]| dirs.iter().map(|d| sysroot.join(d)).collect();
+        ServiceDirs {
+            systemd: under(&SYSTEMD_DIRS),
+            init: under(&INIT_DIRS),
+            supervisor: under(&SUPERVISOR_DIRS),
+        }
+    }
+
+    /// These places plus the directory of a service named on the command
+    /// line, where a site keeps its other units.
+    pub fn with_named(mut self, named: &Path) -> Self {
+        if let Some(dir) = named.parent() {
+            let dir = dir.to_path_buf();
+            match manager_of(named) {
+                Manager::Systemd => self.systemd.insert(0, dir),
+                Manager::Supervisor => self.supervisor.insert(0, dir),
+                Manager::SysV => self.init.insert(0, dir),
+            }
+        }
+        self
+    }
+}
+
+/// The manager a file belongs to, from its name.
+fn manager_of(path: &Path) -> Manager {
+    let name = path.to_string_lossy();
+    if name.ends_with(".service") {
+        Manager::Systemd
+    } else if name.ends_with(".conf") || name.ends_with(".ini") {
+        Manager::Supervisor
+    } else {
+        Manager::SysV
+    }
+}
+
+/// Reads a service file; only regular files are read.
+fn read(path: &Path) -> Option<Arc<SourceFile>> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if !metadata.is_file() || metadata.len() > MAX_SIZE {
+        return None;
+    }
+    SourceFile::read(path).ok()
+}
+
+/// The services that name the checkout (`names`: its path as written and
+/// canonical). `named` is `--service`: it must be readable and make sense,
+/// else that is an error; files found by searching are skipped quietly
+/// when they do not.
+pub fn discover(
+    names: &[PathBuf],
+    named: Option<&Path>,
+    dirs: &ServiceDirs,
+) -> Result<Vec<Service>, Diagnostic> {
+    let mut found: Vec<Service> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    if let Some(path) = named {
+        let source = read(path).ok_or_else(|| {
+            Diagnostic::error(format!(
+                "{} is not a readable regular file",
+                path.display()
+            ))
+            .in_file(path)
+            .with_help("--service names the systemd unit, init script or supervisor program that starts the site")
+        })?;
+        let services = services_in(path, manager_of(path), &source, None)?;
+        if services.is_empty() {
+            return Err(Diagnostic::error(format!(
+                "{} starts neither paster, lazyserver.sh, celery nor uWSGI",
+                path.display()
+            ))
+            .in_file(path)
+            .with_help("name the service that starts MediaGoblin's FastCGI server"));
+        }
+        seen.push(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+        found.extend(services);
+    }
+    let mut candidates: Vec<(PathBuf, Manager)> = Vec::new();
+    for (list, manager) in [
+        (&dirs.systemd, Manager::Systemd),
+        (&dirs.init, Manager::SysV),
+        (&dirs.supervisor, Manager::Supervisor),
+    ] {
+        for dir in list {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths {
+                let name = path.to_string_lossy();
+                let wanted = match manager {
+                    Manager::Systemd => name.ends_with(".service"),
+                    Manager::Supervisor => name.ends_with(".conf") || name.ends_with(".ini"),
+                    Manager::SysV => true,
+                };
+                if wanted {
+                    candidates.push((path, manager));
+                }
+            }
+        }
+    }
+    for (path, manager) in candidates {
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if seen.contains(&canonical) {
+            continue;
+        }
+        let Some(source) = read(&path) else { continue };
+        let text = String::from_utf8_lossy(source.bytes());
+        if !names.iter().any(|n| mentions_path(&text, n)) {
+            continue;
+        }
+        seen.push(canonical);
+        let drop_ins = if manager == Manager::Systemd {
+            drop_ins(&path)
+        } else {
+            Vec::new()
+        };
+        // A file that does not parse is not one of this site's services
+        // as far as discovery can tell; `--service` names it to be sure.
+        if let Ok(services) = services_in(&path, manager, &source, Some(&drop_ins)) {
+            found.extend(services);
+        }
+    }
+    Ok(found)
+}
+
+/// `NAME.service.d/*.conf` beside a unit, sorted as systemd applies them.
+fn drop_ins(unit: &Path) -> Vec<Arc<SourceFile>> {
+    let mut dir = unit.as_os_str().to_owned();
+    dir.push(".d");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(PathBuf::from(dir))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    paths.sort();
+    paths.iter().filter_map(|p| read(p)).collect()
+}
+
+fn services_in(
+    path: &Path,
+    manager: Manager,
+    source: &Arc<SourceFile>,
+    drop_ins: Option<&[Arc<SourceFile>]>,
+) -> Result<Vec<Service>, Diagnostic> {
+    match manager {
+        Manager::Systemd => systemd_service(path, source, drop_ins.unwrap_or_default()),
+        Manager::Supervisor => supervisor_programs(path, source),
+        Manager::SysV => Ok(init_script(path, source).into_iter().collect()),
+    }
+}
+
+fn systemd_service(
+    path: &Path,
+    source: &Arc<SourceFile>,
+    drop_ins: &[Arc<SourceFile>],
+) -> Result<Vec<Service>, Diagnostic> {
+    let unit = systemd::parse(source)?;
+    let mut environment = unit.environment();
+    let mut exec = unit
+        .entries("Service", "ExecStart")
+        .last()
+        .map(|e| (Arc::clone(&unit.source), e.clone()));
+    for extra in drop_ins {
+        let Ok(drop_in) = systemd::parse(extra) else {
+            continue;
+        };
+        for (name, value) in drop_in.environment() {
+            environment.retain(|(n, _)| *n != name);
+            environment.push((name, value));
+        }
+        if let Some(entry) = drop_in.entries("Service", "ExecStart").last() {
+            exec = if entry.value.is_empty() {
+                None
+            } else {
+                Some((Arc::clone(&drop_in.source), entry.clone()))
+            };
+        }
+    }
+    let Some((exec_source, entry)) = exec else {
+        return Ok(Vec::new());
+    };
+    let command = systemd::command_words(&entry.value);
+    let Some(role) = role_of(&command) else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![Service {
+        path: path.to_path_buf(),
+        manager: Manager::Systemd,
+        role,
+        source: exec_source,
+        command,
+        command_span: entry.span,
+        environment,
+        unit: Some(unit),
+    }])
+}
+
+/// `KEY="value",KEY2=value2`, supervisor's `environment=`.
+fn supervisor_environment(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let after = after.trim_start();
+        let (value, tail) = match after.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                let inner = &after[1..];
+                match inner.find(q) {
+                    Some(end) => (&inner[..end], &inner[end + 1..]),
+                    None => (inner, ""),
+                }
+            }
+            _ => match after.find(',') {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, ""),
+            },
+        };
+        out.push((key.trim().to_string(), value.to_string()));
+        rest = tail.trim_start().trim_start_matches(',');
+    }
+    out
+}
+
+fn supervisor_programs(path: &Path, source: &Arc<SourceFile>) -> Result<Vec<Service>, Diagnostic> {
+    let document = paste::read(source)?;
+    let mut out = Vec::new();
+    for section in document.sections_with_prefix("program:") {
+        let Some(command) = section.get("command") else {
+            continue;
+        };
+        let words = systemd::split_words(&command.value);
+        let Some(role) = role_of(&words) else {
+            continue;
+        };
+        out.push(Service {
+            path: path.to_path_buf(),
+            manager: Manager::Supervisor,
+            role,
+            source: Arc::clone(source),
+            command: words,
+            command_span: command.span(),
+            environment: section
+                .get("environment")
+                .map(|e| supervisor_environment(&e.value))
+                .unwrap_or_default(),
+            unit: None,
+        });
+    }
+    Ok(out)
+}
+
+/// A SysV init script: shell, read line by line. The first line that runs
+/// paster, lazyserver.sh, celery or uWSGI (directly, or through a
+/// `DAEMON=`/`DAEMON_ARGS=` variable, as Debian's skeleton does) decides its
+/// role; `VAR=value` assignments of CELERY_ALWAYS_EAGER are its environment.
+fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
+    let text = String::from_utf8_lossy(source.bytes());
+    let mut words_so_far: Vec<String> = Vec::new();
+    let mut environment = Vec::new();
+    let mut first_span: Option<Span> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let span = Span::new(offset, offset + line.trim_end().len());
+        offset += line.len();
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || trimmed.is_empty() {
+            continue;
+        }
+        let words = systemd::split_words(trimmed);
+        for word in &words {
+            let word = word.trim_start_matches("export ");
+            if let Some(value) = word.strip_prefix("CELERY_ALWAYS_EAGER=") {
+                environment.push(("CELERY_ALWAYS_EAGER".to_string(), value.to_string()));
+            }
+        }
+        // Variables such as DAEMON=/srv/mg/bin/paster hold the command.
+        let values: Vec<String> = words
+            .iter()
+            .map(|w| w.split_once('=').map_or(w.as_str(), |(_, v)| v).to_string())
+            .flat_map(|w| systemd::split_words(&w))
+            .collect();
+        let runs_something = values.iter().any(|w| {
+            matches!(
+                basename(w),
+                "paster" | "lazyserver.sh" | "lazycelery.sh" | "celery" | "celeryd" | "uwsgi"
+            ) || is_fastcgi_argument(w)
+        });
+        if runs_something {
+            first_span.get_or_insert(span);
+            words_so_far.extend(values);
+        }
+    }
+    let role = role_of(&words_so_far)?;
+    Some(Service {
+        path: path.to_path_buf(),
+        manager: Manager::SysV,
+        role,
+        source: Arc::clone(source),
+        command: words_so_far,
+        command_span: first_span.unwrap_or_default(),
+        environment,
+        unit: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        systemd::split_words(text)
+    }
+
+    #[test]
+    fn commands_are_classified_by_what_they_run() {
+        let role = |t: &str| role_of(&words(t));
+        assert_eq!(
+            role(
+                "/srv/mg/bin/paster serve /srv/mg/paste.ini --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543"
+            ),
+            Some(Role::FastCgi)
+        );
+        assert_eq!(
+            role("/srv/mg/lazyserver.sh --server-name=fcgi fcgi_host=127.0.0.1"),
+            Some(Role::FastCgi)
+        );
+        assert_eq!(
+            role("/srv/mg/bin/paster serve /srv/mg/paste.ini --server-name=main"),
+            Some(Role::Http)
+        );
+        assert_eq!(
+            role("/srv/mg/bin/celery worker --loglevel=INFO"),
+            Some(Role::Celery)
+        );
+        assert_eq!(
+            role("/usr/bin/uwsgi --ini /etc/uwsgi/mg.ini"),
+            Some(Role::Uwsgi)
+        );
+        assert_eq!(role("/bin/mkdir -p /run/mediagoblin"), None);
+    }
+
+    #[test]
+    fn paths_are_matched_whole() {
+        let text = "WorkingDirectory=/srv/mg2\nExecStart=/srv/mg/bin/paster";
+        assert!(mentions_path(text, Path::new("/srv/mg")));
+        assert!(!mentions_path("x=/srv/mg2/bin", Path::new("/srv/mg")));
+        assert!(mentions_path("cd /srv/mg;", Path::new("/srv/mg/")));
+    }
+
+    #[test]
+    fn supervisor_environment_is_a_comma_list() {
+        assert_eq!(
+            supervisor_environment("A=\"one, two\",B=three, C='x'"),
+            [
+                ("A".to_string(), "one, two".to_string()),
+                ("B".to_string(), "three".to_string()),
+                ("C".to_string(), "x".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn init_scripts_name_their_daemon_in_variables() {
+        let text = "#!/bin/sh\nDAEMON=/srv/mg/bin/paster\nDAEMON_ARGS=\"serve /srv/mg/paste.ini --server-name=fcgi fcgi_port=26543\"\nexport CELERY_ALWAYS_EAGER=false\nstart-stop-daemon --start --exec $DAEMON -- $DAEMON_ARGS\n";
+        let source = SourceFile::new("/etc/init.d/mediagoblin", text);
+        let service = init_script(Path::new("/etc/init.d/mediagoblin"), &source).unwrap();
+        assert_eq!(service.role, Role::FastCgi);
+        assert_eq!(service.env("CELERY_ALWAYS_EAGER"), Some("false"));
+        assert_eq!(service.place(), "/etc/init.d/mediagoblin:2:1");
+    }
+}
