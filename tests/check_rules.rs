@@ -17,6 +17,10 @@ struct Site {
     paste: String,
     mediagoblin: String,
     uwsgi: String,
+    /// lazystarter.sh, when the checkout has one.
+    lazystarter: Option<String>,
+    /// The Python of a virtualenv in the checkout (`2.7`), when it has one.
+    python: Option<&'static str>,
 }
 
 impl Site {
@@ -42,6 +46,7 @@ impl Site {
                 "    location / {",
                 "        uwsgi_pass 127.0.0.1:26543;",
                 "        include /etc/nginx/uwsgi_params;",
+                "        uwsgi_param SCRIPT_NAME \"\";",
                 "    }",
                 "}",
                 "",
@@ -64,6 +69,8 @@ impl Site {
                 "",
             ]
             .join("\n"),
+            lazystarter: None,
+            python: None,
         }
     }
 
@@ -87,8 +94,20 @@ impl Site {
             (root.join("mediagoblin.ini"), &self.mediagoblin),
             (root.join("mediagoblin-uwsgi.ini"), &self.uwsgi),
         ];
-        for (path, text) in &files {
+        // An empty text stands for a file the deployment does not have.
+        for (path, text) in files.iter().filter(|(_, text)| !text.is_empty()) {
             std::fs::write(path, fill(text)).expect("write");
+        }
+        if let Some(text) = &self.lazystarter {
+            std::fs::write(root.join("lazystarter.sh"), text).expect("write");
+        }
+        if let Some(version) = self.python {
+            // A virtualenv as virtualenv makes it; mgdeploy reads, never runs it.
+            std::fs::create_dir_all(root.join("bin")).expect("mkdir");
+            std::fs::create_dir_all(root.join(format!("lib/python{version}/site-packages")))
+                .expect("mkdir");
+            std::os::unix::fs::symlink(format!("python{version}"), root.join("bin/python"))
+                .expect("symlink");
         }
         let output = common::mgdeploy()
             .arg("check")
@@ -172,6 +191,15 @@ impl Report {
         finding
     }
 
+    /// The message and help of a finding, for assertions on what users read.
+    fn says(finding: &Value) -> String {
+        format!(
+            "{} | {}",
+            finding["message"].as_str().unwrap_or_default(),
+            finding["help"].as_str().unwrap_or_default()
+        )
+    }
+
     fn expect_none(&self, code: &str) {
         assert!(
             self.findings(code).is_empty(),
@@ -203,7 +231,7 @@ fn a_healthy_deployment_has_no_findings() {
 fn mg001_syntax_error() {
     // `;` missing before the location's `}`: nginx says `unexpected "}"`.
     let report = Site::healthy()
-        .with(|s| replace(&mut s.site, "uwsgi_params;", "uwsgi_params"))
+        .with(|s| replace(&mut s.site, "SCRIPT_NAME \"\";", "SCRIPT_NAME \"\""))
         .check();
     let finding = report.expect("MG001", "error", "site.conf", "\n    }\n}");
     assert!(
@@ -283,7 +311,11 @@ fn mg003_missing_include() {
 #[test]
 fn mg004_still_fastcgi() {
     let report = Site::healthy()
-        .with(|s| replace(&mut s.site, "uwsgi_pass 127", "fastcgi_pass 127"))
+        .with(|s| {
+            replace(&mut s.site, "uwsgi_pass 127", "fastcgi_pass 127");
+            replace(&mut s.site, "uwsgi_params", "fastcgi_params");
+            replace(&mut s.site, "uwsgi_param SCRIPT", "fastcgi_param SCRIPT");
+        })
         .check();
     report.expect("MG004", "warning", "site.conf", "fastcgi_pass 127");
     Site::healthy().check().expect_none("MG004");
@@ -791,4 +823,136 @@ fn github_format_and_explain() {
         .output()
         .expect("explain");
     assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn mg022_script_name_missing() {
+    let report = Site::healthy()
+        .with(|s| replace(&mut s.site, "        uwsgi_param SCRIPT_NAME \"\";\n", ""))
+        .check();
+    let finding = report.expect("MG022", "error", "site.conf", "location / {");
+    let says = Report::says(finding);
+    assert!(says.contains("gets no SCRIPT_NAME"), "{says}");
+    assert!(
+        says.contains("add `uwsgi_param SCRIPT_NAME \"\";`"),
+        "{says}"
+    );
+    Site::healthy().check().expect_none("MG022");
+    // Under a prefix, uWSGI's mount sets it: no finding.
+    Site::healthy()
+        .with(|s| {
+            replace(&mut s.site, "        uwsgi_param SCRIPT_NAME \"\";\n", "");
+            replace(&mut s.site, "location / {", "location /mediagoblin/ {");
+            replace(
+                &mut s.uwsgi,
+                "paste = config:@ROOT@/paste.ini",
+                "mount = /mediagoblin=config:@ROOT@/paste.ini\nmanage-script-name = true",
+            );
+        })
+        .check()
+        .expect_none("MG022");
+    // The same without the mount: nobody sends it.
+    let prefix = Site::healthy()
+        .with(|s| {
+            replace(&mut s.site, "        uwsgi_param SCRIPT_NAME \"\";\n", "");
+            replace(&mut s.site, "location / {", "location /mediagoblin/ {");
+        })
+        .check();
+    let finding = prefix.expect("MG022", "error", "site.conf", "location /mediagoblin/ {");
+    assert!(Report::says(finding).contains("mount = /mediagoblin=config:"));
+    // A parameter inherited from the server block counts.
+    Site::healthy()
+        .with(|s| {
+            replace(&mut s.site, "        uwsgi_param SCRIPT_NAME \"\";\n", "");
+            replace(
+                &mut s.site,
+                "        include /etc/nginx/uwsgi_params;\n",
+                "",
+            );
+            replace(
+                &mut s.site,
+                "    client_max_body_size 100m;\n",
+                "    client_max_body_size 100m;\n    uwsgi_param SCRIPT_NAME \"\";\n",
+            );
+        })
+        .check()
+        .expect_none("MG022");
+}
+
+#[test]
+fn mg023_python_plugin_cannot_run_the_virtualenv() {
+    let report = Site::healthy().with(|s| s.python = Some("2.7")).check();
+    let finding = report.expect("MG023", "error", "mediagoblin-uwsgi.ini", "python3\nmaster");
+    let says = Report::says(finding);
+    assert!(says.contains("virtualenv"), "{says}");
+    assert!(says.contains("is Python 2.7"), "{says}");
+    assert!(says.contains("bin/pip install uwsgi"), "{says}");
+    Site::healthy()
+        .with(|s| s.python = Some("3.11"))
+        .check()
+        .expect_none("MG023");
+    // A uWSGI with Python built in (no plugins line) is not judged here.
+    Site::healthy()
+        .with(|s| {
+            s.python = Some("2.7");
+            s.uwsgi = s.uwsgi.replace("plugins = python3\n", "");
+        })
+        .check()
+        .expect_none("MG023");
+}
+
+#[test]
+fn mg024_no_uwsgi_ini_serves_the_pass() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "uwsgi_pass 127.0.0.1:26543;",
+                "uwsgi_pass unix:///var/run/uwsgi.sock;",
+            );
+            s.uwsgi = String::new();
+        })
+        .check();
+    let found = report.findings("MG024");
+    assert_eq!(found.len(), 1, "{}", report.all());
+    let says = Report::says(found[0]);
+    assert!(
+        says.contains("unix:/var/run/uwsgi.sock"),
+        "the unix:// path is normalised: {says}"
+    );
+    assert!(says.contains("--uwsgi-ini"), "{says}");
+    Site::healthy().check().expect_none("MG024");
+}
+
+const LAZYSTARTER_BLOG: &str = "#!/bin/sh\nselfname=$(basename \"$0\")\ncase \"$selfname\" in\n    lazyserver.sh)\n        starter_cmd=uwsgi\n        ini_prefix=paste\n        ;;\nesac\ncase \"$selfname\" in\n    lazyserver.sh)\n        $starter --plugin python --virtualenv . --ini-paste \"$ini_file\" \"$@\"\n        ;;\nesac\n";
+
+#[test]
+fn mg025_lazyserver_cannot_start_uwsgi() {
+    let report = Site::healthy()
+        .with(|s| s.lazystarter = Some(LAZYSTARTER_BLOG.to_string()))
+        .check();
+    let finding = report.findings("MG025");
+    assert_eq!(finding.len(), 1, "{}", report.all());
+    let says = Report::says(finding[0]);
+    assert!(says.contains("no [uwsgi] section"), "{says}");
+    assert!(says.contains("--ini"), "{says}");
+    assert_eq!(finding[0]["line"], 11, "{}", report.all());
+    let reload = Site::healthy()
+        .with(|s| {
+            s.lazystarter = Some(LAZYSTARTER_BLOG.replace(
+                "--plugin python --virtualenv . --ini-paste \"$ini_file\" \"$@\"",
+                "--ini /srv/mg/uwsgi.ini \"$@\" --reload",
+            ))
+        })
+        .check();
+    assert!(Report::says(reload.findings("MG025")[0]).contains("--reload"));
+    Site::healthy()
+        .with(|s| {
+            s.lazystarter = Some(LAZYSTARTER_BLOG.replace(
+                "--plugin python --virtualenv . --ini-paste \"$ini_file\" \"$@\"",
+                "--ini /srv/mg/uwsgi.ini \"$@\"",
+            ))
+        })
+        .check()
+        .expect_none("MG025");
 }

@@ -6,9 +6,16 @@
 //!
 //! A case is `fixtures/<case>/case` (lines `args:`, `corpus: SRC -> DEST`,
 //! `shared: SRC -> DEST`, `system: /etc/nginx/FILE -> DEST`, `link: PATH -> TARGET`, `replace: PATH: OLD => NEW`,
-//! `dir: PATH`), its own files under `input/`, and `expected.diff`: the change
-//! as `git diff` shows it, `@TMP@` standing for the test's directory. Set
-//! MGDEPLOY_FIXTURES=write to write the diffs afresh for review.
+//! `dir: PATH`, `expect: nothing-to-do | refused TEXT`, `uwsgi: real-mediagoblin`),
+//! its own files under `input/`, `expected.diff`: the change as `git diff`
+//! shows it, and `expected.summary`: what migrate says besides the diff.
+//! `@TMP@` stands for the test's directory. Set MGDEPLOY_FIXTURES=write to
+//! write both afresh for review.
+//!
+//! `uwsgi: real-mediagoblin` marks a Python 2.7 virtualenv: Debian's uWSGI
+//! cannot start it, so this test checks that the ini is one for the
+//! virtualenv's own uWSGI, and tests/real_mediagoblin.rs starts that on a
+//! real MediaGoblin 0.9.
 
 mod common;
 
@@ -19,11 +26,25 @@ use std::time::{Duration, Instant};
 
 const TMP: &str = "@TMP@";
 
+/// What migrate does with a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Expect {
+    /// Plans a move (the default).
+    Migrated,
+    /// Finds nothing to move (exit 0, "Nothing to do").
+    NothingToDo,
+    /// Refuses with exit 2 and this text.
+    Refused(String),
+}
+
 struct Case {
     name: String,
     dir: PathBuf,
     args: Vec<String>,
     lines: Vec<(String, String)>,
+    expect: Expect,
+    /// The ini is for the virtualenv's own uWSGI (Python 2.7).
+    real_mediagoblin: bool,
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -46,6 +67,8 @@ fn cases() -> Vec<Case> {
             .unwrap_or_else(|e| panic!("{name}/case: {e}"));
         let mut args = Vec::new();
         let mut lines = Vec::new();
+        let mut expect = Expect::Migrated;
+        let mut real_mediagoblin = false;
         for line in manifest
             .lines()
             .map(str::trim)
@@ -55,10 +78,17 @@ fn cases() -> Vec<Case> {
                 .split_once(':')
                 .unwrap_or_else(|| panic!("{name}/case: bad line {line:?}"));
             let rest = rest.trim().to_string();
-            if kind == "args" {
-                args.extend(rest.split_whitespace().map(String::from));
-            } else {
-                lines.push((kind.to_string(), rest));
+            match kind {
+                "args" => args.extend(rest.split_whitespace().map(String::from)),
+                "expect" if rest == "nothing-to-do" => expect = Expect::NothingToDo,
+                "expect" => {
+                    let text = rest
+                        .strip_prefix("refused ")
+                        .unwrap_or_else(|| panic!("{name}/case: expect: {rest:?}"));
+                    expect = Expect::Refused(text.to_string());
+                }
+                "uwsgi" if rest == "real-mediagoblin" => real_mediagoblin = true,
+                _ => lines.push((kind.to_string(), rest)),
             }
         }
         cases.push(Case {
@@ -66,6 +96,8 @@ fn cases() -> Vec<Case> {
             dir,
             args,
             lines,
+            expect,
+            real_mediagoblin,
         });
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -320,12 +352,134 @@ fn require_tools() {
     }
 }
 
+/// What migrate says besides the diff: stdout from its summary on (the
+/// diff before it is checked apart), then stderr.
+fn summary_of(output: &Output, tmp: &str) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut offset = 0;
+    let mut start = stdout.len();
+    for line in stdout.split_inclusive('\n') {
+        if [
+            "Changed:",
+            "Dropped:",
+            "Warnings:",
+            "Next steps",
+            "Nothing to do",
+        ]
+        .iter()
+        .any(|lead| line.starts_with(lead))
+        {
+            start = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    let mut text = stdout[start..].to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.is_empty() {
+        text.push_str("--- stderr\n");
+        text.push_str(&stderr);
+    }
+    text.replace(tmp, TMP)
+}
+
+/// Compares `actual` with the reviewed file, or writes it with
+/// MGDEPLOY_FIXTURES=write.
+fn reviewed(case: &Case, file: &str, actual: &str, failures: &mut Vec<String>) -> bool {
+    let path = case.dir.join(file);
+    if std::env::var("MGDEPLOY_FIXTURES").is_ok_and(|v| v == "write") {
+        std::fs::write(&path, actual).expect("write a reviewed file");
+        return true;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if actual == expected {
+        return true;
+    }
+    failures.push(format!(
+        "{}: migrate's output differs from {file}:\n{actual}",
+        case.name
+    ));
+    false
+}
+
+/// Every file of a tree, with its bytes (git's files left out).
+fn snapshot(top: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![top.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                if path.file_name().is_some_and(|n| n != ".git") {
+                    dirs.push(path);
+                }
+            } else if meta.is_file() {
+                out.push((path.clone(), std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A case where migrate must not plan a move: it says so, writes nothing.
+fn check_no_move(case: &Case, top: &Path, failures: &mut Vec<String>) {
+    let tmp = top.to_string_lossy().into_owned();
+    let before = snapshot(top);
+    let output = migrate(case, top, &["--dry-run"]);
+    let code = output.status.code();
+    let said = summary_of(&output, &tmp);
+    match &case.expect {
+        Expect::NothingToDo if code != Some(0) || !said.contains("Nothing to do") => {
+            failures.push(format!(
+                "{}: expected `Nothing to do` and exit 0, got {code:?}:\n{}",
+                case.name,
+                text(&output)
+            ))
+        }
+        Expect::Refused(reason) if code != Some(2) || !said.contains(reason.as_str()) => failures
+            .push(format!(
+                "{}: expected exit 2 saying {reason:?}, got {code:?}:\n{}",
+                case.name,
+                text(&output)
+            )),
+        _ => {}
+    }
+    reviewed(case, "expected.summary", &said, failures);
+    let yes = migrate(case, top, &["--yes"]);
+    if snapshot(top) != before {
+        failures.push(format!(
+            "{}: migrate --yes wrote files:\n{}",
+            case.name,
+            text(&yes)
+        ));
+    }
+}
+
+/// A Python 2.7 virtualenv's ini: for the virtualenv's own uWSGI, which has
+/// Python built in (tests/real_mediagoblin.rs starts one for real).
+fn check_virtualenv_ini(case: &Case, top: &Path, failures: &mut Vec<String>) {
+    let ini =
+        std::fs::read_to_string(top.join("mediagoblin/mediagoblin-uwsgi.ini")).unwrap_or_default();
+    let venv = format!("virtualenv = {}/mediagoblin\n", top.display());
+    let start = format!(
+        "# Start it with:  {}/mediagoblin/bin/uwsgi --ini ",
+        top.display()
+    );
+    if ini.contains("\nplugins =") || !ini.contains(&venv) || !ini.contains(&start) {
+        failures.push(format!(
+            "{}: not an ini for the virtualenv's own uWSGI:\n{ini}",
+            case.name
+        ));
+    }
+}
+
 #[test]
 fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
     require_tools();
-    let write = std::env::var("MGDEPLOY_FIXTURES").is_ok_and(|v| v == "write");
     let cases = cases();
-    assert!(cases.len() >= 18, "only {} fixtures", cases.len());
+    assert!(cases.len() >= 23, "only {} fixtures", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let (_guard, top) = build(case);
@@ -334,6 +488,11 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
         git(&top, &["init", "-q"]);
         git(&top, &["add", "-A"]);
         git(&top, &["commit", "-q", "-m", "input"]);
+
+        if case.expect != Expect::Migrated {
+            check_no_move(case, &top, &mut failures);
+            continue;
+        }
 
         // check sees the FastCGI mount before the move.
         let before = check(&top);
@@ -345,8 +504,16 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
             ));
         }
 
-        // The patch, applied with git to a second copy.
+        // The patch, applied with git to a second copy; what migrate says
+        // besides the diff, from a dry run there.
         let (_patch_guard, patch_top) = build(case);
+        let dry = migrate(case, &patch_top, &["--dry-run"]);
+        reviewed(
+            case,
+            "expected.summary",
+            &summary_of(&dry, &patch_top.to_string_lossy()),
+            &mut failures,
+        );
         let patch = migrate(case, &patch_top, &["--dry-run", "--format", "patch"]);
         assert_eq!(
             patch.status.code(),
@@ -373,20 +540,9 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
             .split_inclusive('\n')
             .filter(|line| !line.starts_with("index "))
             .collect();
-        let expected_path = case.dir.join("expected.diff");
-        if write {
-            std::fs::write(&expected_path, &diff).expect("write expected.diff");
-        } else {
-            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-            if diff != expected {
-                failures.push(format!(
-                    "{}: the change differs from expected.diff:\n{diff}",
-                    case.name
-                ));
-                continue;
-            }
+        if !reviewed(case, "expected.diff", &diff, &mut failures) {
+            continue;
         }
-
         let mut patch_apply = Command::new("git")
             .arg("apply")
             .arg("--unsafe-paths")
@@ -454,7 +610,9 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
         }
 
         let ini = top.join("mediagoblin/mediagoblin-uwsgi.ini");
-        if let Err(why) = uwsgi_starts(&ini, &top.join("logs/uwsgi.log")) {
+        if case.real_mediagoblin {
+            check_virtualenv_ini(case, &top, &mut failures);
+        } else if let Err(why) = uwsgi_starts(&ini, &top.join("logs/uwsgi.log")) {
             failures.push(format!("{}: {why}", case.name));
         }
     }

@@ -41,8 +41,10 @@ struct Site {
     fcgi: u16,
 }
 
-/// Builds (or resets) the site, listening on fresh ports.
-fn site() -> Site {
+/// Builds (or resets) the site, listening on fresh ports. With
+/// `without_uwsgi`, uWSGI is taken out of the virtualenv, so that the
+/// summary's install step is what puts it there.
+fn site(without_uwsgi: bool) -> Site {
     let w = work_dir();
     let (port, fcgi) = (free_port(), free_port());
     let script = common::shared().join("realmg/setup-real-mg09.sh");
@@ -65,9 +67,7 @@ fn site() -> Site {
         String::from_utf8_lossy(&output.stderr)
     );
     let root = w.join("site");
-    // Each run starts without uWSGI in the virtualenv, so that the summary's
-    // install step is what puts it there.
-    if root.join("bin/uwsgi").exists() {
+    if without_uwsgi && root.join("bin/uwsgi").exists() {
         let removed = Command::new(root.join("bin/pip"))
             .args(["uninstall", "-q", "-y", "uwsgi"])
             .output()
@@ -352,10 +352,30 @@ fn compare(table: &mut Vec<String>, state: &str, before: &[Page], after: &[Page]
     }
 }
 
-fn run(mount: Option<&str>) {
+/// How a scenario moves the site.
+struct Scenario {
+    mount: Option<&'static str>,
+    /// `--script-name`, when not the default.
+    script_name: Option<&'static str>,
+    /// uWSGI is not in the virtualenv before the move (else it is, from an
+    /// earlier `pip install uwsgi`, and the summary has no install step).
+    without_uwsgi: bool,
+}
+
+fn run(scenario: Scenario) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     require_root("the real-MediaGoblin test starts nginx and uWSGI and runs the site as root");
-    let site = site();
+    let site = site(scenario.without_uwsgi);
+    if !scenario.without_uwsgi && !site.root.join("bin/uwsgi").exists() {
+        let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pip-cache");
+        let installed = Command::new(site.root.join("bin/pip"))
+            .args(["install", "-q", "uwsgi"])
+            .env("PIP_CACHE_DIR", &cache)
+            .output()
+            .expect("pip install uwsgi");
+        assert!(installed.status.success(), "{installed:?}");
+    }
+    let mount = scenario.mount;
     let prefix = mount.unwrap_or("");
     let mut servers = Servers::default();
     let fcgi_port = format!("fcgi_port={}", site.fcgi);
@@ -398,6 +418,9 @@ fn run(mount: Option<&str>) {
     if let Some(mount) = mount {
         migrate.args(["--mount", mount]);
     }
+    if let Some(how) = scenario.script_name {
+        migrate.args(["--script-name", how]);
+    }
     let moved = migrate.output().expect("run mgdeploy migrate");
     let summary = format!(
         "{}{}",
@@ -407,18 +430,28 @@ fn run(mount: Option<&str>) {
     assert_eq!(moved.status.code(), Some(0), "migrate:\n{summary}");
 
     // The summary's steps, run as written.
-    let install = step(&summary, "Install uWSGI into the virtualenv")
-        .unwrap_or_else(|| panic!("no install step for the Python 2.7 virtualenv:\n{summary}"));
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pip-cache");
-    let installed = shell(&install)
-        .env("PIP_CACHE_DIR", &cache)
-        .output()
-        .expect("run the install step");
-    assert!(
-        installed.status.success(),
-        "`{install}` failed: {}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
+    match step(&summary, "Install uWSGI into the virtualenv") {
+        Some(install) => {
+            assert!(
+                scenario.without_uwsgi,
+                "an install step although bin/uwsgi is there:\n{summary}"
+            );
+            let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pip-cache");
+            let installed = shell(&install)
+                .env("PIP_CACHE_DIR", &cache)
+                .output()
+                .expect("run the install step");
+            assert!(
+                installed.status.success(),
+                "`{install}` failed: {}",
+                String::from_utf8_lossy(&installed.stderr)
+            );
+        }
+        None => assert!(
+            !scenario.without_uwsgi,
+            "no install step for the Python 2.7 virtualenv without uWSGI:\n{summary}"
+        ),
+    }
     let start = step(&summary, "Start uWSGI")
         .unwrap_or_else(|| panic!("no start command in the summary:\n{summary}"));
     assert!(
@@ -456,8 +489,11 @@ fn run(mount: Option<&str>) {
 
     let mut table = vec![
         format!(
-            "MediaGoblin 0.9.0 (CPython 2.7.18), {}: before (flup over FastCGI) | after (`{start}`)",
-            mount.map_or("at /".to_string(), |m| format!("moved under {m}"))
+            "MediaGoblin 0.9.0 (CPython 2.7.18), {}{}: before (flup over FastCGI) | after (`{start}`)",
+            mount.map_or("at /".to_string(), |m| format!("moved under {m}")),
+            scenario
+                .script_name
+                .map_or(String::new(), |s| format!(" with --script-name {s}"))
         ),
         "| page | before | after | compared |".to_string(),
         "| --- | ---: | ---: | --- |".to_string(),
@@ -496,10 +532,29 @@ fn run(mount: Option<&str>) {
 
 #[test]
 fn mediagoblin_0_9_at_root_answers_as_before() {
-    run(None);
+    run(Scenario {
+        mount: None,
+        script_name: None,
+        without_uwsgi: true,
+    });
 }
 
 #[test]
 fn mediagoblin_0_9_moved_under_a_prefix_answers_as_before() {
-    run(Some("/mediagoblin"));
+    run(Scenario {
+        mount: Some("/mediagoblin"),
+        script_name: None,
+        without_uwsgi: false,
+    });
+}
+
+/// `uwsgi_modifier1 30` takes the prefix off PATH_INFO on Python 2 (not on
+/// Python 3, where migrate refuses it).
+#[test]
+fn mediagoblin_0_9_under_a_prefix_with_modifier1_answers_as_before() {
+    run(Scenario {
+        mount: Some("/mediagoblin"),
+        script_name: Some("modifier1"),
+        without_uwsgi: false,
+    });
 }

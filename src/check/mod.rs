@@ -4,6 +4,7 @@
 
 pub mod mount;
 pub mod nginx;
+pub mod process;
 pub mod registry;
 pub mod site;
 pub mod tables;
@@ -15,13 +16,6 @@ use crate::deploy::Deployment;
 use crate::deploy::discover::Problems;
 use crate::diagnostic::{Diagnostic, Severity};
 
-/// Where a celery worker's service would be installed.
-pub const SERVICE_DIRS: [&str; 3] = [
-    "/etc/systemd/system",
-    "/lib/systemd/system",
-    "/etc/supervisor/conf.d",
-];
-
 /// A finding of rule `code`.
 pub fn finding(code: &'static str, severity: Severity, message: impl Into<String>) -> Diagnostic {
     Diagnostic::error(message)
@@ -31,12 +25,12 @@ pub fn finding(code: &'static str, severity: Severity, message: impl Into<String
 
 /// Every finding for a deployment, in file order.
 pub fn run(deployment: &Deployment, problems: &Problems) -> Vec<Diagnostic> {
-    let service_dirs: Vec<&Path> = SERVICE_DIRS.iter().map(Path::new).collect();
     let mut out = nginx::all(&deployment.nginx.loaded);
     out.extend(problems.other.iter().map(|d| d.clone().with_code("MG001")));
     mount::all(deployment, &mut out);
     uwsgi::all(deployment, Path::new(uwsgi::PLUGIN_DIR), &mut out);
-    site::all(deployment, &service_dirs, &mut out);
+    process::all(deployment, &mut out);
+    site::all(deployment, &mut out);
     sort(&mut out);
     out
 }

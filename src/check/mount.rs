@@ -55,6 +55,32 @@ pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         address(location, settings.as_ref(), out);
         leftovers(location, out);
         prefix(location, settings.as_ref(), python3, out);
+        script_name_sent(deployment, location, settings.as_ref(), out);
+    }
+    if settings.is_none()
+        && let Some(location) = selection.uwsgi.first()
+    {
+        out.push(
+            finding(
+                "MG024",
+                Severity::Warning,
+                format!(
+                    "nginx passes MediaGoblin's requests to {} over uwsgi, but no uWSGI ini of this site was found",
+                    location.address
+                ),
+            )
+            .at(
+                &location.config.source,
+                location.pass.span(),
+                "nothing says what listens here",
+            )
+            .with_note(format!(
+                "looked for {}, and for an ini naming {} in /etc/uwsgi/apps-enabled and /etc/uwsgi-emperor/vassals",
+                deployment.uwsgi_path.display(),
+                deployment.root.display()
+            ))
+            .with_help("name the uWSGI ini with --uwsgi-ini FILE"),
+        );
     }
     if let Some(settings) = &settings {
         mountpoints(settings, out);
@@ -239,6 +265,62 @@ fn prefix(
                 .with_help("add `route-run = fixpathinfo:` to the uWSGI ini, or drop this and use `mount` + `manage-script-name`"),
         );
     }
+}
+
+/// MG022: MediaGoblin reads `environ['SCRIPT_NAME']`; it must come from
+/// nginx (a `uwsgi_param SCRIPT_NAME`) or from uWSGI's mount.
+fn script_name_sent(
+    deployment: &Deployment,
+    location: &PassLocation<'_>,
+    settings: Option<&Settings<'_>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let sent = crate::nginx::semantics::params(
+        &deployment.nginx.loaded,
+        location.file,
+        location.config,
+        location.location,
+        location.server,
+        b"uwsgi_param",
+    )
+    .iter()
+    .any(|(name, _)| name == "SCRIPT_NAME");
+    let uwsgi_sets = settings.is_some_and(|s| s.manages_script_name() && !s.mounts().is_empty());
+    if sent || uwsgi_sets {
+        return;
+    }
+    let at_root = location.uri().trim_end_matches('/').is_empty();
+    let (severity, help) = match (settings, at_root) {
+        (Some(_), true) => (
+            Severity::Error,
+            "add `uwsgi_param SCRIPT_NAME \"\";` to this location".to_string(),
+        ),
+        (Some(_), false) => (
+            Severity::Error,
+            format!(
+                "add `mount = {}=config:/path/to/paste.ini` and `manage-script-name = true` to the uWSGI ini",
+                location.uri().trim_end_matches('/')
+            ),
+        ),
+        // Without the ini, uWSGI might still mount it.
+        (None, _) => (
+            Severity::Warning,
+            "send it from nginx (`uwsgi_param SCRIPT_NAME \"\";` at /), or make sure the uWSGI ini mounts the app with `manage-script-name`".to_string(),
+        ),
+    };
+    out.push(
+        finding(
+            "MG022",
+            severity,
+            "MediaGoblin gets no SCRIPT_NAME: uwsgi_params sends none, and uWSGI adds none here",
+        )
+        .at(
+            &location.config.source,
+            location.location.name.span,
+            "every page of this location would be a 502 (KeyError: 'SCRIPT_NAME')",
+        )
+        .with_help(help),
+    );
 }
 
 /// MG010, MG011.

@@ -211,6 +211,47 @@ pub const RULES: &[Rule] = &[
             large_client_header_buffers (8k by default). Long cookies or URLs then fail with 502. Set \
             `buffer-size = 8192` or more.",
     },
+    Rule {
+        code: "MG022",
+        name: "script-name-missing",
+        severity: Severity::Error,
+        summary: "MediaGoblin gets no SCRIPT_NAME",
+        explanation: "MediaGoblin's app.py reads environ['SCRIPT_NAME'], and so does Paste's urlmap (the paste.ini \
+            of MediaGoblin up to 0.4); without it every page is a 502 (KeyError). nginx's uwsgi_params sends no \
+            SCRIPT_NAME, and uWSGI adds none for an app at /. At / send it empty: `uwsgi_param SCRIPT_NAME \"\";`. \
+            Under a prefix, uWSGI's `mount` + `manage-script-name` sets it, or nginx sends the prefix.",
+    },
+    Rule {
+        code: "MG023",
+        name: "python-mismatch",
+        severity: Severity::Error,
+        summary: "the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python",
+        explanation: "A uWSGI Python plugin embeds one Python. MediaGoblin up to 0.9 runs on Python 2.7, and \
+            Debian ships only a Python 3 plugin: on a Python 2 virtualenv it dies at start with `No module named \
+            'encodings'`. Install uWSGI into the virtualenv (`bin/pip install uwsgi`, built against its \
+            Python), drop the `plugins` line and start that uWSGI, or load the plugin for the virtualenv's \
+            Python.",
+    },
+    Rule {
+        code: "MG024",
+        name: "uwsgi-ini-not-found",
+        severity: Severity::Warning,
+        summary: "nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found",
+        explanation: "mgdeploy looks for the uWSGI ini at <root>/mediagoblin-uwsgi.ini (or --uwsgi-ini), and for \
+            an ini that names the checkout in /etc/uwsgi/apps-enabled and /etc/uwsgi-emperor/vassals. Without \
+            it nothing can say whether anything listens where nginx sends requests, and the uWSGI rules do not \
+            run. Name it with --uwsgi-ini FILE.",
+    },
+    Rule {
+        code: "MG025",
+        name: "lazyserver-cannot-start",
+        severity: Severity::Error,
+        summary: "lazyserver.sh starts uWSGI in a way uWSGI refuses",
+        explanation: "Patched as old guides show, lazystarter.sh runs `uwsgi --ini-paste \"$ini_file\"`: paste.ini has \
+            no [uwsgi] section, so uWSGI has no socket and exits (`The -s/--socket option is missing`). \
+            paster's `--reload` is no uWSGI flag either (uWSGI's --reload takes a pidfile). Start uWSGI on its \
+            own ini: `$starter --ini /path/to/mediagoblin-uwsgi.ini \"$@\"`.",
+    },
 ];
 
 pub fn rule(code: &str) -> Option<&'static Rule> {

@@ -2,15 +2,14 @@
 //! serve, an upload limit below MediaGoblin's, and celery with nobody to
 //! run its tasks.
 
-use std::path::Path;
-
 use super::finding;
 use crate::deploy::locations::{PassLocation, mediagoblin_locations};
-use crate::deploy::{Celery, Deployment, configobj_unquote, view};
+use crate::deploy::{Deployment, configobj_unquote, view};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::ini::typed::MediaGoblinSettings;
+use crate::service::Role;
 
-pub fn all(deployment: &Deployment, service_dirs: &[&Path], out: &mut Vec<Diagnostic>) {
+pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     let Ok(selection) = mediagoblin_locations(deployment, None) else {
         return;
     };
@@ -20,7 +19,7 @@ pub fn all(deployment: &Deployment, service_dirs: &[&Path], out: &mut Vec<Diagno
         static_urls(deployment, out);
         upload_limit(deployment, location, out);
     }
-    celery(deployment, service_dirs, out);
+    celery(deployment, out);
 }
 
 /// MG016.
@@ -157,21 +156,8 @@ fn upload_limit(deployment: &Deployment, location: &PassLocation<'_>, out: &mut 
 }
 
 /// MG018.
-fn celery(deployment: &Deployment, service_dirs: &[&Path], out: &mut Vec<Diagnostic>) {
-    if matches!(deployment.celery, Celery::Eager(_)) {
-        return;
-    }
-    let has_worker = service_dirs.iter().any(|dir| {
-        std::fs::read_dir(dir).is_ok_and(|entries| {
-            entries.filter_map(Result::ok).any(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .to_ascii_lowercase()
-                    .contains("celery")
-            })
-        })
-    });
-    if has_worker {
+fn celery(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
+    if deployment.celery.is_eager() || deployment.services.iter().any(|s| s.role == Role::Celery) {
         return;
     }
     let where_ = deployment
@@ -181,9 +167,10 @@ fn celery(deployment: &Deployment, service_dirs: &[&Path], out: &mut Vec<Diagnos
     out.push(
         finding("MG018", Severity::Warning, "background tasks are not eager, and no celery worker service was found")
             .in_file(where_)
+            .with_note(deployment.celery.reason().to_string())
             .with_note(format!(
-                "looked for a service named *celery* in {}",
-                service_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                "no systemd unit, init script or supervisor program that names {} runs celery",
+                deployment.root.display()
             ))
             .with_help("run a worker (./lazycelery.sh, or a mediagoblin-celeryd service), or set `env = CELERY_ALWAYS_EAGER=true` in the uWSGI ini"),
     );

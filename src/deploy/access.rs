@@ -147,14 +147,24 @@ fn allows(metadata: &std::fs::Metadata, account: &Account, wanted: u32) -> bool 
     granted & wanted == wanted
 }
 
-/// The first path on the way to `path` that stops `account` from doing
-/// `want` with it (a directory it cannot search, or the file itself);
-/// `None` when nothing stops it. Symlinks are followed. A path that does not
-/// exist is judged by its nearest existing directory, which must let the
-/// account create it.
-pub fn blocked(path: &Path, account: &Account, want: Want) -> Option<PathBuf> {
+/// What stops an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// This directory (or the file itself) does not let it.
+    Closed(PathBuf),
+    /// The file to read or run does not exist (a dangling link, say).
+    Missing,
+}
+
+/// What stops `account` from doing `want` with `path`: the first directory
+/// on the way it cannot search, or the file itself; `None` when nothing
+/// does. Symlinks are followed. A file to write that does not exist yet is
+/// judged by its nearest existing directory, which must let the account
+/// create it.
+pub fn blocked(path: &Path, account: &Account, want: Want) -> Option<Blocked> {
     let (target, want) = match std::fs::canonicalize(path) {
         Ok(real) => (real, want),
+        Err(_) if want != Want::Write => return Some(Blocked::Missing),
         Err(_) => {
             let mut parent = path.parent();
             loop {
@@ -173,7 +183,7 @@ pub fn blocked(path: &Path, account: &Account, want: Want) -> Option<PathBuf> {
     for (index, component) in components.iter().enumerate() {
         walked.push(component);
         let Ok(metadata) = std::fs::metadata(&walked) else {
-            return Some(walked);
+            return Some(Blocked::Closed(walked));
         };
         let last = index + 1 == components.len();
         let wanted = if last {
@@ -186,7 +196,7 @@ pub fn blocked(path: &Path, account: &Account, want: Want) -> Option<PathBuf> {
             0o1
         };
         if !allows(&metadata, account, wanted) {
-            return Some(walked);
+            return Some(Blocked::Closed(walked));
         }
     }
     None
@@ -231,21 +241,19 @@ mod tests {
             gids: vec![65534],
         };
         std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let closed = |p: &Path| Some(Blocked::Closed(std::fs::canonicalize(p).unwrap()));
         assert_eq!(blocked(&file, &nobody, Want::Run), None);
-        assert_eq!(
-            blocked(&file, &nobody, Want::Write),
-            Some(std::fs::canonicalize(&file).unwrap())
-        );
+        assert_eq!(blocked(&file, &nobody, Want::Write), closed(&file));
         std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-        assert_eq!(
-            blocked(&file, &nobody, Want::Read),
-            Some(std::fs::canonicalize(&home).unwrap())
-        );
+        assert_eq!(blocked(&file, &nobody, Want::Read), closed(&home));
         // A file yet to be made needs a writable directory.
         let missing = home.join("new/db.sqlite");
+        assert_eq!(blocked(&missing, &nobody, Want::Write), closed(&home));
+        // One to run must be there.
+        std::os::unix::fs::symlink("python2.7", home.join("python-link")).unwrap();
         assert_eq!(
-            blocked(&missing, &nobody, Want::Write),
-            Some(std::fs::canonicalize(&home).unwrap())
+            blocked(&home.join("python-link"), &nobody, Want::Run),
+            Some(Blocked::Missing)
         );
     }
 }

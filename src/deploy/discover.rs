@@ -82,6 +82,9 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
             })?,
     };
     let paste = read_paste_dialect(&paste_path)?;
+    let lazystarter = find_lazystarter(&root);
+    let as_named = absolute(&args.root);
+    let root_as_named = (as_named != root).then_some(as_named);
 
     let mediagoblin_path = match &args.mediagoblin_ini {
         Some(path) => Some(absolute(path)),
@@ -100,10 +103,6 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
         None => None,
     };
 
-    let lazystarter = find_lazystarter(&root);
-    let as_named = absolute(&args.root);
-    let root_as_named = (as_named != root).then_some(as_named);
-
     let nginx_main = match &args.nginx {
         Some(path) => absolute(path),
         None => PathBuf::from(NGINX_DIR).join("nginx.conf"),
@@ -111,11 +110,15 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     let nginx = load_nginx(&nginx_main, args.nginx_prefix.as_deref())?;
     problems.nginx.extend(nginx.loaded.errors().cloned());
 
-    let uwsgi_path = args
-        .uwsgi_ini
-        .as_deref()
-        .map(absolute)
-        .unwrap_or_else(|| root.join("mediagoblin-uwsgi.ini"));
+    let names: Vec<PathBuf> = std::iter::once(root.clone())
+        .chain(root_as_named.clone())
+        .collect();
+    let default_ini = root.join("mediagoblin-uwsgi.ini");
+    let uwsgi_path = match args.uwsgi_ini.as_deref() {
+        Some(path) => absolute(path),
+        None if default_ini.is_file() => default_ini,
+        None => find_uwsgi_ini(Path::new("/"), &names).unwrap_or(default_ini),
+    };
     let uwsgi = if uwsgi_path.is_file() {
         let source = SourceFile::read(&uwsgi_path).map_err(|e| {
             Diagnostic::error(format!("cannot read {}: {e}", uwsgi_path.display()))
@@ -132,9 +135,6 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     let named_venv = uwsgi.as_ref().and_then(|file| ini_virtualenv(file, &root));
     let python = python::find(&root, named_venv.as_deref());
     let host = Host::read(Path::new(PLUGIN_DIR));
-    let names: Vec<PathBuf> = std::iter::once(root.clone())
-        .chain(root_as_named.clone())
-        .collect();
     let named_service = args.service.as_deref().map(absolute);
     let dirs = match &named_service {
         Some(path) => ServiceDirs::standard(Path::new("/")).with_named(path),
@@ -271,6 +271,24 @@ fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
         prefix,
         loaded,
     })
+}
+
+/// Where Debian's uwsgi package and its emperor keep the inis they run
+/// (relative to `/`).
+pub const UWSGI_INI_DIRS: [&str; 2] = ["etc/uwsgi/apps-enabled", "etc/uwsgi-emperor/vassals"];
+
+/// An ini in `UWSGI_INI_DIRS` (under `sysroot`) that names the checkout.
+fn find_uwsgi_ini(sysroot: &Path, names: &[PathBuf]) -> Option<PathBuf> {
+    UWSGI_INI_DIRS
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(sysroot.join(dir)).ok())
+        .flat_map(|entries| entries.filter_map(Result::ok).map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "ini"))
+        .filter(|path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < 1024 * 1024))
+        .find(|path| {
+            std::fs::read_to_string(path)
+                .is_ok_and(|text| names.iter().any(|n| service::mentions_path(&text, n)))
+        })
 }
 
 /// The virtualenv an existing uWSGI ini names (`virtualenv`, `home`,

@@ -20,7 +20,7 @@ use uwsgi_ini::IniValues;
 pub use options::{Mount, Options, ScriptName};
 pub use runtime::Runtime;
 
-use crate::deploy::access::{Want, blocked};
+use crate::deploy::access::{Blocked, Want, blocked};
 use crate::deploy::locations::{PassLocation, Selection, mediagoblin_locations};
 use crate::deploy::{Deployment, configobj_unquote, view};
 use crate::diagnostic::Diagnostic;
@@ -354,21 +354,29 @@ fn access_warnings(
         return;
     };
     for (path, want, what) in paths_to_reach(deployment, runtime) {
-        if let Some(stop) = blocked(&path, &account, want) {
-            let verb = match want {
-                Want::Read => "read",
-                Want::Write => "write to",
-                Want::Run => "run",
-            };
-            let because = if stop == path || std::fs::canonicalize(&path).is_ok_and(|p| p == stop) {
-                String::new()
-            } else {
-                format!(" ({} is closed to it)", stop.display())
-            };
-            notes.warning(format!(
-                "uWSGI runs MediaGoblin as {user}, who cannot {verb} {what}, {}{because}",
+        let verb = match want {
+            Want::Read => "read",
+            Want::Write => "write to",
+            Want::Run => "run",
+        };
+        match blocked(&path, &account, want) {
+            None => {}
+            Some(Blocked::Missing) => notes.warning(format!(
+                "{what}, {}, does not exist (or is a link to nothing)",
                 path.display()
-            ));
+            )),
+            Some(Blocked::Closed(stop)) => {
+                let because =
+                    if stop == path || std::fs::canonicalize(&path).is_ok_and(|p| p == stop) {
+                        String::new()
+                    } else {
+                        format!(" ({} is closed to it)", stop.display())
+                    };
+                notes.warning(format!(
+                    "uWSGI runs MediaGoblin as {user}, who cannot {verb} {what}, {}{because}",
+                    path.display()
+                ));
+            }
         }
     }
 }

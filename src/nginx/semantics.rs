@@ -57,6 +57,83 @@ pub fn effective<'c>(
     None
 }
 
+/// The `*_param` directives (`directive`) of one block, with those its
+/// `include`s bring (files included from `file` of `loaded`): `(name, value)`.
+fn params_of_block(
+    loaded: &Loaded,
+    file: usize,
+    config: &Config,
+    children: &[Node],
+    directive: &[u8],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for node in children {
+        let Node::Directive(d) = node else { continue };
+        if name(config, d) == directive {
+            let mut args = d.args.iter().map(|a| config.value(a));
+            out.push((
+                args.next().unwrap_or_default(),
+                args.next().unwrap_or_default(),
+            ));
+        } else if name(config, d) == b"include"
+            && let Some(included) = loaded
+                .files
+                .get(file)
+                .and_then(|f| f.included_by(d.name.span))
+        {
+            for &index in included {
+                if let Some(other) = loaded.config(index) {
+                    out.extend(params_of_block(
+                        loaded,
+                        index,
+                        other,
+                        &other.children,
+                        directive,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The params nginx sends for `location` (`uwsgi_param`, `fastcgi_param`
+/// ...): the location's own, with what its includes bring; a level that
+/// sets none inherits the server's, then the http level's (nginx does not
+/// merge levels).
+pub fn params(
+    loaded: &Loaded,
+    file: usize,
+    config: &Config,
+    location: &Directive,
+    server: Option<&Directive>,
+    directive: &[u8],
+) -> Vec<(String, String)> {
+    let own = params_of_block(loaded, file, config, location.children(), directive);
+    if !own.is_empty() {
+        return own;
+    }
+    if let Some(server) = server {
+        let inherited = params_of_block(loaded, file, config, server.children(), directive);
+        if !inherited.is_empty() {
+            return inherited;
+        }
+    }
+    for (index, other) in loaded.files.iter().enumerate() {
+        let Ok(other) = &other.config else { continue };
+        for node in &other.children {
+            let Node::Directive(d) = node else { continue };
+            if name(other, d) == b"http" {
+                let at_http = params_of_block(loaded, index, other, d.children(), directive);
+                if !at_http.is_empty() {
+                    return at_http;
+                }
+            }
+        }
+    }
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
