@@ -88,7 +88,7 @@ fn lazyserver(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         let span = Span::new(offset, offset + line.trim_end().len());
         offset += line.len();
         let words: Vec<&str> = line.split_whitespace().collect();
-        if !words.first().is_some_and(|w| *w == "$starter") {
+        if words.first() != Some(&"$starter") {
             continue;
         }
         let problem = if words.contains(&"--ini-paste") && !paste_has_socket {
