@@ -351,3 +351,250 @@ fn no_mediagoblin_location_is_exit_2() {
         err(&output)
     );
 }
+
+/// Lays out a virtualenv of Python `version` in `root`, as `virtualenv .`
+/// does (mgdeploy reads its files and never runs them).
+fn virtualenv(root: &Path, version: &str) {
+    std::fs::create_dir_all(root.join("bin")).expect("mkdir");
+    std::fs::create_dir_all(root.join(format!("lib/python{version}/site-packages")))
+        .expect("mkdir");
+    let python = root.join(format!("bin/python{version}"));
+    std::fs::write(&python, "").expect("write");
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    std::os::unix::fs::symlink(format!("python{version}"), root.join("bin/python"))
+        .expect("symlink");
+}
+
+#[test]
+fn the_uwsgi_follows_the_virtualenvs_python() {
+    let (_dir, top) = tree(SITE);
+    let root = top.join("mediagoblin");
+    virtualenv(&root, "2.7");
+    let planned = migrate(&top, &["--dry-run"]);
+    assert_eq!(planned.status.code(), Some(1), "{}", err(&planned));
+    let text = out(&planned);
+    assert!(
+        !text.contains("+plugins ="),
+        "no plugin: uWSGI from the virtualenv has Python 2.7 built in:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("+virtualenv = {}\n", root.display())),
+        "{text}"
+    );
+    let install = format!(
+        "1. Install uWSGI into the virtualenv, built against its Python (it needs a C compiler and the Python headers): `{}/bin/pip install uwsgi`.",
+        root.display()
+    );
+    assert!(text.contains(&install), "{text}");
+    let start = format!(
+        "`{}/bin/uwsgi --ini {}/mediagoblin-uwsgi.ini`",
+        root.display(),
+        root.display()
+    );
+    assert!(text.contains(&start), "{text}");
+
+    // A Python 3 plugin cannot run it: refused, nothing written.
+    let python3 = migrate(&top, &["--plugin", "python3", "--yes"]);
+    assert_eq!(python3.status.code(), Some(2), "{}", err(&python3));
+    assert!(
+        err(&python3).contains("--plugin python3 cannot run this site"),
+        "{}",
+        err(&python3)
+    );
+    assert!(
+        err(&python3).contains("is Python 2.7 (lib/python2.7)"),
+        "{}",
+        err(&python3)
+    );
+    assert!(!root.join("mediagoblin-uwsgi.ini").exists());
+
+    // modifier1 works on Python 2.
+    let modifier1 = migrate(
+        &top,
+        &[
+            "--mount",
+            "/mediagoblin",
+            "--script-name",
+            "modifier1",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(modifier1.status.code(), Some(1), "{}", err(&modifier1));
+    assert!(
+        out(&modifier1).contains("+        uwsgi_modifier1 30;"),
+        "{}",
+        out(&modifier1)
+    );
+
+    // A Python 3.11 virtualenv gets Debian's python3 plugin (which is 3.11),
+    // and modifier1 is refused there.
+    let (_dir3, top3) = tree(SITE);
+    let root3 = top3.join("mediagoblin");
+    std::fs::write(
+        root3.join("pyvenv.cfg"),
+        "home = /usr/bin\nversion = 3.11.2\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(root3.join("bin")).expect("mkdir");
+    let python311 = Path::new("/usr/lib/uwsgi/plugins/python311_plugin.so").exists();
+    assert!(
+        python311,
+        "needs Debian's uwsgi-plugin-python3 (see .ci/run)"
+    );
+    let planned3 = migrate(&top3, &["--dry-run"]);
+    assert!(
+        out(&planned3).contains("+plugins = python3\n"),
+        "{}",
+        out(&planned3)
+    );
+    let refused = migrate(
+        &top3,
+        &[
+            "--mount",
+            "/mediagoblin",
+            "--script-name",
+            "modifier1",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", err(&refused));
+}
+
+#[test]
+fn command_line_values_are_checked_before_anything_is_read() {
+    let (_dir, top) = tree(SITE);
+    let before = files(&top);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--mount", "/media\ngoblin"], "not a URL prefix"),
+        (&["--mount", "/../etc"], "not a URL prefix"),
+        (&["--mount", "/a b"], "not a URL prefix"),
+        (&["--mount", "/a;b{"], "not a URL prefix"),
+        (&["--mount", "/\"x\""], "not a URL prefix"),
+        (&["--user", "root\nexec-as-root = id"], "not a user name"),
+        (&["--group", "a b"], "not a group name"),
+        (
+            &["--plugin", "python3 $(touch /tmp/pwned)"],
+            "not a uWSGI plugin name",
+        ),
+        (
+            &["--socket", "unix:/run/x.sock; return 200 pwned"],
+            "not a usable UNIX socket",
+        ),
+        (
+            &["--socket", "unix:/run/a b.sock"],
+            "not a usable UNIX socket",
+        ),
+        (
+            &["--socket", "unix:/run/{x}.sock"],
+            "not a usable UNIX socket",
+        ),
+        (&["--socket", ":80"], "has no host"),
+        (
+            &["--socket", "127.0.0.1:70000"],
+            "neither unix:/path nor host:port",
+        ),
+        (&["--processes", "0"], "0 is not in 1..=1024"),
+    ];
+    for (args, says) in cases {
+        let output = common::mgdeploy()
+            .arg("migrate")
+            .arg("-C")
+            .arg(top.join("mediagoblin"))
+            .arg("--nginx")
+            .arg(top.join("nginx/nginx.conf"))
+            .args(*args)
+            .arg("--yes")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mgdeploy migrate");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", err(&output));
+        assert!(err(&output).contains(says), "{args:?}: {}", err(&output));
+        assert_eq!(files(&top), before, "{args:?} wrote something");
+    }
+}
+
+#[test]
+fn callers_passing_fastcgi_arguments_are_named() {
+    let (_dir, top) = tree(SITE);
+    let root = top.join("mediagoblin");
+    let starter = std::fs::read_to_string(
+        common::corpus().join("mediagoblin/lazystarter.sh/lazystarter-v0.9.0.sh"),
+    )
+    .expect("read");
+    std::fs::write(root.join("lazystarter.sh"), starter).expect("write");
+    std::os::unix::fs::symlink("lazystarter.sh", root.join("lazyserver.sh")).expect("symlink");
+    std::fs::create_dir_all(root.join("docker")).expect("mkdir");
+    std::fs::write(
+        root.join("docker/entrypoint.sh"),
+        "#!/bin/sh\ncd /srv/mediagoblin\nexec ./lazyserver.sh --server-name=fcgi fcgi_host=0.0.0.0 fcgi_port=26543\n",
+    )
+    .expect("write");
+    let output = migrate(&top, &["--dry-run"]);
+    let text = out(&output);
+    assert!(
+        text.contains("these start lazyserver.sh with FastCGI arguments"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{}:3",
+            root.join("docker/entrypoint.sh").display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("+        $starter --ini "), "{text}");
+}
+
+#[test]
+fn paths_the_uwsgi_user_cannot_reach_are_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, top) = tree(SITE);
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let root = top.join("mediagoblin");
+    virtualenv(&root, "2.7");
+    // The standard library lives in a home nobody else may enter, as
+    // pyenv's Python does under /root.
+    let home = top.join("home");
+    std::fs::create_dir_all(home.join("lib/python2.7")).expect("mkdir");
+    std::fs::write(home.join("lib/python2.7/os.py"), "").expect("write");
+    std::os::unix::fs::symlink(
+        home.join("lib/python2.7/os.py"),
+        root.join("lib/python2.7/os.py"),
+    )
+    .expect("symlink");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let text = out(&migrate(&top, &["--dry-run"]));
+    assert!(
+        text.contains(&format!(
+            "uWSGI runs MediaGoblin as nobody, who cannot read the Python standard library, {} ({} is closed to it)",
+            root.join("lib/python2.7/os.py").display(),
+            home.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "who cannot write to the media directory, {}",
+            root.join("user_dev/media/public").display()
+        )),
+        "{text}"
+    );
+    // Its owner can: no warning about the Python.
+    let owner = common::mgdeploy()
+        .arg("migrate")
+        .arg("-C")
+        .arg(&root)
+        .arg("--nginx")
+        .arg(top.join("nginx/nginx.conf"))
+        .args(["--user", "root", "--group", "root", "--dry-run"])
+        .output()
+        .expect("run mgdeploy migrate");
+    assert!(
+        !out(&owner).contains("cannot read the Python"),
+        "{}",
+        out(&owner)
+    );
+}

@@ -156,6 +156,10 @@ fn callers_in_checkout(root: &Path) -> Vec<String> {
                 continue;
             };
             for (index, line) in text.lines().enumerate() {
+                // Comments only show how it was started.
+                if line.trim_start().starts_with(['#', ';']) {
+                    continue;
+                }
                 let words: Vec<&str> = line.split_whitespace().collect();
                 let calls = words.iter().any(|w| w.ends_with("lazyserver.sh"));
                 if calls

@@ -11,7 +11,7 @@ pub mod runtime;
 pub mod uwsgi_ini;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use notes::Notes;
 use serde::Serialize;
@@ -298,11 +298,14 @@ fn paths_to_reach(
         out.push((uwsgi.clone(), Want::Run, "uWSGI"));
     }
     out.push((deployment.paste.path.clone(), Want::Read, "paste.ini"));
-    let Some(file) = &deployment.mediagoblin_ini else {
-        return out;
-    };
-    let here = file.path.parent().unwrap_or(Path::new("/"));
-    let settings = view::<MediaGoblinSettings>(file, "mediagoblin").unwrap_or_default();
+    // Without mediagoblin.ini MediaGoblin's defaults apply, from the checkout.
+    let file = deployment.mediagoblin_ini.as_ref();
+    let here = file
+        .and_then(|f| f.path.parent())
+        .unwrap_or(&deployment.root);
+    let settings = file
+        .and_then(|f| view::<MediaGoblinSettings>(f, "mediagoblin"))
+        .unwrap_or_default();
     let database = settings
         .sql_engine
         .map(|v| configobj_unquote(v.trim()).to_string())
@@ -329,7 +332,8 @@ fn paths_to_reach(
             "the upload queue",
         ),
     ] {
-        let dir = view::<PublicStore>(file, section)
+        let dir = file
+            .and_then(|f| view::<PublicStore>(f, section))
             .and_then(|store| store.base_dir)
             .map(|d| PathBuf::from(configobj_unquote(d.trim())))
             .unwrap_or_else(|| here.join(default));
