@@ -4,6 +4,7 @@
 // A `Diagnostic` carries spans, notes and help by design, and it only
 // travels on the error path, where its size costs nothing measurable.
 #![allow(clippy::result_large_err)]
+#![forbid(unsafe_code)]
 
 pub mod apply;
 pub mod check;

@@ -15,8 +15,12 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+            // Help and --version are output like any other: failing to
+            // write them (a full disk) is failing (a closed pipe is not).
+            let printed = error.print();
+            let failed = error.use_stderr()
+                || printed.is_err_and(|e| e.kind() != std::io::ErrorKind::BrokenPipe);
+            return ExitCode::from(if failed { 2 } else { 0 });
         }
     };
     apply_color(Some(cli.color));

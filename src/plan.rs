@@ -126,6 +126,9 @@ pub struct FileChange {
 pub struct Plan {
     pub root: PathBuf,
     pub files: Vec<FileChange>,
+    /// How `nginx -t` tests the result, when the plan changes nginx's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx_gate: Option<crate::nginx::binary::Gate>,
 }
 
 impl Plan {
@@ -133,6 +136,7 @@ impl Plan {
         Plan {
             root: root.into(),
             files: Vec::new(),
+            nginx_gate: None,
         }
     }
 

@@ -78,9 +78,26 @@ impl SourceFile {
         })
     }
 
-    /// Reads a file from disk.
+    /// Reads a regular file from disk; anything else (a FIFO, a device, a
+    /// directory) is refused before a byte is read, and opening never
+    /// blocks (`O_NONBLOCK`, for a FIFO with no writer).
     pub fn read(path: &Path) -> std::io::Result<Arc<Self>> {
-        let bytes = std::fs::read(path)?;
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let nonblocking = rustix::fs::OFlags::NONBLOCK.bits() as i32;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nonblocking)
+            .open(path)?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+        file.read_to_end(&mut bytes)?;
         Ok(SourceFile::new(path, bytes))
     }
 
@@ -150,6 +167,31 @@ impl SourceFile {
         let lc = self.line_col(offset);
         format!("{}:{}:{}", self.path.display(), lc.line, lc.column)
     }
+}
+
+/// What is at a path, for messages: "a file", "a directory", "a FIFO",
+/// "a symbolic link to nothing" ...; `None` when nothing is.
+pub fn what_is_at(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    let kind = metadata.file_type();
+    Some(if kind.is_symlink() {
+        match std::fs::metadata(path) {
+            Ok(target) if target.is_file() => "a symbolic link to a file",
+            Ok(_) => "a symbolic link to something that is not a file",
+            Err(_) => "a symbolic link to nothing",
+        }
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_file() {
+        "a file"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    })
 }
 
 /// The length in bytes of the character starting at `bytes[0]`: 1 for a byte

@@ -411,7 +411,9 @@ fn every_failing_rename_fsync_or_write_leaves_every_file_as_before() {
         assert_eq!(site.apply(&["--yes"]).status.code(), Some(0));
         site.state()
     };
-    for syscall in ["rename", "fsync", "write"] {
+    // renameat2 swaps each new version into place; renameat writes the
+    // journal.
+    for syscall in ["renameat2", "renameat", "fsync", "write"] {
         let calls = count_calls(syscall);
         let mut failed_runs = 0;
         for nth in 1..=calls {
@@ -456,27 +458,33 @@ fn every_failing_rename_fsync_or_write_leaves_every_file_as_before() {
 
 #[test]
 fn a_run_killed_at_any_rename_is_undone_by_rollback() {
-    let calls = count_calls("rename");
+    for syscall in ["renameat2", "renameat"] {
+        killed_at_each(syscall);
+    }
+}
+
+fn killed_at_each(syscall: &str) {
+    let calls = count_calls(syscall);
     for nth in 1..=calls {
         let site = Site::new();
         let before = site.state();
-        let killed = apply_with_fault(&site, "rename", nth, "signal=KILL");
+        let killed = apply_with_fault(&site, syscall, nth, "signal=KILL");
         assert_ne!(
             killed.status.code(),
             Some(0),
-            "rename #{nth}: the run was not killed"
+            "{syscall} #{nth}: the run was not killed"
         );
         let rollback = site.rollback();
         assert_eq!(
             rollback.status.code(),
             Some(0),
-            "rename #{nth}: {}",
+            "{syscall} #{nth}: {}",
             stderr(&rollback)
         );
         assert_eq!(
             site.state(),
             before,
-            "killed at rename #{nth}: {}",
+            "killed at {syscall} #{nth}: {}",
             stderr(&rollback)
         );
         // The site is usable again: the plan applies.
@@ -484,7 +492,7 @@ fn a_run_killed_at_any_rename_is_undone_by_rollback() {
         assert_eq!(
             again.status.code(),
             Some(0),
-            "rename #{nth}: {}",
+            "{syscall} #{nth}: {}",
             stderr(&again)
         );
     }
@@ -493,8 +501,8 @@ fn a_run_killed_at_any_rename_is_undone_by_rollback() {
 #[test]
 fn an_interrupted_run_blocks_the_next_until_rolled_back() {
     let site = Site::new();
-    // Killed at the rename of the first site file: after the journal.
-    let killed = apply_with_fault(&site, "rename", 2, "signal=KILL");
+    // Killed at the swap of the first file: after the journal.
+    let killed = apply_with_fault(&site, "renameat2", 1, "signal=KILL");
     assert_ne!(killed.status.code(), Some(0));
     let blocked = site.apply(&["--yes"]);
     assert_eq!(blocked.status.code(), Some(2));
@@ -540,6 +548,18 @@ fn rollback_asks_too_and_warns_about_later_edits() {
     );
     assert_eq!(site.state(), applied, "nothing was written");
 
-    assert_eq!(site.rollback().status.code(), Some(0));
+    let rolled = site.rollback();
+    assert_eq!(rolled.status.code(), Some(0));
     assert_eq!(site.state(), before);
+    // The admin's version is kept, and rollback says where.
+    let said = stderr(&rolled);
+    assert!(said.contains("its edited version is in"), "{said}");
+    let kept = said
+        .lines()
+        .find_map(|l| l.split("its edited version is in ").nth(1))
+        .expect("where the edited version is");
+    assert_eq!(
+        std::fs::read_to_string(kept.trim()).expect("the kept version"),
+        edited
+    );
 }

@@ -322,7 +322,7 @@ fn an_interrupted_transaction_blocks_migrate() {
     std::fs::create_dir_all(&journal).expect("mkdir");
     std::fs::write(
         journal.join("journal.json"),
-        r#"{"version":1,"id":"00000000001.000000000-1","state":"prepared","files":[]}"#,
+        r#"{"version":2,"id":"00000000001.000000000-1","state":"prepared","files":[]}"#,
     )
     .expect("write");
     let output = migrate(&top, &["--dry-run"]);

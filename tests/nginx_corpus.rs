@@ -129,7 +129,7 @@ fn nginx_rules_run_over_the_whole_corpus() {
         }
         let prefix = path.parent().expect("parent").to_path_buf();
         let loaded = load(path, &prefix, Follow::SingleFile).expect("readable corpus file");
-        for finding in mgdeploy::check::nginx::all(&loaded) {
+        for finding in mgdeploy::check::nginx::all(&loaded, false) {
             let key = format!(
                 "{} {}",
                 finding.code.unwrap_or("-"),
@@ -152,5 +152,66 @@ fn nginx_rules_run_over_the_whole_corpus() {
     assert!(
         counts.keys().any(|k| k.starts_with("MG001")),
         "the corpus has files that do not parse"
+    );
+}
+
+/// nginx's own verdicts (STATUS.tsv, nginx 1.22 `nginx -t`) on directive
+/// placement and argument counts: no such error on a file nginx accepts,
+/// and each such refusal found at nginx's line.
+#[test]
+fn directive_checks_agree_with_nginx() {
+    use mgdeploy::nginx::analyze::analyze;
+    use mgdeploy::nginx::include::{Follow, load};
+    let corpus = nginx_corpus();
+    let status = std::fs::read_to_string(corpus.join("STATUS.tsv")).expect("STATUS.tsv");
+    let kinds = [
+        "invalid number of arguments",
+        "is not allowed here",
+        "has no opening",
+        "is not terminated by",
+        "it must be \"on\" or \"off\"",
+    ];
+    let (mut accepted, mut refused) = (0, 0);
+    for line in status.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [file, kind, verdict, note] = fields.as_slice() else {
+            panic!("malformed STATUS.tsv line: {line}");
+        };
+        if file.starts_with("templated/") || !matches!(*kind, "main" | "http_snippet") {
+            continue;
+        }
+        let path = corpus.join(file);
+        let prefix = path.parent().expect("parent").to_path_buf();
+        let loaded = load(&path, &prefix, Follow::SingleFile).expect("readable corpus file");
+        let found: Vec<String> = analyze(&loaded, *kind == "main")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if *verdict == "ok" {
+            accepted += 1;
+            assert!(
+                found.is_empty(),
+                "{file}: nginx accepts it, we say {found:?}"
+            );
+        } else if let Some(what) = kinds.iter().find(|k| note.contains(*k)) {
+            // Only where nginx points into this file (the corpus keeps
+            // files under their original name's last part).
+            let (nginx_file, line_number) = note.rsplit_once(':').unwrap_or_default();
+            let original = file.rsplit("__").next().unwrap_or(file);
+            if !nginx_file.ends_with(&format!("/{original}")) {
+                continue;
+            }
+            refused += 1;
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.contains(what) && f.contains(&format!(":{line_number}:"))),
+                "{file}: nginx says {note}, we say {found:?}"
+            );
+        }
+    }
+    assert!(
+        accepted >= 100 && refused >= 5,
+        "{accepted} accepted, {refused} refused"
     );
 }

@@ -41,6 +41,12 @@ fuzz_target!(|data: &[u8]| {
                 },
             };
             serde_json::to_vec(&payload).expect("JSON");
+            // check's nginx rules (nginx's directive table among them), as
+            // a main file and as a site file.
+            for main in [true, false] {
+                let findings = mgdeploy::check::nginx::all(&loaded, main);
+                mgdeploy::report::text::render(&findings, false);
+            }
         }
         Err(error) => {
             mgdeploy::report::text::render(&[error], false);

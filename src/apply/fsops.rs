@@ -116,17 +116,110 @@ pub fn parent(path: &Path) -> &Path {
     }
 }
 
-/// `dir/.name.mgdeploy-<tag>`: a hidden name next to `target`, in the same
-/// directory so that the rename is atomic.
-pub fn sibling(target: &Path, tag: &str) -> PathBuf {
+/// Longest file name Linux file systems take.
+const NAME_MAX: usize = 255;
+
+/// `dir/.name.mgdeploy-<tag>-<index>`: a hidden name next to `target`, in
+/// the same directory so that the rename is atomic. A long name is cut so
+/// that the whole fits in a file name.
+pub fn sibling(target: &Path, tag: &str, index: usize) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent(target).join(format!(".{name}.mgdeploy-{tag}"))
+    let suffix = format!(".mgdeploy-{tag}-{index}");
+    let room = NAME_MAX.saturating_sub(1 + suffix.len());
+    let mut cut = name.len().min(room);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    parent(target).join(format!(".{}{suffix}", &name[..cut]))
 }
 
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
+}
+
+/// What a file must hold when a new version replaces it.
+#[derive(Clone, Copy, Debug)]
+pub enum Expect<'a> {
+    /// Exactly these bytes (checksum).
+    Holds(&'a crate::checksum::Sha256Hex),
+    /// Nothing: the file must not exist.
+    Absent,
+}
+
+/// Why a replacement did not happen.
+#[derive(Debug)]
+pub enum ReplaceError {
+    /// The target is not what the plan was made from any more; it was left
+    /// as it is.
+    Changed(PathBuf),
+    Io(StepError),
+}
+
+impl From<StepError> for ReplaceError {
+    fn from(error: StepError) -> Self {
+        ReplaceError::Io(error)
+    }
+}
+
+/// Puts `staged` in `target`'s place, atomically, only if `target` still
+/// holds what `expect` says, and fsyncs the directory. The old file is
+/// swapped out with `renameat2(RENAME_EXCHANGE)` and checked after the
+/// swap, so an edit saved at any moment before is never lost: it is
+/// swapped back. Where the file system cannot exchange, the check comes
+/// right before a plain rename.
+pub fn replace_checked(
+    staged: &Path,
+    target: &Path,
+    expect: Expect<'_>,
+) -> Result<(), ReplaceError> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    let renamed = |e: rustix::io::Errno| StepError {
+        step: "rename a new version over",
+        path: target.to_path_buf(),
+        error: e.into(),
+    };
+    match expect {
+        Expect::Absent => {
+            renameat_with(CWD, staged, CWD, target, RenameFlags::NOREPLACE).map_err(|e| {
+                if e == rustix::io::Errno::EXIST {
+                    ReplaceError::Changed(target.to_path_buf())
+                } else {
+                    ReplaceError::Io(renamed(e))
+                }
+            })?;
+        }
+        Expect::Holds(sha256) => {
+            match renameat_with(CWD, staged, CWD, target, RenameFlags::EXCHANGE) {
+                Ok(()) => {
+                    // `staged` now names what was in place.
+                    let replaced = step("read what was replaced", staged, fs::read(staged))?;
+                    if crate::checksum::Sha256Hex::of(&replaced) != *sha256 {
+                        renameat_with(CWD, staged, CWD, target, RenameFlags::EXCHANGE)
+                            .map_err(renamed)?;
+                        let _ = fs::remove_file(staged);
+                        sync_dir(parent(target))?;
+                        return Err(ReplaceError::Changed(target.to_path_buf()));
+                    }
+                    step("remove the old version", staged, fs::remove_file(staged))?;
+                }
+                Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                    let now = step("read", target, fs::read(target))?;
+                    if crate::checksum::Sha256Hex::of(&now) != *sha256 {
+                        return Err(ReplaceError::Changed(target.to_path_buf()));
+                    }
+                    step(
+                        "rename a new version over",
+                        target,
+                        fs::rename(staged, target),
+                    )?;
+                }
+                Err(e) => return Err(ReplaceError::Io(renamed(e))),
+            }
+        }
+    }
+    sync_dir(parent(target))?;
+    Ok(())
 }

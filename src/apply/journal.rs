@@ -1,19 +1,22 @@
 //! The journal of a transaction: what it changes, where the backups are, and
 //! how far it got. It lives in `<root>/.mgdeploy/<id>/journal.json` and is
 //! written before the first file is replaced, so the next run can finish the
-//! undo of a transaction that was interrupted.
+//! undo of a transaction that was interrupted. Everything is read and
+//! written through `statedir`, which trusts only what the running user alone
+//! controls.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fsops::{Ownership, StepError, rename_durably, step, sync_dir, write_new};
+use super::fsops::{Ownership, StepError, sibling};
+use super::statedir::{StateDir, TxDir};
 use crate::checksum::Sha256Hex;
 
-/// The directory under the checkout that holds every transaction.
-pub const DIR: &str = ".mgdeploy";
+pub use super::statedir::DIR;
+
 const FILE: &str = "journal.json";
+const VERSION: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -60,40 +63,40 @@ pub struct Journal {
 #[derive(Clone, Debug)]
 pub struct Transaction {
     pub dir: PathBuf,
+    pub tx: TxDir,
     pub journal: Journal,
 }
 
 impl Transaction {
     /// Writes the journal atomically (temporary file, fsync, rename, fsync).
     pub fn save(&self) -> Result<(), StepError> {
-        let path = self.dir.join(FILE);
-        let staged = self.dir.join(format!("{FILE}.new"));
-        let _ = fs::remove_file(&staged);
-        let json = serde_json::to_vec_pretty(&self.journal).unwrap_or_default();
-        write_new(
-            &staged,
-            &json,
-            Ownership {
-                mode: 0o600,
-                uid: None,
-                gid: None,
-            },
-        )?;
-        rename_durably(&staged, &path)
+        let staged = format!("{FILE}.new");
+        self.tx.remove(&staged);
+        let json = serde_json::to_vec_pretty(&self.journal).map_err(|e| StepError {
+            step: "write the journal",
+            path: self.tx.file_path(FILE),
+            error: std::io::Error::other(e),
+        })?;
+        self.tx.write_new(&staged, &json)?;
+        self.tx.replace(&staged, FILE)
+    }
+
+    /// A backup's bytes.
+    pub fn read_backup(&self, name: &str) -> Result<Vec<u8>, StepError> {
+        self.tx.read(name)?.ok_or_else(|| StepError {
+            step: "read the backup",
+            path: self.tx.file_path(name),
+            error: std::io::Error::new(std::io::ErrorKind::NotFound, "it is missing"),
+        })
     }
 
     pub fn backup_path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        self.tx.file_path(name)
     }
 }
 
 /// A new, empty transaction directory under `root`.
-pub fn begin(root: &Path) -> Result<Transaction, StepError> {
-    let base = root.join(DIR);
-    if !base.exists() {
-        step("create", &base, fs::create_dir(&base))?;
-        sync_dir(root)?;
-    }
+pub fn begin(state: &StateDir) -> Result<Transaction, StepError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -103,16 +106,12 @@ pub fn begin(root: &Path) -> Result<Transaction, StepError> {
         now.subsec_nanos(),
         std::process::id()
     );
-    let dir = base.join(&id);
-    step("create", &dir, {
-        use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new().mode(0o700).create(&dir)
-    })?;
-    sync_dir(&base)?;
+    let tx = state.create_transaction(&id)?;
     Ok(Transaction {
-        dir,
+        dir: tx.path.clone(),
+        tx,
         journal: Journal {
-            version: 1,
+            version: VERSION,
             id,
             state: State::Prepared,
             files: Vec::new(),
@@ -120,44 +119,100 @@ pub fn begin(root: &Path) -> Result<Transaction, StepError> {
     })
 }
 
+/// A path a journal may name: absolute, with no `.` or `..` in it.
+fn plain_absolute(path: &Path) -> bool {
+    path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+}
+
+/// Refuses a journal that does not describe a plan mgdeploy made: paths
+/// that are not plain and absolute, new versions not beside their target,
+/// backups that are not files of the transaction.
+fn check(journal: &Journal, path: &Path) -> Result<(), StepError> {
+    let bad = |why: String| {
+        Err(StepError {
+            step: "trust the journal",
+            path: path.to_path_buf(),
+            error: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
+        })
+    };
+    if journal.version != VERSION {
+        return bad(format!("it is version {}, not {VERSION}", journal.version));
+    }
+    for (index, file) in journal.files.iter().enumerate() {
+        if !plain_absolute(&file.target) || !plain_absolute(&file.shown_as) {
+            return bad(format!(
+                "{} is not a plain absolute path",
+                file.target.display()
+            ));
+        }
+        if file.staged != sibling(&file.target, &journal.id, index) {
+            return bad(format!(
+                "{} is not where mgdeploy puts the new version of {}",
+                file.staged.display(),
+                file.target.display()
+            ));
+        }
+        let expected_backup = file.before.as_ref().map(|_| format!("backup-{index}"));
+        if file.backup != expected_backup {
+            return bad(format!(
+                "the backup of {} is misnamed",
+                file.target.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every transaction recorded under `root`, oldest first. A directory whose
 /// journal was never written (a crash before anything was replaced) is not a
 /// transaction.
-pub fn transactions(root: &Path) -> Result<Vec<Transaction>, StepError> {
-    let base = root.join(DIR);
-    if !base.is_dir() {
-        return Ok(Vec::new());
-    }
+pub fn transactions(state: &StateDir) -> Result<Vec<Transaction>, StepError> {
     let mut out = Vec::new();
-    for entry in step("list", &base, fs::read_dir(&base))? {
-        let dir = step("list", &base, entry)?.path();
-        let path = dir.join(FILE);
-        if !path.is_file() {
+    for tx in state.transactions()? {
+        let Some(bytes) = tx.read(FILE)? else {
             continue;
-        }
-        let bytes = step("read", &path, fs::read(&path))?;
+        };
+        let path = tx.file_path(FILE);
         let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| StepError {
             step: "read the journal",
             path: path.clone(),
             error: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?;
-        out.push(Transaction { dir, journal });
+        if journal.id != tx.name() {
+            return Err(StepError {
+                step: "trust the journal",
+                path,
+                error: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "it names another transaction than its directory",
+                ),
+            });
+        }
+        check(&journal, &path)?;
+        out.push(Transaction {
+            dir: tx.path.clone(),
+            tx,
+            journal,
+        });
     }
     out.sort_by(|a, b| a.journal.id.cmp(&b.journal.id));
     Ok(out)
 }
 
 /// The newest transaction that is not rolled back: what `rollback` undoes.
-pub fn latest_open(root: &Path) -> Result<Option<Transaction>, StepError> {
-    Ok(transactions(root)?
+pub fn latest_open(state: &StateDir) -> Result<Option<Transaction>, StepError> {
+    Ok(transactions(state)?
         .into_iter()
         .rev()
         .find(|t| t.journal.state != State::RolledBack))
 }
 
 /// A transaction that was interrupted before it committed.
-pub fn unfinished(root: &Path) -> Result<Option<Transaction>, StepError> {
-    Ok(transactions(root)?
+pub fn unfinished(state: &StateDir) -> Result<Option<Transaction>, StepError> {
+    Ok(transactions(state)?
         .into_iter()
         .find(|t| t.journal.state == State::Prepared))
 }

@@ -3,23 +3,34 @@
 //! A transaction first writes a backup of every file it will replace and the
 //! new version of each next to its target (same directory, so the rename is
 //! atomic; same mode and owner as the file it replaces), fsyncs them, and
-//! records all of it in a journal. Only then does it rename the new versions
-//! into place, fsyncing each directory. If any step fails, the files already
-//! replaced are put back; if the process dies, the journal tells the next
-//! `mgdeploy rollback` what to put back. Symlinks are resolved, so the file
-//! a link points to is what gets replaced and the link stays a link.
+//! records all of it in a journal. Only then does it swap the new versions
+//! into place, checking at the moment of each swap that the file still
+//! holds what the plan was made from (an edit saved meanwhile is swapped
+//! back and stops the transaction), fsyncing each directory. If any step
+//! fails, the files already replaced are put back; if the process dies, the
+//! journal tells the next `mgdeploy rollback` what to put back. Symlinks are
+//! resolved, so the file a link points to is what gets replaced and the
+//! link stays a link; a file with several hard links is refused, since the
+//! swap would leave its other names behind.
+//!
+//! Backups and journals live in `<root>/.mgdeploy` (`statedir`), trusted only
+//! when nobody but the running user controls it.
 
 pub mod fsops;
 pub mod journal;
+pub mod statedir;
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use fsops::{
-    Ownership, StepError, is_root, remove_durably, rename_durably, sibling, step, write_new,
+    Expect, Ownership, ReplaceError, StepError, is_root, remove_durably, rename_durably,
+    replace_checked, sibling, step, write_new,
 };
 use journal::{FileState, JournalFile, State, Transaction};
+use statedir::{Lock, StateDir};
 
 use crate::checksum::Sha256Hex;
 use crate::diagnostic::Diagnostic;
@@ -47,7 +58,8 @@ fn failure(error: &StepError) -> Diagnostic {
 }
 
 /// Reads every file of `plan` and computes its new content. Fails, before
-/// anything is written, when a file changed since the plan was made.
+/// anything is written, when a file changed since the plan was made, is not
+/// a regular file, or has other hard links.
 pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
     let mut targets: Vec<Target> = Vec::new();
     for file in &plan.files {
@@ -63,6 +75,19 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                         shown.display()
                     ))
                     .in_file(&shown));
+                }
+                if metadata.nlink() > 1 {
+                    return Err(Diagnostic::error(format!(
+                        "{} has {} hard links; replacing it would leave the other names with the old content",
+                        real.display(),
+                        metadata.nlink()
+                    ))
+                    .in_file(&shown)
+                    .with_note("nothing was written")
+                    .with_help(format!(
+                        "make the name nginx reads the only one (for instance a symbolic link to {}), then run mgdeploy again",
+                        real.display()
+                    )));
                 }
                 let before = step("read", &real, fs::read(&real)).map_err(|e| failure(&e))?;
                 if Sha256Hex::of(&before) != *sha256 {
@@ -86,9 +111,9 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                 }
             }
             Change::Create { content } => {
-                if fs::symlink_metadata(&shown).is_ok() {
+                if let Some(what) = crate::source::what_is_at(&shown) {
                     return Err(Diagnostic::error(format!(
-                        "{} already exists; the plan was made when it did not",
+                        "{} is {what} now; the plan was made when nothing was there",
                         shown.display()
                     ))
                     .in_file(&shown)
@@ -148,57 +173,47 @@ fn changed_since_planning(path: &Path) -> Diagnostic {
     .with_help("make the plan again, so that it starts from the file as it is now")
 }
 
-/// An exclusive lock on `<root>/.mgdeploy/lock` for as long as it lives, so
-/// that two runs cannot interleave their transactions.
-struct Lock {
-    _file: fs::File,
+fn another_run(state: &StateDir) -> Diagnostic {
+    Diagnostic::error("another mgdeploy is changing this site right now")
+        .in_file(state.path())
+        .with_help("wait for it to finish, then run this again")
 }
 
-fn lock(root: &Path) -> Result<Lock, Diagnostic> {
-    let dir = root.join(journal::DIR);
-    if !dir.exists() {
-        step("create", &dir, fs::create_dir(&dir)).map_err(|e| failure(&e))?;
-        // The journal will live here: its directory entry must be durable
-        // before any file is replaced.
-        fsops::sync_dir(root).map_err(|e| failure(&e))?;
+/// `.mgdeploy`, created if needed, and its lock.
+fn lock(root: &Path) -> Result<(StateDir, Lock), Diagnostic> {
+    let state = StateDir::open(root, true)
+        .map_err(|e| failure(&e))?
+        .ok_or_else(|| Diagnostic::error("cannot create the state directory").in_file(root))?;
+    match state.try_lock().map_err(|e| failure(&e))? {
+        Some(lock) => Ok((state, lock)),
+        None => Err(another_run(&state)),
     }
-    let path = dir.join("lock");
-    let file = step(
-        "open",
-        &path,
-        fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path),
-    )
-    .map_err(|e| failure(&e))?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor this function owns.
-    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-    if !locked {
-        return Err(
-            Diagnostic::error("another mgdeploy is changing this site right now")
-                .in_file(&path)
-                .with_help("wait for it to finish, then run this again"),
-        );
-    }
-    Ok(Lock { _file: file })
 }
 
-/// Refuses to start on top of a transaction that was interrupted.
+fn interrupted(root: &Path, transaction: &Transaction) -> Diagnostic {
+    Diagnostic::error(format!(
+        "an earlier run was interrupted while it changed files (transaction {})",
+        transaction.journal.id
+    ))
+    .in_file(&transaction.dir)
+    .with_help(format!(
+        "run `mgdeploy rollback -C {}` to put those files back first",
+        root.display()
+    ))
+}
+
+/// Refuses to start while another run changes the site, or on top of a
+/// transaction that was interrupted. Creates nothing.
 pub fn check_no_unfinished(root: &Path) -> Result<(), Diagnostic> {
-    match journal::unfinished(root).map_err(|e| failure(&e))? {
+    let Some(state) = StateDir::open(root, false).map_err(|e| failure(&e))? else {
+        return Ok(());
+    };
+    if state.locked_by_another().map_err(|e| failure(&e))? {
+        return Err(another_run(&state));
+    }
+    match journal::unfinished(&state).map_err(|e| failure(&e))? {
         None => Ok(()),
-        Some(transaction) => Err(Diagnostic::error(format!(
-            "an earlier run was interrupted while it changed files (transaction {})",
-            transaction.journal.id
-        ))
-        .in_file(&transaction.dir)
-        .with_help(format!(
-            "run `mgdeploy rollback -C {}` to put those files back first",
-            root.display()
-        ))),
+        Some(transaction) => Err(interrupted(root, &transaction)),
     }
 }
 
@@ -220,30 +235,42 @@ pub fn commit(
     targets: &[Target],
     validate: Option<Validate<'_>>,
 ) -> Result<Applied, Diagnostic> {
-    let _lock = lock(root)?;
-    check_no_unfinished(root)?;
+    let (state, _lock) = lock(root)?;
+    if let Some(transaction) = journal::unfinished(&state).map_err(|e| failure(&e))? {
+        return Err(interrupted(root, &transaction));
+    }
     for target in targets {
         let now = fs::read(&target.real).ok();
         if now != target.before {
             return Err(changed_since_planning(&target.shown));
         }
     }
-    let mut transaction = journal::begin(root).map_err(|e| failure(&e))?;
+    let mut transaction = journal::begin(&state).map_err(|e| failure(&e))?;
     let prepared = prepare(&mut transaction, targets);
     if let Err(error) = prepared {
-        discard(&transaction);
+        discard(&state, &transaction);
         return Err(failure(&error).with_note("nothing was changed"));
     }
     let mut replaced = 0;
-    let mut result = Ok(());
+    let mut result: Result<(), ReplaceError> = Ok(());
     for file in &transaction.journal.files {
-        // A failed fsync after a successful rename leaves the file replaced,
-        // so it counts as replaced either way; putting back a file that was
-        // not replaced changes nothing.
-        replaced += 1;
-        if let Err(error) = rename_durably(&file.staged, &file.target) {
-            result = Err(error);
-            break;
+        let expect = match &file.before {
+            Some(before) => Expect::Holds(&before.sha256),
+            None => Expect::Absent,
+        };
+        match replace_checked(&file.staged, &file.target, expect) {
+            Ok(()) => replaced += 1,
+            Err(ReplaceError::Changed(path)) => {
+                result = Err(ReplaceError::Changed(path));
+                break;
+            }
+            Err(ReplaceError::Io(error)) => {
+                // A failed fsync after a successful swap leaves the file
+                // replaced; putting back one that was not changes nothing.
+                replaced += 1;
+                result = Err(ReplaceError::Io(error));
+                break;
+            }
         }
     }
     if result.is_ok()
@@ -262,7 +289,7 @@ pub fn commit(
         transaction.journal.state = State::Committed;
         if let Err(error) = transaction.save() {
             replaced = transaction.journal.files.len();
-            result = Err(error);
+            result = Err(ReplaceError::Io(error));
         }
     }
     match result {
@@ -274,9 +301,19 @@ pub fn commit(
         Err(error) => {
             transaction.journal.state = State::Prepared;
             let undone = undo(&mut transaction, replaced);
+            let diagnostic = match error {
+                ReplaceError::Changed(path) => Diagnostic::error(format!(
+                    "{} changed while mgdeploy was applying the plan",
+                    path.display()
+                ))
+                .in_file(&path)
+                .with_note("it was left as it is, with that change")
+                .with_help("make the plan again, so that it starts from the file as it is now"),
+                ReplaceError::Io(error) => failure(&error),
+            };
             Err(match undone {
-                Ok(()) => failure(&error).with_note("every file was put back as it was"),
-                Err(undo_error) => failure(&error)
+                Ok(()) => diagnostic.with_note("every other file was put back as it was"),
+                Err(undo_error) => diagnostic
                     .with_note(format!("putting the files back failed too: {undo_error}"))
                     .with_help(format!("run `mgdeploy rollback -C {}`", root.display())),
             })
@@ -293,15 +330,7 @@ fn prepare(transaction: &mut Transaction, targets: &[Target]) -> Result<(), Step
         let before = match (&target.before, target.before_ownership) {
             (Some(bytes), Some(ownership)) => {
                 let name = format!("backup-{index}");
-                write_new(
-                    &transaction.backup_path(&name),
-                    bytes,
-                    Ownership {
-                        mode: 0o600,
-                        uid: None,
-                        gid: None,
-                    },
-                )?;
+                transaction.tx.write_new(&name, bytes)?;
                 Some((
                     name,
                     FileState {
@@ -321,7 +350,7 @@ fn prepare(transaction: &mut Transaction, targets: &[Target]) -> Result<(), Step
                 sha256: Sha256Hex::of(&target.after),
                 ownership: target.after_ownership,
             },
-            staged: sibling(&target.real, &tag),
+            staged: sibling(&target.real, &tag, index),
         });
     }
     transaction.save()?;
@@ -332,22 +361,22 @@ fn prepare(transaction: &mut Transaction, targets: &[Target]) -> Result<(), Step
 }
 
 /// Removes what `prepare` wrote after a failure that replaced nothing.
-fn discard(transaction: &Transaction) {
+fn discard(state: &StateDir, transaction: &Transaction) {
     for file in &transaction.journal.files {
         let _ = fs::remove_file(&file.staged);
     }
-    let _ = fs::remove_dir_all(&transaction.dir);
+    state.remove_transaction(&transaction.tx);
 }
 
 /// Puts back the first `replaced` files of a transaction, newest first, and
 /// marks it rolled back.
 fn undo(transaction: &mut Transaction, replaced: usize) -> Result<(), StepError> {
     let files: Vec<JournalFile> = transaction.journal.files.clone();
-    for file in files.iter().take(replaced).rev() {
-        restore(transaction, file)?;
+    for (index, file) in files.iter().enumerate().take(replaced).rev() {
+        restore(transaction, index, file)?;
     }
     for file in &files {
-        if file.staged.exists() {
+        if fs::symlink_metadata(&file.staged).is_ok() {
             let _ = fs::remove_file(&file.staged);
         }
     }
@@ -362,28 +391,41 @@ fn current(path: &Path) -> Option<(Vec<u8>, Ownership)> {
     Some((bytes, Ownership::of(&metadata)))
 }
 
+/// A backup, checked against the journal's checksum.
+fn trusted_backup(
+    transaction: &Transaction,
+    name: &str,
+    before: &FileState,
+) -> Result<Vec<u8>, StepError> {
+    let bytes = transaction.read_backup(name)?;
+    if Sha256Hex::of(&bytes) != before.sha256 {
+        return Err(StepError {
+            step: "trust the backup",
+            path: transaction.backup_path(name),
+            error: io::Error::new(
+                io::ErrorKind::InvalidData,
+                "its checksum does not match the journal",
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Puts one file back as the journal recorded it before the transaction.
-fn restore(transaction: &Transaction, file: &JournalFile) -> Result<(), StepError> {
+fn restore(transaction: &Transaction, index: usize, file: &JournalFile) -> Result<(), StepError> {
     match (&file.before, &file.backup) {
         (Some(before), Some(backup)) => {
-            let backup_path = transaction.backup_path(backup);
-            let bytes = step("read the backup", &backup_path, fs::read(&backup_path))?;
-            if Sha256Hex::of(&bytes) != before.sha256 {
-                return Err(StepError {
-                    step: "trust the backup",
-                    path: backup_path,
-                    error: io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "its checksum does not match the journal",
-                    ),
-                });
-            }
+            let bytes = trusted_backup(transaction, backup, before)?;
             if current(&file.target)
                 .is_some_and(|(now, ownership)| now == bytes && ownership == before.ownership)
             {
                 return Ok(());
             }
-            let staged = sibling(&file.target, &format!("{}-restore", transaction.journal.id));
+            let staged = sibling(
+                &file.target,
+                &format!("{}-restore", transaction.journal.id),
+                index,
+            );
             let _ = fs::remove_file(&staged);
             write_new(&staged, &bytes, before.ownership)?;
             rename_durably(&staged, &file.target)
@@ -398,22 +440,40 @@ fn restore(transaction: &Transaction, file: &JournalFile) -> Result<(), StepErro
     }
 }
 
+/// What `rollback` does with one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Undo {
+    /// Put back what the backup holds.
+    Restore,
+    /// Remove the file the transaction created.
+    Remove,
+    /// Keep it: the transaction created it and someone changed it since.
+    KeepEdited,
+    /// Nothing to do: it is as it was before.
+    Nothing,
+}
+
 /// One file as `rollback` would change it.
 #[derive(Clone, Debug)]
 pub struct Restoration {
+    /// The path as the plan named it (maybe a symlink).
     pub shown: PathBuf,
+    /// The file that is written: what `shown` resolved to.
     pub target: PathBuf,
     /// What it holds now (`None`: it does not exist).
     pub now: Option<Vec<u8>>,
     /// What it will hold (`None`: it will be removed).
     pub restored: Option<Vec<u8>>,
-    /// It was changed by something else after mgdeploy wrote it.
+    pub undo: Undo,
+    /// It was changed by something else after mgdeploy wrote it: that
+    /// version is kept in the transaction's directory before rollback.
     pub edited_since: bool,
 }
 
 /// The transaction `rollback` would undo, and what it would do to each file.
 #[derive(Clone, Debug)]
 pub struct RollbackPlan {
+    pub state: StateDir,
     pub transaction: Transaction,
     pub files: Vec<Restoration>,
 }
@@ -422,29 +482,51 @@ impl RollbackPlan {
     pub fn changes_anything(&self) -> bool {
         self.files.iter().any(|f| f.now != f.restored)
     }
+
+    /// Where the version of file `index` edited after the move is kept.
+    pub fn edited_copy(&self, index: usize) -> PathBuf {
+        self.transaction.tx.file_path(&format!("edited-{index}"))
+    }
 }
 
 /// What undoing the newest applied or interrupted transaction would do;
-/// `None` when nothing is recorded.
+/// `None` when nothing is recorded. Every backup is read and checked here,
+/// before anything is touched.
 pub fn rollback_plan(root: &Path) -> Result<Option<RollbackPlan>, Diagnostic> {
-    let Some(transaction) = journal::latest_open(root).map_err(|e| failure(&e))? else {
+    let Some(state) = StateDir::open(root, false).map_err(|e| failure(&e))? else {
+        return Ok(None);
+    };
+    let Some(transaction) = journal::latest_open(&state).map_err(|e| failure(&e))? else {
         return Ok(None);
     };
     let mut files = Vec::new();
     for file in &transaction.journal.files {
         let now = fs::read(&file.target).ok();
-        let restored = match &file.backup {
-            Some(backup) => {
-                let path = transaction.backup_path(backup);
-                Some(step("read the backup", &path, fs::read(&path)).map_err(|e| failure(&e))?)
+        let (restored, undo) = match (&file.before, &file.backup) {
+            (Some(before), Some(backup)) => {
+                let bytes = trusted_backup(&transaction, backup, before).map_err(|e| {
+                    failure(&e).with_note(
+                        "nothing was changed: every backup is checked before any file is",
+                    )
+                })?;
+                let undo = if now.as_deref() == Some(bytes.as_slice()) {
+                    Undo::Nothing
+                } else {
+                    Undo::Restore
+                };
+                (Some(bytes), undo)
             }
-            None => match &now {
+            _ => match &now {
                 // A created file is only removed if it is still what was written.
-                Some(bytes) if Sha256Hex::of(bytes) != file.after.sha256 => now.clone(),
-                _ => None,
+                Some(bytes) if Sha256Hex::of(bytes) != file.after.sha256 => {
+                    (now.clone(), Undo::KeepEdited)
+                }
+                Some(_) => (None, Undo::Remove),
+                None => (None, Undo::Nothing),
             },
         };
         let edited_since = transaction.journal.state == State::Committed
+            && file.before.is_some()
             && now
                 .as_ref()
                 .is_some_and(|bytes| Sha256Hex::of(bytes) != file.after.sha256);
@@ -453,15 +535,34 @@ pub fn rollback_plan(root: &Path) -> Result<Option<RollbackPlan>, Diagnostic> {
             target: file.target.clone(),
             now,
             restored,
+            undo,
             edited_since,
         });
     }
-    Ok(Some(RollbackPlan { transaction, files }))
+    Ok(Some(RollbackPlan {
+        state,
+        transaction,
+        files,
+    }))
 }
 
-/// Undoes the transaction of `plan` (from `rollback_plan`).
-pub fn rollback(root: &Path, plan: &RollbackPlan) -> Result<(), Diagnostic> {
-    let _lock = lock(root)?;
+/// Undoes the transaction of `plan` (from `rollback_plan`). A version edited
+/// after the move is first kept in the transaction's directory.
+pub fn rollback(plan: &RollbackPlan) -> Result<(), Diagnostic> {
+    let _lock = match plan.state.try_lock().map_err(|e| failure(&e))? {
+        Some(lock) => lock,
+        None => return Err(another_run(&plan.state)),
+    };
+    for (index, file) in plan.files.iter().enumerate() {
+        if let (true, Some(now)) = (file.edited_since, &file.now) {
+            let name = format!("edited-{index}");
+            plan.transaction.tx.remove(&name);
+            plan.transaction
+                .tx
+                .write_new(&name, now)
+                .map_err(|e| failure(&e).with_note("nothing was changed"))?;
+        }
+    }
     let mut transaction = plan.transaction.clone();
     let count = transaction.journal.files.len();
     undo(&mut transaction, count).map_err(|error| {

@@ -25,7 +25,7 @@ pub fn finding(code: &'static str, severity: Severity, message: impl Into<String
 
 /// Every finding for a deployment, in file order.
 pub fn run(deployment: &Deployment, problems: &Problems) -> Vec<Diagnostic> {
-    let mut out = nginx::all(&deployment.nginx.loaded);
+    let mut out = nginx::all(&deployment.nginx.loaded, deployment.nginx.is_main_conf);
     out.extend(problems.other.iter().map(|d| d.clone().with_code("MG001")));
     mount::all(deployment, &mut out);
     uwsgi::all(deployment, Path::new(uwsgi::PLUGIN_DIR), &mut out);

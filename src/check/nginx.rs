@@ -23,8 +23,11 @@ fn name<'c>(config: &'c Config, d: &Directive) -> &'c [u8] {
     config.bytes(d.name.span)
 }
 
-pub fn all(loaded: &Loaded) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+pub fn all(loaded: &Loaded, is_main_conf: bool) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = crate::nginx::analyze::analyze(loaded, is_main_conf)
+        .into_iter()
+        .map(|d| d.with_code("MG026"))
+        .collect();
     for file in &loaded.files {
         match &file.config {
             Err(error) => out.push(error.clone().with_code("MG001")),

@@ -252,6 +252,17 @@ pub const RULES: &[Rule] = &[
             paster's `--reload` is no uWSGI flag either (uWSGI's --reload takes a pidfile). Start uWSGI on its \
             own ini: `$starter --ini /path/to/mediagoblin-uwsgi.ini \"$@\"`.",
     },
+    Rule {
+        code: "MG026",
+        name: "nginx-refuses",
+        severity: Severity::Error,
+        summary: "a directive where nginx does not allow it, or with arguments nginx refuses",
+        explanation: "nginx knows, for each directive it ships, in which blocks it may stand, whether it opens a \
+            block, and how many arguments it takes; it refuses to start otherwise (`invalid number of \
+            arguments`, `is not allowed here`). A missing `;` is the usual cause: `fastcgi_pass \
+            127.0.0.1:26543` followed by `include fastcgi_params;` on the next line is one directive with \
+            three arguments. mgdeploy checks this from nginx's own table, also where nginx is not installed.",
+    },
 ];
 
 pub fn rule(code: &str) -> Option<&'static Rule> {

@@ -2,16 +2,23 @@
 
 use std::path::Path;
 
-use super::{Failure, Status, proceed, say, write_stdout};
-use crate::apply::{commit, resolve};
+use super::{Failure, Status, confirm_and_commit, say, write_stdout};
+use crate::apply::resolve;
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
+use crate::migrate::notes::Notes;
 use crate::plan::Plan;
 use crate::report::diff::{FileDiff, unified};
 
+/// A saved plan, and what migrate said about it when it made it.
+pub struct SavedPlan {
+    pub plan: Plan,
+    pub notes: Option<Notes>,
+}
+
 /// Reads a plan from JSON: a bare plan, or the `plan` field of what
-/// `migrate --format json` prints.
-pub fn read_plan(path: &Path) -> Result<Plan, Failure> {
+/// `migrate --format json` prints (with its `notes`).
+pub fn read_plan(path: &Path) -> Result<SavedPlan, Failure> {
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::from(
             Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path),
@@ -28,20 +35,24 @@ pub fn read_plan(path: &Path) -> Result<Plan, Failure> {
             .in_file(path),
         )
     })?;
+    let notes = value
+        .get("notes")
+        .and_then(|notes| serde_json::from_value::<Notes>(notes.clone()).ok());
     let value = match value.get("plan") {
         Some(plan) => plan.clone(),
         None => value,
     };
-    serde_json::from_value(value).map_err(|e| {
+    let plan = serde_json::from_value(value).map_err(|e| {
         Failure::from(
             Diagnostic::error(format!("{} is not an mgdeploy plan: {e}", path.display()))
                 .in_file(path),
         )
-    })
+    })?;
+    Ok(SavedPlan { plan, notes })
 }
 
 pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
-    let plan = read_plan(&args.plan)?;
+    let SavedPlan { plan, notes } = read_plan(&args.plan)?;
     let targets = resolve(&plan)?;
     if targets.is_empty() {
         say("Nothing to do: the plan changes no file.");
@@ -55,21 +66,18 @@ pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
             new: Some(&t.after),
         })
         .collect();
-    write_stdout(unified(&diffs, true).as_bytes())?;
+    let mut text = unified(&diffs, true);
+    // What migrate said when it made the plan: the same warnings and next
+    // steps as applying it there.
+    if let Some(notes) = &notes {
+        text.push('\n');
+        text.push_str(&notes.summary());
+    }
+    write_stdout(text.as_bytes())?;
     let created = targets.iter().filter(|t| t.before.is_none()).count();
     let question = format!(
         "Apply: change {} file(s), create {created}?",
         targets.len() - created
     );
-    if !proceed(args.confirm.yes, &question, "apply") {
-        return Ok(Status::Attention);
-    }
-    let applied = commit(&plan.root, &targets, None)?;
-    say(&format!(
-        "Applied {} file(s). Backups and the journal are in {}; `mgdeploy rollback -C {}` undoes this.",
-        applied.files,
-        applied.dir.display(),
-        plan.root.display()
-    ));
-    Ok(Status::Clean)
+    confirm_and_commit(&plan, &targets, args.confirm.yes, &question)
 }

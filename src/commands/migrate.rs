@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::{Failure, Status, proceed, say, write_stdout};
-use crate::apply::{Target, check_no_unfinished, commit, fsops::is_root, resolve};
+use super::{Failure, Status, confirm_and_commit, write_stdout};
+use crate::apply::{Target, check_no_unfinished, resolve};
 use crate::cli::{MigrateArgs, PlanFormat};
 use crate::deploy::discover::discover;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -120,33 +120,10 @@ pub fn migrate(
     if args.dry_run {
         return Ok(Status::Attention);
     }
-    if !proceed(args.confirm.yes, "Apply these changes?", "apply them") {
-        return Ok(Status::Attention);
-    }
-    // nginx -t with the new files in place; a rejection puts them all back.
-    let main_conf = deployment
-        .nginx
-        .is_main_conf
-        .then_some(deployment.nginx.main.as_path());
-    let nginx = crate::nginx::binary::find().filter(|_| is_root());
-    let validator = nginx
-        .as_ref()
-        .map(|nginx| move || crate::nginx::binary::test(nginx, main_conf));
-    let check: Option<&dyn Fn() -> Result<(), Diagnostic>> = match &validator {
-        Some(validate) => Some(validate),
-        None => {
-            say(
-                "nginx -t was not run (it needs nginx and root): run it yourself before reloading nginx.",
-            );
-            None
-        }
-    };
-    let applied = commit(&deployment.root, &targets, check)?;
-    say(&format!(
-        "Applied {} file(s). `mgdeploy rollback -C {}` undoes this (backups in {}).",
-        applied.files,
-        deployment.root.display(),
-        applied.dir.display()
-    ));
-    Ok(Status::Clean)
+    confirm_and_commit(
+        &migration.plan,
+        &targets,
+        args.confirm.yes,
+        "Apply these changes?",
+    )
 }

@@ -88,3 +88,41 @@ pub fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(anstream::stderr(), "{line}");
 }
+
+/// Asks (unless `yes`), then writes `targets` as one transaction, with
+/// `nginx -t` through the plan's gate run with the new files in place
+/// (when nginx is installed and mgdeploy runs as root). Shared by
+/// `migrate` and `apply PLAN.json`, which must behave the same.
+pub fn confirm_and_commit(
+    plan: &crate::plan::Plan,
+    targets: &[crate::apply::Target],
+    yes: bool,
+    question: &str,
+) -> Result<Status, Failure> {
+    if !proceed(yes, question, "apply them") {
+        return Ok(Status::Attention);
+    }
+    let nginx = crate::nginx::binary::find().filter(|_| crate::apply::fsops::is_root());
+    let validator = match (&plan.nginx_gate, &nginx) {
+        (Some(gate), Some(nginx)) => Some(move || gate.test(nginx)),
+        _ => None,
+    };
+    let check: Option<&dyn Fn() -> Result<(), Diagnostic>> = match &validator {
+        Some(validate) => Some(validate),
+        None if plan.nginx_gate.is_some() => {
+            say(
+                "nginx -t was not run (it needs nginx and root): run it yourself before reloading nginx.",
+            );
+            None
+        }
+        None => None,
+    };
+    let applied = crate::apply::commit(&plan.root, targets, check)?;
+    say(&format!(
+        "Applied {} file(s). `mgdeploy rollback -C {}` undoes this (backups in {}).",
+        applied.files,
+        plan.root.display(),
+        applied.dir.display()
+    ));
+    Ok(Status::Clean)
+}

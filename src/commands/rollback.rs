@@ -2,7 +2,7 @@
 
 use super::{Failure, Status, proceed, say, write_stdout};
 use crate::apply::journal::State;
-use crate::apply::{rollback as restore, rollback_plan};
+use crate::apply::{Undo, rollback as restore, rollback_plan};
 use crate::cli::RollbackArgs;
 use crate::report::diff::{FileDiff, unified};
 
@@ -15,48 +15,96 @@ pub fn rollback(args: &RollbackArgs) -> Result<Status, Failure> {
         ));
         return Ok(Status::Clean);
     };
+    let id = plan.transaction.journal.id.clone();
     let interrupted = plan.transaction.journal.state == State::Prepared;
     if !plan.changes_anything() {
         // Interrupted before any file was replaced: only clean up.
-        restore(root, &plan)?;
+        restore(&plan)?;
         say(&format!(
-            "No file needed restoring; the interrupted change {} is cleaned up.",
-            plan.transaction.journal.id
+            "No file needed restoring; the interrupted change {id} is cleaned up."
         ));
         return Ok(Status::Clean);
     }
+    // The diff names the files that are written: a symlink's target, not
+    // the link the plan reached it through.
     let diffs: Vec<FileDiff<'_>> = plan
         .files
         .iter()
+        .filter(|f| f.now != f.restored)
         .map(|f| FileDiff {
-            path: &f.shown,
+            path: &f.target,
             old: f.now.as_deref(),
             new: f.restored.as_deref(),
         })
         .collect();
     write_stdout(unified(&diffs, true).as_bytes())?;
-    for file in plan.files.iter().filter(|f| f.edited_since) {
+    for file in plan.files.iter().filter(|f| f.shown != f.target) {
         say(&format!(
-            "warning: {} was changed after mgdeploy wrote it; rolling back discards those changes too.",
+            "{} is the file behind {}.",
+            file.target.display(),
             file.shown.display()
         ));
+    }
+    for (index, file) in plan.files.iter().enumerate() {
+        if file.edited_since {
+            say(&format!(
+                "warning: {} was changed after mgdeploy wrote it; that version will be kept in {}.",
+                file.target.display(),
+                plan.edited_copy(index).display()
+            ));
+        }
+        if file.undo == Undo::KeepEdited {
+            say(&format!(
+                "warning: {} was created by the change but edited since; it will be kept.",
+                file.target.display()
+            ));
+        }
     }
     let what = if interrupted {
         "interrupted"
     } else {
         "applied"
     };
-    let question = format!(
-        "Roll back the {what} change {}?",
-        plan.transaction.journal.id
-    );
+    let question = format!("Roll back the {what} change {id}?");
     if !proceed(args.confirm.yes, &question, "roll back") {
         return Ok(Status::Attention);
     }
-    restore(root, &plan)?;
-    say(&format!(
-        "Rolled back: every file is as it was before change {}.",
-        plan.transaction.journal.id
-    ));
+    restore(&plan)?;
+    let kept: Vec<String> = plan
+        .files
+        .iter()
+        .filter(|f| f.undo == Undo::KeepEdited)
+        .map(|f| {
+            format!(
+                "{} (created by the change, edited since: kept)",
+                f.target.display()
+            )
+        })
+        .collect();
+    let copies: Vec<String> = plan
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.edited_since)
+        .map(|(index, f)| {
+            format!(
+                "{}: its edited version is in {}",
+                f.target.display(),
+                plan.edited_copy(index).display()
+            )
+        })
+        .collect();
+    if kept.is_empty() && copies.is_empty() {
+        say(&format!(
+            "Rolled back: every file is as it was before change {id}."
+        ));
+    } else {
+        say(&format!(
+            "Rolled back change {id}; every other file is as it was before it."
+        ));
+        for line in kept.iter().chain(&copies) {
+            say(&format!("  {line}"));
+        }
+    }
     Ok(Status::Clean)
 }

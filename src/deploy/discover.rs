@@ -82,6 +82,7 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
             })?,
     };
     let paste = read_paste_dialect(&paste_path)?;
+    super::paste_app::check(&paste)?;
     let lazystarter = find_lazystarter(&root);
     let as_named = absolute(&args.root);
     let root_as_named = (as_named != root).then_some(as_named);
@@ -109,6 +110,10 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     };
     let nginx = load_nginx(&nginx_main, args.nginx_prefix.as_deref())?;
     problems.nginx.extend(nginx.loaded.errors().cloned());
+    problems.nginx.extend(crate::nginx::analyze::analyze(
+        &nginx.loaded,
+        nginx.is_main_conf,
+    ));
 
     let names: Vec<PathBuf> = std::iter::once(root.clone())
         .chain(root_as_named.clone())
@@ -119,17 +124,33 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
         None if default_ini.is_file() => default_ini,
         None => find_uwsgi_ini(Path::new("/"), &names).unwrap_or(default_ini),
     };
-    let uwsgi = if uwsgi_path.is_file() {
-        let source = SourceFile::read(&uwsgi_path).map_err(|e| {
-            Diagnostic::error(format!("cannot read {}: {e}", uwsgi_path.display()))
-                .in_file(&uwsgi_path)
-        })?;
-        Some(IniFile {
-            path: uwsgi_path.clone(),
-            document: uwsgi::read(&source)?,
-        })
-    } else {
-        None
+    let uwsgi = match crate::source::what_is_at(&uwsgi_path) {
+        None => None,
+        Some("a file" | "a symbolic link to a file") => {
+            let source = SourceFile::read(&uwsgi_path).map_err(|e| {
+                Diagnostic::error(format!("cannot read {}: {e}", uwsgi_path.display()))
+                    .in_file(&uwsgi_path)
+            })?;
+            let document = uwsgi::read(&source).map_err(|e| {
+                e.with_note(format!(
+                    "mgdeploy reads {} as the site's uWSGI ini",
+                    uwsgi_path.display()
+                ))
+                .with_help("if that is not the uWSGI ini, name where it goes with --uwsgi-ini FILE")
+            })?;
+            Some(IniFile {
+                path: uwsgi_path.clone(),
+                document,
+            })
+        }
+        Some(other) => {
+            return Err(Diagnostic::error(format!(
+                "{} is {other}; it is where the uWSGI ini goes",
+                uwsgi_path.display()
+            ))
+            .in_file(&uwsgi_path)
+            .with_help("move it away, or name another place for the ini with --uwsgi-ini FILE"));
+        }
     };
 
     let named_venv = uwsgi.as_ref().and_then(|file| ini_virtualenv(file, &root));

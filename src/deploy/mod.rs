@@ -7,6 +7,7 @@ pub mod access;
 pub mod discover;
 pub mod host;
 pub mod locations;
+pub mod paste_app;
 pub mod python;
 pub mod uwsgi;
 

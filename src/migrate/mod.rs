@@ -100,6 +100,15 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             plan.modify(config.source.path(), config.source.bytes(), edits);
         }
     }
+    if !plan.is_empty() {
+        let nginx = &deployment.nginx;
+        plan.nginx_gate = Some(crate::nginx::binary::Gate::for_site(
+            &nginx.main,
+            nginx.is_main_conf,
+            &nginx.prefix,
+            crate::nginx::analyze::site_context(&nginx.loaded, nginx.is_main_conf),
+        ));
+    }
 
     let ini_path = deployment.uwsgi_path.clone();
     let start_command = runtime.start_argv(&ini_path);
@@ -121,7 +130,11 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         .clone()
         .unwrap_or_else(|| deployment.owner_group_name());
     let mut uwsgi_ini_values = None;
-    if deployment.uwsgi.is_none() {
+    let existing = existing_ini(deployment, &socket)?;
+    if let ExistingIni::Kept(why) = &existing {
+        notes.changed(format!("{}: kept as it is ({why})", ini_path.display()));
+    }
+    if !matches!(existing, ExistingIni::Kept(_)) {
         if options.user.is_none() && deployment.owner.0 == 0 {
             notes.warning(format!(
                 "{} belongs to root, so uWSGI would run MediaGoblin as root: pass --user and --group",
@@ -165,11 +178,30 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             celery_reason: deployment.celery.reason().to_string(),
         };
         let text = uwsgi_ini::render(&values, options.templates.as_deref())?;
-        plan.create(&ini_path, text);
-        notes.changed(format!(
-            "{}: a new uWSGI ini (every line explained in it)",
-            ini_path.display()
-        ));
+        match (&existing, &deployment.uwsgi) {
+            (ExistingIni::Replaced(why), Some(file)) => {
+                let original = file.document.source.bytes();
+                plan.modify(
+                    &ini_path,
+                    original,
+                    vec![Edit::replace(
+                        crate::source::Span::new(0, original.len()),
+                        text,
+                    )],
+                );
+                notes.warning(format!(
+                    "{} is replaced: {why}; the change keeps a backup, and `mgdeploy rollback` puts it back",
+                    ini_path.display()
+                ));
+            }
+            _ => {
+                plan.create(&ini_path, text);
+                notes.changed(format!(
+                    "{}: a new uWSGI ini (every line explained in it)",
+                    ini_path.display()
+                ));
+            }
+        }
         uwsgi_ini_values = Some(values);
     }
     notes.changed(format!("the uWSGI that runs the site: {}", runtime.why));
@@ -197,6 +229,65 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         uwsgi_ini_values,
         start_command: Some(start_command),
         already_on_uwsgi: None,
+    })
+}
+
+/// What becomes of a file already at the uWSGI ini's path.
+enum ExistingIni {
+    /// There is none: the ini is created.
+    None,
+    /// A uWSGI ini that serves this site: it stays.
+    Kept(String),
+    /// A uWSGI ini that does not: the plan replaces it, for this reason.
+    Replaced(String),
+}
+
+/// Keeps an existing uWSGI ini only when nginx will reach it and it loads
+/// this site's paste.ini; a file there that is no uWSGI ini at all stops
+/// the move (it is likely another file named by mistake).
+fn existing_ini(
+    deployment: &Deployment,
+    socket: &crate::protocol::Address,
+) -> Result<ExistingIni, Diagnostic> {
+    let Some(file) = &deployment.uwsgi else {
+        return Ok(ExistingIni::None);
+    };
+    if file.document.section("uwsgi").is_none() {
+        return Err(Diagnostic::error(format!(
+            "{} is where the uWSGI ini goes, but it has no [uwsgi] section",
+            file.path.display()
+        ))
+        .in_file(&file.path)
+        .with_note(
+            "nothing was written: mgdeploy will not overwrite a file that is not a uWSGI ini",
+        )
+        .with_help("name where the uWSGI ini goes with --uwsgi-ini FILE"));
+    }
+    let sockets = deployment.uwsgi_sockets();
+    let listens = sockets.iter().any(|s| socket.reaches(s));
+    let paste = deployment.paste.path.display().to_string();
+    let loads = crate::deploy::uwsgi_entries(file).any(|e| {
+        matches!(
+            e.key.as_str(),
+            "paste" | "mount" | "ini-paste" | "ini-paste-logged"
+        ) && e.value.contains(&paste)
+    });
+    let heard: Vec<String> = sockets.iter().map(|s| s.to_nginx()).collect();
+    Ok(match (listens, loads) {
+        (true, true) => ExistingIni::Kept(format!(
+            "it listens on {} and loads {paste}",
+            socket.to_nginx()
+        )),
+        (false, _) => ExistingIni::Replaced(format!(
+            "it listens on {}, not on {}, where nginx will pass",
+            if heard.is_empty() {
+                "nothing".to_string()
+            } else {
+                heard.join(", ")
+            },
+            socket.to_nginx()
+        )),
+        (true, false) => ExistingIni::Replaced(format!("it does not load {paste}")),
     })
 }
 

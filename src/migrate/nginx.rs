@@ -283,7 +283,7 @@ fn rewrite_location(
                         if zone_name != "off" {
                             out.edits.push((
                                 file,
-                                Edit::replace(zone.span, format!("{zone_name}_uwsgi")),
+                                Edit::replace(zone.span, word(&format!("{zone_name}_uwsgi"))?),
                             ));
                             cache_zones.push(zone_name);
                         }

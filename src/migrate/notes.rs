@@ -1,9 +1,9 @@
 //! What a migration says besides its diff: what changed, what was dropped
 //! and why, what to watch out for, and what the admin must still do.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Note {
     Changed { text: String },
@@ -12,7 +12,7 @@ pub enum Note {
     NextStep { text: String },
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Notes(pub Vec<Note>);
 

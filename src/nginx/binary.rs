@@ -1,9 +1,13 @@
 //! The nginx binary on this host, for `nginx -t` on a configuration about
-//! to go live.
+//! to go live, and how to make it test the files a plan changes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde::{Deserialize, Serialize};
+
+use super::analyze::Context;
+use super::include::{Follow, load};
 use crate::diagnostic::Diagnostic;
 
 /// `nginx` on `PATH` (or in /usr/sbin, where Debian puts it), if installed.
@@ -15,23 +19,171 @@ pub fn find() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Runs `nginx -t` (on `main` when it is a whole nginx.conf, else on the
-/// host's own configuration) and turns a rejection into a diagnostic that
-/// carries nginx's words.
-pub fn test(nginx: &Path, main: Option<&Path>) -> Result<(), Diagnostic> {
-    let mut command = Command::new(nginx);
-    command.arg("-t").arg("-q");
-    if let Some(main) = main {
-        command.arg("-c").arg(main);
+/// Where nginx reads its configuration from when not told otherwise.
+pub const LIVE_CONF: &str = "/etc/nginx/nginx.conf";
+
+/// How `nginx -t` tests the files of a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "test", rename_all = "kebab-case")]
+pub enum Gate {
+    /// The plan's nginx file is a whole nginx.conf: `nginx -t -c FILE`.
+    MainConf { conf: PathBuf },
+    /// The live configuration includes the plan's files: `nginx -t`.
+    Live,
+    /// The site file is not part of the live configuration: it is tested
+    /// inside a wrapper nginx.conf, in a temporary directory that mirrors
+    /// `prefix` (for the site's relative includes).
+    Wrapped {
+        site: PathBuf,
+        prefix: PathBuf,
+        /// Where the site's directives stand: `http` or `server`.
+        level: String,
+    },
+}
+
+impl Gate {
+    /// The gate for a configuration read from `main`.
+    pub fn for_site(main: &Path, is_main_conf: bool, prefix: &Path, context: Context) -> Gate {
+        if is_main_conf {
+            return Gate::MainConf {
+                conf: main.to_path_buf(),
+            };
+        }
+        let live = Path::new(LIVE_CONF);
+        let site = std::fs::canonicalize(main).unwrap_or_else(|_| main.to_path_buf());
+        let reachable = load(
+            live,
+            live.parent().unwrap_or(Path::new("/")),
+            Follow::Includes,
+        )
+        .is_ok_and(|loaded| {
+            loaded
+                .files
+                .iter()
+                .any(|f| std::fs::canonicalize(&f.path).is_ok_and(|p| p == site))
+        });
+        if reachable {
+            return Gate::Live;
+        }
+        Gate::Wrapped {
+            site: main.to_path_buf(),
+            prefix: prefix.to_path_buf(),
+            level: match context {
+                Context::Server => "server".to_string(),
+                _ => "http".to_string(),
+            },
+        }
     }
-    let output = command
-        .output()
-        .map_err(|e| Diagnostic::error(format!("cannot run {} -t: {e}", nginx.display())))?;
-    if output.status.success() {
-        return Ok(());
+
+    /// What the gate runs, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Gate::MainConf { conf } => format!("nginx -t -c {}", conf.display()),
+            Gate::Live => "nginx -t".to_string(),
+            Gate::Wrapped { site, .. } => format!(
+                "nginx -t on {} inside a test nginx.conf (it is not part of {LIVE_CONF})",
+                site.display()
+            ),
+        }
     }
-    let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
-    Err(Diagnostic::error("nginx -t rejects the new configuration")
-        .with_note(format!("nginx says:\n{said}"))
-        .with_help("fix what nginx names, or run migrate with other options; nothing was changed"))
+
+    /// Runs `nginx -t` as the gate says; a rejection is a diagnostic that
+    /// carries nginx's words.
+    pub fn test(&self, nginx: &Path) -> Result<(), Diagnostic> {
+        let mut command = Command::new(nginx);
+        command.arg("-t").arg("-q");
+        let _wrapper = match self {
+            Gate::MainConf { conf } => {
+                command.arg("-c").arg(conf);
+                None
+            }
+            Gate::Live => None,
+            Gate::Wrapped {
+                site,
+                prefix,
+                level,
+            } => {
+                let wrapper = wrap(site, prefix, level).map_err(|e| {
+                    Diagnostic::error(format!(
+                        "cannot prepare nginx -t for {}: {e}",
+                        site.display()
+                    ))
+                })?;
+                command
+                    .arg("-p")
+                    .arg(wrapper.path())
+                    .arg("-c")
+                    .arg(wrapper.path().join("nginx.conf"));
+                Some(wrapper)
+            }
+        };
+        let output = command
+            .output()
+            .map_err(|e| Diagnostic::error(format!("cannot run {} -t: {e}", nginx.display())))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        Err(Diagnostic::error("nginx -t rejects the new configuration")
+            .with_note(format!("{} says:\n{said}", self.describe()))
+            .with_help(
+                "fix what nginx names, or run migrate with other options; nothing was changed",
+            ))
+    }
+}
+
+/// A temporary prefix: links to everything in `prefix` (so that the site's
+/// relative includes resolve), and an nginx.conf that includes the site in
+/// an `http` (and `server`) block, with its pid and logs kept inside.
+fn wrap(site: &Path, prefix: &Path, level: &str) -> std::io::Result<TempDir> {
+    let dir = TempDir::new()?;
+    for entry in std::fs::read_dir(prefix)? {
+        let entry = entry?;
+        if entry.file_name() != "nginx.conf" {
+            std::os::unix::fs::symlink(entry.path(), dir.path().join(entry.file_name()))?;
+        }
+    }
+    let quoted = crate::escape::nginx_word(&site.display().to_string())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let include = match level {
+        "server" => format!("    server {{\n        include {quoted};\n    }}\n"),
+        _ => format!("    include {quoted};\n"),
+    };
+    let tmp = crate::escape::nginx_word(&dir.path().display().to_string())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!(
+            "pid {tmp}/nginx.pid;\nerror_log {tmp}/error.log;\nevents {{}}\nhttp {{\n{include}}}\n"
+        ),
+    )?;
+    Ok(dir)
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<TempDir> {
+        let base = std::env::temp_dir();
+        for attempt in 0..100u32 {
+            let path = base.join(format!("mgdeploy-nginx-t-{}-{attempt}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(TempDir(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("no free temporary directory name"))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -153,8 +153,16 @@ pub fn follow_includes(first: LoadedFile, prefix: &Path) -> Loaded {
     loaded
 }
 
+/// `/dev/null`, which nginx includes as an empty file.
+const DEV_NULL: &str = "/dev/null";
+
 fn read_included(path: &Path, from: &Config, directive: &Directive) -> LoadedFile {
-    let config = match SourceFile::read(path) {
+    let read = if path == Path::new(DEV_NULL) {
+        Ok(SourceFile::new(path, Vec::new()))
+    } else {
+        SourceFile::read(path)
+    };
+    let config = match read {
         Ok(source) => parse(&source),
         Err(error) => Err(Diagnostic::error(format!(
             "cannot read included file {}: {error}",
@@ -212,14 +220,23 @@ pub fn resolve(
         prefix.join(&pattern)
     };
     if !pattern.contains(['*', '?', '[']) {
-        return if full.is_file() {
-            Ok(vec![full])
-        } else {
-            Err(
-                Diagnostic::error(format!("included file {} does not exist", full.display()))
-                    .at(source, arg.span, "this file is missing")
-                    .with_help(missing_help(&full)),
-            )
+        return match std::fs::metadata(&full) {
+            Ok(metadata) if metadata.is_file() || full == Path::new(DEV_NULL) => Ok(vec![full]),
+            Ok(_) => Err(Diagnostic::error(format!(
+                "included file {} is not a regular file",
+                full.display()
+            ))
+            .at(
+                source,
+                arg.span,
+                "nginx cannot read this as a configuration file",
+            )),
+            Err(_) => Err(Diagnostic::error(format!(
+                "included file {} does not exist",
+                full.display()
+            ))
+            .at(source, arg.span, "this file is missing")
+            .with_help(missing_help(&full))),
         };
     }
     let options = glob::MatchOptions {

@@ -1,6 +1,7 @@
 //! nginx configuration: the grammar and its fast twin the lexer, the lossless
 //! tree, include resolution and the crossplane-compatible JSON view.
 
+pub mod analyze;
 pub mod binary;
 pub mod crossplane;
 pub mod grammar;

@@ -53,6 +53,18 @@ fn group<'a>(diagnostic: &'a Diagnostic, excerpts: &'a [Excerpt]) -> Group<'a> {
         } else {
             AnnotationKind::Context
         };
+        // A window of a huge line: annotate-snippets would count the column
+        // from the window, so the real place and the text are said apart.
+        if let Some(column) = excerpt.column {
+            group = group
+                .element(
+                    Origin::path(excerpt.path.as_str())
+                        .line(excerpt.line_start)
+                        .char_column(column),
+                )
+                .element(Level::NOTE.message(excerpt.window.as_str()));
+            continue;
+        }
         group = group.element(
             Snippet::source(excerpt.text.as_str())
                 .line_start(excerpt.line_start)
@@ -72,6 +84,11 @@ fn group<'a>(diagnostic: &'a Diagnostic, excerpts: &'a [Excerpt]) -> Group<'a> {
     group
 }
 
+/// Lines longer than this are shown as a window around the span.
+const LONG_LINE: usize = 64 * 1024;
+/// Bytes of a long line shown on each side of a span.
+const CONTEXT: usize = 80;
+
 /// The lines a label covers, as text, with the label's span inside them.
 struct Excerpt {
     path: String,
@@ -79,6 +96,10 @@ struct Excerpt {
     text: String,
     span: Range<usize>,
     label: String,
+    /// The span's real column, when the line is too long to show whole.
+    column: Option<usize>,
+    /// Then: what the line holds around the span, and the label.
+    window: String,
 }
 
 impl Excerpt {
@@ -103,6 +124,27 @@ impl Excerpt {
         let to = span.end.clamp(from, last.end.max(from));
         // Built from three separately converted pieces, so that the span's
         // ends fall on character boundaries even where the file is not UTF-8.
+        if last.end.saturating_sub(first.start) > LONG_LINE {
+            // A file without line breaks: only a window, so that memory
+            // stays near the file's size.
+            let from_window = from.saturating_sub(CONTEXT).max(first.start);
+            let to_window = (to.min(from + CONTEXT) + CONTEXT).min(last.end.max(to));
+            let window = format!(
+                "{}: the line is {} bytes long; around there it reads: {:?}",
+                label.message,
+                last.end - first.start,
+                source.text(Span::new(from_window, to_window))
+            );
+            return Excerpt {
+                path: source.path().display().to_string(),
+                line_start: start.line,
+                text: String::new(),
+                span: 0..0,
+                label: label.message.clone(),
+                column: Some(start.column),
+                window,
+            };
+        }
         let before = source.text(Span::new(first.start, from));
         let inside = source.text(Span::new(from, to));
         let after = source.text(Span::new(to, last.end.max(to)));
@@ -115,6 +157,8 @@ impl Excerpt {
             text,
             span: from..to,
             label: label.message.clone(),
+            column: None,
+            window: String::new(),
         }
     }
 }
@@ -123,6 +167,22 @@ impl Excerpt {
 mod tests {
     use super::*;
     use crate::source::SourceFile;
+
+    #[test]
+    fn a_huge_line_is_shown_around_the_span() {
+        let mut bytes = vec![b'x'; 1_000_000];
+        bytes[500_000] = 0;
+        let source = SourceFile::new("f.conf", bytes);
+        let diagnostic = Diagnostic::error("NUL").at(&source, Span::new(500_000, 500_001), "here");
+        let text = render(&[diagnostic], false);
+        assert!(text.len() < 2_000, "{} bytes", text.len());
+        assert!(text.contains("f.conf:1:500001"), "{text}");
+        assert!(
+            text.contains("the line is 1000000 bytes long; around there it reads: \"xxx"),
+            "{text}"
+        );
+        assert!(text.contains("\\0xxx"), "{text}");
+    }
 
     /// Found by the fuzzer: a span whose ends are inside characters, or
     /// next to bytes that are not UTF-8.
