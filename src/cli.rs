@@ -176,6 +176,29 @@ pub struct DiscoveryArgs {
     /// /usr/lib/systemd/system, /etc/init.d and /etc/supervisor/conf.d].
     #[arg(long, value_name = "FILE")]
     pub service: Option<PathBuf>,
+
+    /// The server's tree mirrored here (an ops repository with etc/nginx,
+    /// srv/...): absolute paths, given or in configurations, are the
+    /// server's and are read under DIR; what mgdeploy writes keeps the
+    /// server's paths. For code review on a machine that is not the server.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+}
+
+impl DiscoveryArgs {
+    /// Where discovery looks, as the domain takes it.
+    pub fn discovery(&self) -> crate::deploy::discover::Discovery {
+        crate::deploy::discover::Discovery {
+            root: self.root.clone(),
+            paste: self.paste.clone(),
+            mediagoblin_ini: self.mediagoblin_ini.clone(),
+            nginx: self.nginx.clone(),
+            nginx_prefix: self.nginx_prefix.clone(),
+            uwsgi_ini: self.uwsgi_ini.clone(),
+            service: self.service.clone(),
+            sysroot: self.sysroot.clone(),
+        }
+    }
 }
 
 /// How MediaGoblin learns the URL prefix it is served under.

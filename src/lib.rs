@@ -23,3 +23,4 @@ pub mod protocol;
 pub mod report;
 pub mod service;
 pub mod source;
+pub mod sysroot;

@@ -306,6 +306,27 @@ fn mg003_missing_include() {
         report.all()
     );
     Site::healthy().check().expect_none("MG003");
+    // Outside MediaGoblin's location, a missing include is a warning.
+    let elsewhere = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "    location /mgoblin_static/ {",
+                "    include /etc/nginx/snippets/no-such-snippet.conf;\n    location /mgoblin_static/ {",
+            )
+        })
+        .check();
+    let finding = elsewhere.expect(
+        "MG003",
+        "warning",
+        "site.conf",
+        "/etc/nginx/snippets/no-such",
+    );
+    assert!(
+        finding["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not exist"))
+    );
 }
 
 #[test]

@@ -6,23 +6,52 @@
 
 use std::path::Path;
 
-use mgdeploy::cli::DiscoveryArgs;
-use mgdeploy::deploy::discover::discover;
+use mgdeploy::deploy::discover::{Discovery, discover};
 use mgdeploy::migrate::Options;
 use mgdeploy::protocol::directives::{DROPPED, RENAMED};
 use proptest::prelude::*;
 
-const PASTE: &str = "[app:mediagoblin]\nuse = egg:mediagoblin#app\n\n[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = 127.0.0.1\nport = 26543\n";
+const PASTE: &str = "[pipeline:main]\npipeline = mediagoblin\n\n[app:mediagoblin]\nuse = egg:mediagoblin#app\n\n[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = 127.0.0.1\nport = 26543\n";
 
 const PHP: &str = "    location ~ \\.php$ {\n        fastcgi_pass unix:/run/php/php-fpm.sock;\n        fastcgi_index index.php;\n        include fastcgi.conf;\n    }\n";
 
+/// `fastcgi_NAME` with arguments nginx accepts in a location (the first of
+/// a few that its directive table takes), or `None` where nginx allows it
+/// in no location (fastcgi_cache_path is http-level).
+fn valid_in_a_location(name: &str) -> Option<String> {
+    ["on", "8k", "4 8k", "a b c"].iter().find_map(|args| {
+        let line = format!("{name} {args};");
+        let text = format!("server {{\n    location / {{\n        {line}\n    }}\n}}\n");
+        let source = mgdeploy::source::SourceFile::new("/probe.conf", text);
+        let config = mgdeploy::nginx::parse(&source).ok()?;
+        let loaded = mgdeploy::nginx::include::Loaded {
+            files: vec![mgdeploy::nginx::include::LoadedFile {
+                path: "/probe.conf".into(),
+                config: Ok(config),
+                includes: Vec::new(),
+                include_errors: Vec::new(),
+                stock: None,
+            }],
+        };
+        mgdeploy::nginx::analyze::analyze(&loaded, false)
+            .is_empty()
+            .then_some(line)
+    })
+}
+
 fn directive() -> impl Strategy<Value = String> {
+    let renamed: Vec<String> = RENAMED
+        .iter()
+        .filter(|s| **s != "pass")
+        .filter_map(|s| valid_in_a_location(&format!("fastcgi_{s}")))
+        .collect();
+    let dropped: Vec<String> = DROPPED
+        .iter()
+        .filter_map(|(s, _)| valid_in_a_location(&format!("fastcgi_{s}")))
+        .collect();
     prop_oneof![
-        prop::sample::select(RENAMED.to_vec())
-            .prop_filter("pass is added once", |s| *s != "pass")
-            .prop_map(|s| format!("fastcgi_{s} on;")),
-        prop::sample::select(DROPPED.iter().map(|(s, _)| *s).collect::<Vec<_>>())
-            .prop_map(|s| format!("fastcgi_{s} x;")),
+        prop::sample::select(renamed),
+        prop::sample::select(dropped),
         Just("fastcgi_param PATH_INFO $fastcgi_script_name;".to_string()),
         Just("fastcgi_param SCRIPT_NAME \"\";".to_string()),
         Just("fastcgi_param HTTP_X_SCRIPT $fastcgi_script_name;".to_string()),
@@ -30,7 +59,8 @@ fn directive() -> impl Strategy<Value = String> {
         Just("# a comment about script_name and path_info".to_string()),
         Just("# another comment".to_string()),
         Just("add_header X-Frame-Options SAMEORIGIN;".to_string()),
-        Just("if ($request_method = POST) { fastcgi_read_timeout 5m; }".to_string()),
+        // In `if`, only what nginx allows there (fastcgi_read_timeout is not).
+        Just("if ($request_method = POST) { set $post 1; }".to_string()),
         Just(String::new()),
     ]
 }
@@ -41,16 +71,13 @@ fn write_tree(dir: &Path, site: &str) {
     std::fs::write(dir.join("site.conf"), site).expect("write");
 }
 
-fn args(dir: &Path) -> (DiscoveryArgs, Options) {
+fn args(dir: &Path) -> (Discovery, Options) {
     (
-        DiscoveryArgs {
+        Discovery {
             root: dir.join("mediagoblin"),
-            paste: None,
-            mediagoblin_ini: None,
             nginx: Some(dir.join("site.conf")),
             nginx_prefix: Some(dir.to_path_buf()),
-            uwsgi_ini: None,
-            service: None,
+            ..Discovery::default()
         },
         Options {
             user: Some("nobody".into()),
@@ -114,6 +141,18 @@ proptest! {
             text
         );
         prop_assert!(config.print().is_ok());
+        // What nginx accepted before, it accepts after.
+        let after = mgdeploy::nginx::include::Loaded {
+            files: vec![mgdeploy::nginx::include::LoadedFile {
+                path: site_path.clone(),
+                config: Ok(config.clone()),
+                includes: Vec::new(),
+                include_errors: Vec::new(),
+                stock: None,
+            }],
+        };
+        let refused = mgdeploy::nginx::analyze::analyze(&after, false);
+        prop_assert!(refused.is_empty(), "nginx would refuse the result: {:?}\n{}", refused, text);
 
         // Written out, the site has nothing more to migrate.
         std::fs::write(&site_path, &new_site).expect("write");

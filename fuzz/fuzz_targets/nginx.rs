@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
                     config: Ok(config),
                     includes: Vec::new(),
                     include_errors: Vec::new(),
+                    stock: None,
                 }],
             };
             let payload = Payload {

@@ -31,6 +31,15 @@ pub fn run(deployment: &Deployment, problems: &Problems) -> Vec<Diagnostic> {
     uwsgi::all(deployment, Path::new(uwsgi::PLUGIN_DIR), &mut out);
     process::all(deployment, &mut out);
     site::all(deployment, &mut out);
+    if let Ok(selection) = crate::deploy::locations::mediagoblin_locations(deployment, None) {
+        let all: Vec<&crate::deploy::locations::PassLocation<'_>> = selection
+            .fastcgi
+            .iter()
+            .chain(&selection.uwsgi)
+            .chain(&selection.http)
+            .collect();
+        crate::deploy::locations::escalate_missing_includes(&mut out, &all);
+    }
     sort(&mut out);
     out
 }

@@ -51,7 +51,7 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
     if let Some(code) = &args.explain {
         return explain(code);
     }
-    let findings = match discover(&args.discovery) {
+    let findings = match discover(&args.discovery.discovery()) {
         Ok((deployment, problems)) => run(&deployment, &problems),
         // A file that does not parse is a finding, not a reason to give up;
         // only a deployment that cannot be found or read is.

@@ -6,6 +6,7 @@ use super::{Failure, Status, confirm_and_commit, write_stdout};
 use crate::apply::{Target, check_no_unfinished, resolve};
 use crate::cli::{MigrateArgs, PlanFormat};
 use crate::deploy::discover::discover;
+use crate::deploy::locations::{escalate_missing_includes, mediagoblin_locations};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::migrate::{Migration, plan};
 use crate::report::diff::{FileDiff, unified};
@@ -98,18 +99,28 @@ pub fn migrate(
     args: &MigrateArgs,
     report: &mut dyn FnMut(&[Diagnostic]),
 ) -> Result<Status, Failure> {
-    let (deployment, problems) = discover(&args.discovery)?;
+    let (deployment, problems) = discover(&args.discovery.discovery())?;
     check_no_unfinished(&deployment.root)?;
-    if !problems.nginx.is_empty() {
+    let mut nginx_problems = problems.nginx;
+    if let Ok(selection) = mediagoblin_locations(&deployment, None) {
+        let ours: Vec<_> = selection.fastcgi.iter().collect();
+        escalate_missing_includes(&mut nginx_problems, &ours);
+    }
+    // nginx would refuse what is an error here: nothing is planned on it.
+    let (errors, mut warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = nginx_problems
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    if !errors.is_empty() {
         return Err(Failure {
-            diagnostics: problems.nginx,
+            diagnostics: errors,
         });
     }
-    let warnings: Vec<Diagnostic> = problems
-        .other
-        .into_iter()
-        .map(|d| d.with_severity(Severity::Warning))
-        .collect();
+    warnings.extend(
+        problems
+            .other
+            .into_iter()
+            .map(|d| d.with_severity(Severity::Warning)),
+    );
     report(&warnings);
     let migration = plan(&deployment, &args.migration.options())?;
     let targets = resolve(&migration.plan)?;

@@ -11,7 +11,6 @@ use super::{
     Celery, Deployment, FcgiServer, IniFile, Lazystarter, Nginx, StaticUrls, configobj_unquote,
     python, view,
 };
-use crate::cli::DiscoveryArgs;
 use crate::diagnostic::Diagnostic;
 use crate::ini::typed::{CelerySettings, MediaGoblinSettings, PasteApp, PasteServer, PublicStore};
 use crate::ini::{paste, uwsgi};
@@ -20,17 +19,10 @@ use crate::nginx::syntax::Node;
 use crate::protocol::Address;
 use crate::service::{self, Role, Service, ServiceDirs};
 use crate::source::SourceFile;
+use crate::sysroot::Sysroot;
 
 /// Where nginx keeps its configuration on Debian and most other systems.
 pub const NGINX_DIR: &str = "/etc/nginx";
-
-fn absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path))
-    }
-}
 
 fn read_paste_dialect(path: &Path) -> Result<IniFile, Diagnostic> {
     let source = SourceFile::read(path).map_err(|e| {
@@ -53,24 +45,59 @@ pub struct Problems {
     pub other: Vec<Diagnostic>,
 }
 
+/// Where the deployment's files are, as the user named them (command line,
+/// mgdeploy.toml). `None` means "find it as MediaGoblin's conventions say".
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    pub root: PathBuf,
+    pub paste: Option<PathBuf>,
+    pub mediagoblin_ini: Option<PathBuf>,
+    pub nginx: Option<PathBuf>,
+    pub nginx_prefix: Option<PathBuf>,
+    pub uwsgi_ini: Option<PathBuf>,
+    pub service: Option<PathBuf>,
+    /// The server's tree, mirrored on this machine.
+    pub sysroot: Option<PathBuf>,
+}
+
+fn cannot_use(what: &str, path: &Path, error: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::error(format!("cannot use {} as {what}: {error}", path.display())).in_file(path)
+}
+
 /// Reads the deployment; what cannot be read at all stops here.
-pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnostic> {
+pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> {
     let mut problems = Problems::default();
-    let root = std::fs::canonicalize(&args.root).map_err(|e| {
-        Diagnostic::error(format!(
-            "cannot use {} as the MediaGoblin checkout: {e}",
-            args.root.display()
-        ))
-        .in_file(&args.root)
-    })?;
+    let sysroot = match &args.sysroot {
+        Some(dir) => {
+            let dir = std::fs::canonicalize(dir)
+                .map_err(|e| cannot_use("the server's tree (--sysroot)", dir, e))?;
+            if !dir.is_dir() {
+                return Err(cannot_use(
+                    "the server's tree (--sysroot)",
+                    &dir,
+                    "not a directory",
+                ));
+            }
+            Sysroot::at(dir)
+        }
+        None => Sysroot::none(),
+    };
+    // With a mirror, an absolute path given is the server's; a relative one
+    // is this machine's, from the working directory.
+    let host = |path: &Path| sysroot.from_command_line(path);
+    let as_named = host(&args.root);
+    let root = sysroot
+        .resolve(&sysroot.server(&as_named))
+        .map_err(|e| cannot_use("the MediaGoblin checkout", &args.root, e))?;
     if !root.is_dir() {
         return Err(
             Diagnostic::error(format!("{} is not a directory", root.display())).in_file(&root),
         );
     }
+    let root_as_named = (as_named != root).then_some(as_named);
 
     let paste_path = match &args.paste {
-        Some(path) => absolute(path),
+        Some(path) => host(path),
         None => ["paste_local.ini", "paste.ini"]
             .iter()
             .map(|name| root.join(name))
@@ -83,12 +110,10 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     };
     let paste = read_paste_dialect(&paste_path)?;
     super::paste_app::check(&paste)?;
-    let lazystarter = find_lazystarter(&root);
-    let as_named = absolute(&args.root);
-    let root_as_named = (as_named != root).then_some(as_named);
+    let lazystarter = find_lazystarter(&root, &sysroot);
 
     let mediagoblin_path = match &args.mediagoblin_ini {
-        Some(path) => Some(absolute(path)),
+        Some(path) => Some(host(path)),
         None => mediagoblin_config(&paste, &root),
     };
     let mediagoblin_ini = match mediagoblin_path {
@@ -105,61 +130,44 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
     };
 
     let nginx_main = match &args.nginx {
-        Some(path) => absolute(path),
-        None => PathBuf::from(NGINX_DIR).join("nginx.conf"),
+        Some(path) => host(path),
+        None => sysroot.host(&Path::new(NGINX_DIR).join("nginx.conf")),
     };
-    let nginx = load_nginx(&nginx_main, args.nginx_prefix.as_deref())?;
+    let nginx_prefix = args
+        .nginx_prefix
+        .as_deref()
+        .map(|p| sysroot.server(&host(p)));
+    let nginx = load_nginx(&nginx_main, nginx_prefix.as_deref(), &sysroot)?;
     problems.nginx.extend(nginx.loaded.errors().cloned());
     problems.nginx.extend(crate::nginx::analyze::analyze(
         &nginx.loaded,
         nginx.is_main_conf,
     ));
 
+    // Services and inis name the checkout by its server path.
     let names: Vec<PathBuf> = std::iter::once(root.clone())
         .chain(root_as_named.clone())
+        .map(|p| sysroot.server(&p))
         .collect();
     let default_ini = root.join("mediagoblin-uwsgi.ini");
     let uwsgi_path = match args.uwsgi_ini.as_deref() {
-        Some(path) => absolute(path),
+        Some(path) => host(path),
         None if default_ini.is_file() => default_ini,
-        None => find_uwsgi_ini(Path::new("/"), &names).unwrap_or(default_ini),
+        None => find_uwsgi_ini(&sysroot, &names).unwrap_or(default_ini),
     };
-    let uwsgi = match crate::source::what_is_at(&uwsgi_path) {
-        None => None,
-        Some("a file" | "a symbolic link to a file") => {
-            let source = SourceFile::read(&uwsgi_path).map_err(|e| {
-                Diagnostic::error(format!("cannot read {}: {e}", uwsgi_path.display()))
-                    .in_file(&uwsgi_path)
-            })?;
-            let document = uwsgi::read(&source).map_err(|e| {
-                e.with_note(format!(
-                    "mgdeploy reads {} as the site's uWSGI ini",
-                    uwsgi_path.display()
-                ))
-                .with_help("if that is not the uWSGI ini, name where it goes with --uwsgi-ini FILE")
-            })?;
-            Some(IniFile {
-                path: uwsgi_path.clone(),
-                document,
-            })
-        }
-        Some(other) => {
-            return Err(Diagnostic::error(format!(
-                "{} is {other}; it is where the uWSGI ini goes",
-                uwsgi_path.display()
-            ))
-            .in_file(&uwsgi_path)
-            .with_help("move it away, or name another place for the ini with --uwsgi-ini FILE"));
-        }
-    };
+    let uwsgi = read_uwsgi_ini(&uwsgi_path)?;
 
-    let named_venv = uwsgi.as_ref().and_then(|file| ini_virtualenv(file, &root));
+    let named_venv = uwsgi
+        .as_ref()
+        .and_then(|file| ini_virtualenv(file, &sysroot.server(&root)))
+        .map(|server| sysroot.host(&server));
     let python = python::find(&root, named_venv.as_deref());
-    let host = Host::read(Path::new(PLUGIN_DIR));
-    let named_service = args.service.as_deref().map(absolute);
+    let plugins = Host::read(&sysroot.host(Path::new(PLUGIN_DIR)));
+    let named_service = args.service.as_deref().map(host);
+    let dirs = ServiceDirs::standard(sysroot.dir().unwrap_or(Path::new("/")));
     let dirs = match &named_service {
-        Some(path) => ServiceDirs::standard(Path::new("/")).with_named(path),
-        None => ServiceDirs::standard(Path::new("/")),
+        Some(path) => dirs.with_named(path),
+        None => dirs,
     };
     let services = service::discover(&names, named_service.as_deref(), &dirs)?;
 
@@ -172,9 +180,11 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
         &services,
     );
     let static_urls = static_urls(mediagoblin_ini.as_ref());
-    let owner = std::fs::metadata(&root)
-        .map(|m| (m.uid(), m.gid()))
-        .unwrap_or((0, 0));
+    // A mirror's owners are this machine's, not the server's.
+    let owner = (!sysroot.is_mirror())
+        .then(|| std::fs::metadata(&root).ok().map(|m| (m.uid(), m.gid())))
+        .flatten();
+    let accounts = super::access::Accounts::read(sysroot.dir().unwrap_or(Path::new("/")));
 
     Ok((
         Deployment {
@@ -184,7 +194,7 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
             mediagoblin_ini,
             lazystarter,
             python,
-            host,
+            host: plugins,
             services,
             nginx,
             uwsgi_path,
@@ -194,10 +204,40 @@ pub fn discover(args: &DiscoveryArgs) -> Result<(Deployment, Problems), Diagnost
             celery,
             static_urls,
             owner,
-            accounts: super::access::Accounts::read(Path::new("/")),
+            accounts,
+            sysroot,
         },
         problems,
     ))
+}
+
+/// The uWSGI ini at `path`, when there is one; what else is there is named.
+fn read_uwsgi_ini(path: &Path) -> Result<Option<IniFile>, Diagnostic> {
+    match crate::source::what_is_at(path) {
+        None => Ok(None),
+        Some("a file" | "a symbolic link to a file") => {
+            let source = SourceFile::read(path).map_err(|e| {
+                Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path)
+            })?;
+            let document = uwsgi::read(&source).map_err(|e| {
+                e.with_note(format!(
+                    "mgdeploy reads {} as the site's uWSGI ini",
+                    path.display()
+                ))
+                .with_help("if that is not the uWSGI ini, name where it goes with --uwsgi-ini FILE")
+            })?;
+            Ok(Some(IniFile {
+                path: path.to_path_buf(),
+                document,
+            }))
+        }
+        Some(other) => Err(Diagnostic::error(format!(
+            "{} is {other}; it is where the uWSGI ini goes",
+            path.display()
+        ))
+        .in_file(path)
+        .with_help("move it away, or name another place for the ini with --uwsgi-ini FILE")),
+    }
 }
 
 /// The app section MediaGoblin's egg is loaded from, and its view.
@@ -230,16 +270,14 @@ fn mediagoblin_config(paste: &IniFile, root: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn find_lazystarter(root: &Path) -> Option<Lazystarter> {
+fn find_lazystarter(root: &Path, sysroot: &Sysroot) -> Option<Lazystarter> {
+    let resolve = |p: &Path| sysroot.resolve(&sysroot.server(p)).ok();
     let starter = root.join("lazystarter.sh");
     let path = if starter.is_file() {
-        std::fs::canonicalize(&starter).ok()?
+        resolve(&starter)?
     } else {
         // Before 0.3.0 lazyserver.sh was the script itself.
-        let server = root.join("lazyserver.sh");
-        std::fs::canonicalize(&server)
-            .ok()
-            .filter(|p| p.is_file())?
+        resolve(&root.join("lazyserver.sh")).filter(|p| p.is_file())?
     };
     let source = SourceFile::read(&path).ok()?;
     let mut links: Vec<PathBuf> = std::fs::read_dir(root)
@@ -250,7 +288,7 @@ fn find_lazystarter(root: &Path) -> Option<Lazystarter> {
             p.symlink_metadata()
                 .is_ok_and(|m| m.file_type().is_symlink())
         })
-        .filter(|p| std::fs::canonicalize(p).is_ok_and(|target| target == path))
+        .filter(|p| resolve(p).is_some_and(|target| target == path))
         .collect();
     links.sort();
     Some(Lazystarter {
@@ -260,16 +298,20 @@ fn find_lazystarter(root: &Path) -> Option<Lazystarter> {
     })
 }
 
-/// Reads nginx's configuration from `main`, following includes.
-fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
-    if !main.exists() {
-        return Err(
-            Diagnostic::error(format!("{} does not exist", main.display()))
-                .in_file(main)
-                .with_help("name the nginx site file or nginx.conf with --nginx FILE"),
-        );
+/// Reads nginx's configuration from `main` (a host path), following
+/// includes; `prefix` is the server's nginx directory, when given.
+fn load_nginx(main: &Path, prefix: Option<&Path>, sysroot: &Sysroot) -> Result<Nginx, Diagnostic> {
+    let real = sysroot.resolve(&sysroot.server(main)).map_err(|e| {
+        Diagnostic::error(format!("cannot read {}: {e}", main.display()))
+            .in_file(main)
+            .with_help("name the nginx site file or nginx.conf with --nginx FILE")
+    })?;
+    let mut first = read_main(&real)?;
+    // Named as given: a symlink in sites-enabled stays what the user sees.
+    first.path = main.to_path_buf();
+    if let Ok(config) = &mut first.config {
+        config.source = SourceFile::new(main, config.source.bytes().to_vec());
     }
-    let first = read_main(main)?;
     // nginx.conf has `http` or `events` at its top; a site file is included
     // from nginx.conf, and its relative includes start at /etc/nginx.
     let is_main_conf = first.config.as_ref().is_ok_and(|config| {
@@ -279,13 +321,14 @@ fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
         })
     });
     let prefix = match prefix {
-        Some(prefix) => absolute(prefix),
-        None if is_main_conf => main
+        Some(prefix) => prefix.to_path_buf(),
+        None if is_main_conf => sysroot
+            .server(main)
             .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
         None => PathBuf::from(NGINX_DIR),
     };
-    let loaded = follow_includes(first, &prefix);
+    let loaded = follow_includes(first, &prefix, sysroot);
     Ok(Nginx {
         main: main.to_path_buf(),
         is_main_conf,
@@ -299,10 +342,10 @@ fn load_nginx(main: &Path, prefix: Option<&Path>) -> Result<Nginx, Diagnostic> {
 pub const UWSGI_INI_DIRS: [&str; 2] = ["etc/uwsgi/apps-enabled", "etc/uwsgi-emperor/vassals"];
 
 /// An ini in `UWSGI_INI_DIRS` (under `sysroot`) that names the checkout.
-fn find_uwsgi_ini(sysroot: &Path, names: &[PathBuf]) -> Option<PathBuf> {
+fn find_uwsgi_ini(sysroot: &Sysroot, names: &[PathBuf]) -> Option<PathBuf> {
     UWSGI_INI_DIRS
         .iter()
-        .filter_map(|dir| std::fs::read_dir(sysroot.join(dir)).ok())
+        .filter_map(|dir| std::fs::read_dir(sysroot.host(&Path::new("/").join(dir))).ok())
         .flat_map(|entries| entries.filter_map(Result::ok).map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|e| e == "ini"))
         .filter(|path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < 1024 * 1024))
@@ -313,8 +356,8 @@ fn find_uwsgi_ini(sysroot: &Path, names: &[PathBuf]) -> Option<PathBuf> {
 }
 
 /// The virtualenv an existing uWSGI ini names (`virtualenv`, `home`,
-/// `venv`, `pyhome`), relative paths from the checkout; values with uWSGI
-/// placeholders are left alone.
+/// `venv`, `pyhome`), as a server path, relative ones from the checkout's;
+/// values with uWSGI placeholders are left alone.
 fn ini_virtualenv(file: &IniFile, root: &Path) -> Option<PathBuf> {
     let value = super::uwsgi_entries(file)
         .filter(|e| {

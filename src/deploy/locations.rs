@@ -272,6 +272,37 @@ pub fn mediagoblin_locations<'d>(
     })
 }
 
+/// Makes a missing include (a warning) an error where one of `locations`
+/// holds it: what the file would set is what MediaGoblin's location runs on.
+pub fn escalate_missing_includes(diagnostics: &mut [Diagnostic], locations: &[&PassLocation<'_>]) {
+    for diagnostic in diagnostics.iter_mut() {
+        if diagnostic.code != Some(crate::nginx::include::MISSING)
+            || diagnostic.severity != crate::diagnostic::Severity::Warning
+        {
+            continue;
+        }
+        let Some(label) = diagnostic.primary() else {
+            continue;
+        };
+        let inside = locations.iter().find(|l| {
+            label.source.path() == l.config.source.path()
+                && l.location.span().start <= label.span.start
+                && label.span.end <= l.location.span().end
+        });
+        if let Some(location) = inside {
+            let note = format!(
+                "MediaGoblin's location {} ({}) depends on what this file would set",
+                location.uri(),
+                location.place()
+            );
+            *diagnostic = diagnostic
+                .clone()
+                .with_severity(crate::diagnostic::Severity::Error)
+                .with_note(note);
+        }
+    }
+}
+
 fn listing(locations: &[PassLocation<'_>]) -> String {
     let lines: Vec<String> = locations
         .iter()

@@ -35,7 +35,8 @@ pub struct Nginx {
     /// `main` is a whole nginx.conf (it has `http` or `events`), which
     /// `nginx -t -c` can test.
     pub is_main_conf: bool,
-    /// What relative includes start from.
+    /// What relative includes start from: the server's nginx directory (a
+    /// server path).
     pub prefix: PathBuf,
     pub loaded: Loaded,
 }
@@ -128,10 +129,12 @@ pub struct Deployment {
     pub http_servers: Vec<Address>,
     pub celery: Celery,
     pub static_urls: StaticUrls,
-    /// Owner and group of the checkout.
-    pub owner: (u32, u32),
-    /// The users and groups of the host.
+    /// Owner and group of the checkout; unknown in a mirror of the server.
+    pub owner: Option<(u32, u32)>,
+    /// The users and groups of the server.
     pub accounts: access::Accounts,
+    /// Where the server's files are on this machine.
+    pub sysroot: crate::sysroot::Sysroot,
 }
 
 impl Deployment {
@@ -146,18 +149,30 @@ impl Deployment {
         &self.paste.path
     }
 
+    /// The server path of a file read at `host` (the same path on the
+    /// server itself).
+    pub fn server(&self, host: &Path) -> PathBuf {
+        self.sysroot.server(host)
+    }
+
     /// The name of the checkout's owner (its uid when it has none).
-    pub fn owner_name(&self) -> String {
-        self.accounts
-            .user_name(self.owner.0)
-            .map_or_else(|| self.owner.0.to_string(), str::to_string)
+    pub fn owner_name(&self) -> Option<String> {
+        let (uid, _) = self.owner?;
+        Some(
+            self.accounts
+                .user_name(uid)
+                .map_or_else(|| uid.to_string(), str::to_string),
+        )
     }
 
     /// The name of the checkout's group (its gid when it has none).
-    pub fn owner_group_name(&self) -> String {
-        self.accounts
-            .group_name(self.owner.1)
-            .map_or_else(|| self.owner.1.to_string(), str::to_string)
+    pub fn owner_group_name(&self) -> Option<String> {
+        let (_, gid) = self.owner?;
+        Some(
+            self.accounts
+                .group_name(gid)
+                .map_or_else(|| gid.to_string(), str::to_string),
+        )
     }
 
     /// The sockets of the uWSGI ini that speak the uwsgi protocol.

@@ -110,35 +110,33 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         ));
     }
 
+    // The files as the server knows them: what mgdeploy writes into them
+    // and into commands (the same as where they are read, on the server).
     let ini_path = deployment.uwsgi_path.clone();
-    let start_command = runtime.start_argv(&ini_path);
+    let server_ini = deployment.server(&ini_path);
+    let server_root = deployment.server(&deployment.root);
+    let start_command = runtime.start_argv(&server_ini);
 
     // lazystarter.sh.
     if let Some(starter) = &deployment.lazystarter {
-        let edits = lazystarter::patch(starter, &deployment.root, &runtime, &ini_path, &mut notes)?;
+        let edits = lazystarter::patch(starter, &server_root, &runtime, &server_ini, &mut notes)?;
         plan.modify(&starter.path, starter.source.bytes(), edits);
     }
     lazystarter::warn_about_callers(deployment, &mut notes);
 
     // The uWSGI ini.
-    let user = options
-        .user
-        .clone()
-        .unwrap_or_else(|| deployment.owner_name());
-    let group = options
-        .group
-        .clone()
-        .unwrap_or_else(|| deployment.owner_group_name());
+    let account = account(deployment, options)?;
+    let (user, group) = (account.user.clone(), account.group.clone());
     let mut uwsgi_ini_values = None;
     let existing = existing_ini(deployment, &socket)?;
     if let ExistingIni::Kept(why) = &existing {
         notes.changed(format!("{}: kept as it is ({why})", ini_path.display()));
     }
     if !matches!(existing, ExistingIni::Kept(_)) {
-        if options.user.is_none() && deployment.owner.0 == 0 {
+        if user == "root" || user == "0" {
             notes.warning(format!(
-                "{} belongs to root, so uWSGI would run MediaGoblin as root: pass --user and --group",
-                deployment.root.display()
+                "uWSGI would run MediaGoblin as root ({}): pass --user and --group",
+                account.from
             ));
         }
         if !socket.is_local() {
@@ -148,8 +146,8 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         }
         let (nginx_user, nginx_group) = deployment.nginx_user();
         let values = IniValues {
-            root: deployment.root.display().to_string(),
-            ini_path: ini_path.display().to_string(),
+            root: server_root.display().to_string(),
+            ini_path: server_ini.display().to_string(),
             start_command: runtime::shell_command(&start_command),
             plugin: runtime.plugin.clone(),
             runtime_why: runtime.why.clone(),
@@ -157,7 +155,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             virtualenv: deployment
                 .python
                 .as_ref()
-                .map(|v| v.dir.display().to_string()),
+                .map(|v| deployment.server(&v.dir).display().to_string()),
             socket: socket.to_uwsgi(),
             unix_socket: socket.unix_path().is_some(),
             buffer_size: header_room(deployment, reference),
@@ -170,7 +168,10 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             gid: group.clone(),
             mountpoint: (!mount.is_root() && options.script_name == ScriptName::Mount)
                 .then(|| mount.to_string()),
-            paste: deployment.paste.path.display().to_string(),
+            paste: deployment
+                .server(&deployment.paste.path)
+                .display()
+                .to_string(),
             fixpathinfo: (!mount.is_root() && options.script_name == ScriptName::Fixpathinfo)
                 .then(|| mount.to_string()),
             paste_logger: deployment.paste_has_logging(),
@@ -211,7 +212,13 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             deployment.root.display()
         ));
     }
-    access_warnings(deployment, &user, &group, &runtime, &mut notes);
+    if deployment.sysroot.is_mirror() {
+        notes.warning(
+            "file owners and modes in a mirror say nothing about the server: check there that uWSGI's user can read the virtualenv and write MediaGoblin's database and media",
+        );
+    } else {
+        access_warnings(deployment, &user, &group, &runtime, &mut notes);
+    }
 
     if !plan.is_empty() {
         next_steps(
@@ -230,6 +237,74 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         start_command: Some(start_command),
         already_on_uwsgi: None,
     })
+}
+
+/// Who uWSGI runs MediaGoblin as, and what said so.
+struct Account {
+    user: String,
+    group: String,
+    from: String,
+}
+
+/// `--user`/`--group`, else what the site's own configuration says: the
+/// service that starts it (`User=`, `Group=`), the existing uWSGI ini
+/// (`uid`, `gid`), else, on the server itself, the checkout's owner. A
+/// mirror's file owners are this machine's: there one of the others must
+/// say.
+fn account(deployment: &Deployment, options: &Options) -> Result<Account, Diagnostic> {
+    let service = deployment.fastcgi_services().find(|s| s.user.is_some());
+    let ini_value = |key: &str| {
+        deployment.uwsgi.as_ref().and_then(|file| {
+            crate::deploy::uwsgi_entries(file)
+                .find(|e| e.key == key)
+                .map(|e| e.value.trim().to_string())
+        })
+    };
+    let found: Option<(String, Option<String>, String)> = match (&options.user, service) {
+        (Some(user), _) => Some((user.clone(), None, "--user".to_string())),
+        (None, Some(service)) => Some((
+            service.user.clone().unwrap_or_default(),
+            service.group.clone(),
+            format!(
+                "{} runs the site as it",
+                deployment.server(&service.path).display()
+            ),
+        )),
+        (None, None) => match ini_value("uid") {
+            Some(uid) => Some((uid, ini_value("gid"), "the uWSGI ini's uid".to_string())),
+            None => deployment.owner_name().map(|owner| {
+                (
+                    owner,
+                    deployment.owner_group_name(),
+                    format!("the owner of {}", deployment.root.display()),
+                )
+            }),
+        },
+    };
+    let Some((user, group, from)) = found else {
+        return Err(Diagnostic::error(
+            "nothing says which user uWSGI should run MediaGoblin as",
+        )
+        .with_note("with --sysroot, the mirror's file owners are this machine's, not the server's; no service unit or uWSGI ini of the site names a user")
+        .with_help("pass --user and --group"));
+    };
+    let group = options
+        .group
+        .clone()
+        .or(group)
+        .or_else(|| {
+            deployment
+                .accounts
+                .user(&user, None)
+                .and_then(|a| {
+                    a.gids
+                        .first()
+                        .and_then(|g| deployment.accounts.group_name(*g))
+                })
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| user.clone());
+    Ok(Account { user, group, from })
 }
 
 /// What becomes of a file already at the uWSGI ini's path.
@@ -265,7 +340,10 @@ fn existing_ini(
     }
     let sockets = deployment.uwsgi_sockets();
     let listens = sockets.iter().any(|s| socket.reaches(s));
-    let paste = deployment.paste.path.display().to_string();
+    let paste = deployment
+        .server(&deployment.paste.path)
+        .display()
+        .to_string();
     let loads = crate::deploy::uwsgi_entries(file).any(|e| {
         matches!(
             e.key.as_str(),
@@ -503,12 +581,12 @@ fn next_steps(
             Manager::SysV => format!("`service {name} stop && update-rc.d {name} disable`"),
             Manager::Supervisor => format!(
                 "`supervisorctl stop {name}`, and set `autostart=false` in {}",
-                service.path.display()
+                deployment.server(&service.path).display()
             ),
         };
         notes.next_step(format!(
             "Stop the FastCGI server and keep it from starting at boot: {how} ({} starts it).",
-            service.path.display()
+            deployment.server(&service.path).display()
         ));
     }
     notes.next_step(format!(
@@ -527,8 +605,13 @@ fn next_steps(
             .iter()
             .find(|s| s.role == Role::Celery)
             .map_or_else(
-                || format!("`./lazycelery.sh` (in {})", deployment.root.display()),
-                |s| s.path.display().to_string(),
+                || {
+                    format!(
+                        "`./lazycelery.sh` (in {})",
+                        deployment.server(&deployment.root).display()
+                    )
+                },
+                |s| deployment.server(&s.path).display().to_string(),
             );
         notes.next_step(format!(
             "MediaGoblin does not run celery eagerly here ({}), so a celery worker must keep running: {worker}.",

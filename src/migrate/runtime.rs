@@ -88,7 +88,7 @@ pub fn choose(deployment: &Deployment, plugin: Option<&str>) -> Result<Runtime, 
         venv.map(|v| {
             format!(
                 "the virtualenv {} is Python {}{}",
-                v.dir.display(),
+                deployment.server(&v.dir).display(),
                 v.version
                     .map_or("(version unknown)".to_string(), |x| x.to_string()),
                 v.version_from
@@ -142,7 +142,9 @@ pub fn choose(deployment: &Deployment, plugin: Option<&str>) -> Result<Runtime, 
         });
     };
 
+    let server = |host: &Path| deployment.server(host);
     if let Some(uwsgi) = &venv.uwsgi {
+        let uwsgi = server(uwsgi);
         return Ok(Runtime {
             program: Program::Virtualenv(uwsgi.clone()),
             plugin: None,
@@ -171,18 +173,18 @@ pub fn choose(deployment: &Deployment, plugin: Option<&str>) -> Result<Runtime, 
                 "{}, which the host's {} plugin ({}) runs",
                 venv_says(),
                 found.name,
-                found.file.display()
+                deployment.server(&found.file).display()
             ),
         });
     }
 
-    let target = venv.uwsgi_path();
+    let target = server(&venv.uwsgi_path());
     Ok(Runtime {
         program: Program::Virtualenv(target),
         plugin: None,
         python: version,
         install: Some(vec![
-            venv.pip().display().to_string(),
+            server(&venv.pip()).display().to_string(),
             "install".to_string(),
             "uwsgi".to_string(),
         ]),
@@ -190,7 +192,7 @@ pub fn choose(deployment: &Deployment, plugin: Option<&str>) -> Result<Runtime, 
             "{}, and this host has no uWSGI plugin for it{}",
             venv_says(),
             match &deployment.host.plugin_dir {
-                Some(dir) => format!(" in {}", dir.display()),
+                Some(dir) => format!(" in {}", deployment.server(dir).display()),
                 None => String::new(),
             }
         ),

@@ -1,17 +1,23 @@
 //! Following `include`: which files a configuration pulls in, in the order
-//! nginx reads them. Relative patterns resolve against the prefix (the
-//! directory of `nginx.conf`); glob patterns are expanded and sorted as
-//! nginx's glob(3) does; a plain path that does not exist, and a file that
-//! includes itself, are errors at the `include` that names them.
+//! nginx reads them. Patterns are the server's paths: relative ones resolve
+//! against the prefix (the directory of `nginx.conf`), and all are read
+//! inside the sysroot when the server's tree is mirrored. Glob patterns are
+//! expanded and sorted as nginx's glob(3) does. nginx's stock files
+//! (`fastcgi_params`, `mime.types` ...) that are not on this machine are
+//! read from mgdeploy's copies, with a note. A plain path that does not
+//! exist is a warning, and a file that includes itself an error, at the
+//! `include` that names them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::parser::parse;
+use super::stock;
 use super::syntax::{Config, Directive, Node};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{SourceFile, Span};
+use crate::sysroot::Sysroot;
 
 /// One file of a configuration, parsed or not.
 #[derive(Debug)]
@@ -23,6 +29,9 @@ pub struct LoadedFile {
     pub includes: Vec<(Span, Vec<usize>)>,
     /// Problems with this file's `include` directives.
     pub include_errors: Vec<Diagnostic>,
+    /// Read from mgdeploy's copy of an nginx stock file: it is not on this
+    /// machine.
+    pub stock: Option<stock::Origin>,
 }
 
 impl LoadedFile {
@@ -86,7 +95,7 @@ pub fn load(main: &Path, prefix: &Path, follow: Follow) -> Result<Loaded, Diagno
     let first = read_main(main)?;
     Ok(match follow {
         Follow::SingleFile => Loaded { files: vec![first] },
-        Follow::Includes => follow_includes(first, prefix),
+        Follow::Includes => follow_includes(first, prefix, &Sysroot::none()),
     })
 }
 
@@ -101,12 +110,13 @@ pub fn read_main(main: &Path) -> Result<LoadedFile, Diagnostic> {
         config: parse(&source),
         includes: Vec::new(),
         include_errors: Vec::new(),
+        stock: None,
     })
 }
 
 /// `first` (from `read_main`) and every file it includes, relative paths
-/// starting at `prefix`.
-pub fn follow_includes(first: LoadedFile, prefix: &Path) -> Loaded {
+/// starting at `prefix` (a server path), read inside `sysroot`.
+pub fn follow_includes(first: LoadedFile, prefix: &Path, sysroot: &Sysroot) -> Loaded {
     let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
     index_of.insert(first.path.clone(), 0);
     let mut loaded = Loaded { files: vec![first] };
@@ -119,16 +129,17 @@ pub fn follow_includes(first: LoadedFile, prefix: &Path) -> Loaded {
         let mut found = Vec::new();
         if let Ok(config) = &loaded.files[next].config {
             for directive in include_directives(config) {
-                match resolve(config, directive, prefix) {
+                match resolve(config, directive, prefix, sysroot) {
                     Ok(paths) => {
                         let mut indices = Vec::new();
-                        for path in paths {
-                            let index = match index_of.get(&path) {
+                        for included in paths {
+                            let key = included.host.clone();
+                            let index = match index_of.get(&key) {
                                 Some(&index) => index,
                                 None => {
                                     let index = loaded.files.len() + found.len();
-                                    index_of.insert(path.clone(), index);
-                                    found.push(read_included(&path, config, directive));
+                                    index_of.insert(key, index);
+                                    found.push(read_included(included, sysroot, config, directive));
                                     index
                                 }
                             };
@@ -153,14 +164,39 @@ pub fn follow_includes(first: LoadedFile, prefix: &Path) -> Loaded {
     loaded
 }
 
+/// The rule code of a missing include: a warning, an error where
+/// MediaGoblin's location depends on it (decided by the caller, who knows
+/// which location that is).
+pub const MISSING: &str = "MG003";
+
 /// `/dev/null`, which nginx includes as an empty file.
 const DEV_NULL: &str = "/dev/null";
 
-fn read_included(path: &Path, from: &Config, directive: &Directive) -> LoadedFile {
-    let read = if path == Path::new(DEV_NULL) {
-        Ok(SourceFile::new(path, Vec::new()))
+/// A file an `include` names.
+pub struct Included {
+    /// Where it is on this machine (in the mirror, with a sysroot).
+    pub host: PathBuf,
+    /// mgdeploy's copy of an nginx stock file that is not there.
+    pub stock: Option<(stock::Origin, &'static str)>,
+}
+
+fn read_included(
+    included: Included,
+    sysroot: &Sysroot,
+    from: &Config,
+    directive: &Directive,
+) -> LoadedFile {
+    let path = included.host;
+    let read = if let Some((_, text)) = included.stock {
+        Ok(SourceFile::new(&path, text.as_bytes().to_vec()))
+    } else if path == Path::new(DEV_NULL) {
+        Ok(SourceFile::new(&path, Vec::new()))
     } else {
-        SourceFile::read(path)
+        // Read where the link leads inside the mirror; named as included.
+        sysroot
+            .resolve(&sysroot.server(&path))
+            .and_then(|real| SourceFile::read(&real))
+            .map(|source| SourceFile::new(&path, source.bytes().to_vec()))
     };
     let config = match read {
         Ok(source) => parse(&source),
@@ -170,11 +206,25 @@ fn read_included(path: &Path, from: &Config, directive: &Directive) -> LoadedFil
         ))
         .at(&from.source, directive.span(), "included here")),
     };
+    // How it was read is said at the `include` that names it.
+    let mut notes = Vec::new();
+    if let Some((origin, _)) = included.stock {
+        notes.push(
+            Diagnostic::error(format!(
+                "{} is not on this machine; mgdeploy read {}",
+                path.display(),
+                origin.describe()
+            ))
+            .with_severity(Severity::Info)
+            .at(&from.source, directive.span(), "nginx's stock file"),
+        );
+    }
     LoadedFile {
         path: path.to_path_buf(),
         config,
         includes: Vec::new(),
-        include_errors: Vec::new(),
+        include_errors: notes,
+        stock: included.stock.map(|(origin, _)| origin),
     }
 }
 
@@ -204,7 +254,8 @@ pub fn resolve(
     config: &Config,
     directive: &Directive,
     prefix: &Path,
-) -> Result<Vec<PathBuf>, Diagnostic> {
+    sysroot: &Sysroot,
+) -> Result<Vec<Included>, Diagnostic> {
     let source = &config.source;
     let [arg] = directive.args.as_slice() else {
         return Err(Diagnostic::error(format!(
@@ -214,14 +265,24 @@ pub fn resolve(
         .at(source, directive.span(), "here"));
     };
     let pattern = config.value(arg);
-    let full = if Path::new(&pattern).is_absolute() {
+    let server = if Path::new(&pattern).is_absolute() {
         PathBuf::from(&pattern)
     } else {
         prefix.join(&pattern)
     };
+    let full = sysroot.host(&server);
     if !pattern.contains(['*', '?', '[']) {
-        return match std::fs::metadata(&full) {
-            Ok(metadata) if metadata.is_file() || full == Path::new(DEV_NULL) => Ok(vec![full]),
+        if server == Path::new(DEV_NULL) {
+            return Ok(vec![Included {
+                host: server,
+                stock: None,
+            }]);
+        }
+        return match sysroot.resolve(&server).and_then(std::fs::metadata) {
+            Ok(metadata) if metadata.is_file() => Ok(vec![Included {
+                host: full,
+                stock: None,
+            }]),
             Ok(_) => Err(Diagnostic::error(format!(
                 "included file {} is not a regular file",
                 full.display()
@@ -231,12 +292,20 @@ pub fn resolve(
                 arg.span,
                 "nginx cannot read this as a configuration file",
             )),
-            Err(_) => Err(Diagnostic::error(format!(
-                "included file {} does not exist",
-                full.display()
-            ))
-            .at(source, arg.span, "this file is missing")
-            .with_help(missing_help(&full))),
+            Err(_) => match stock::lookup(&server, prefix) {
+                Some(found) => Ok(vec![Included {
+                    host: full,
+                    stock: Some(found),
+                }]),
+                None => Err(Diagnostic::error(format!(
+                    "included file {} does not exist",
+                    full.display()
+                ))
+                .with_code(MISSING)
+                .with_severity(Severity::Warning)
+                .at(source, arg.span, "this file is missing")
+                .with_help(missing_help(&full))),
+            },
         };
     }
     let options = glob::MatchOptions {
@@ -251,7 +320,12 @@ pub fn resolve(
     })?;
     let mut files: Vec<PathBuf> = paths
         .filter_map(Result::ok)
-        .filter(|p| p.is_file())
+        .filter(|p| {
+            sysroot
+                .resolve(&sysroot.server(p))
+                .and_then(std::fs::metadata)
+                .is_ok_and(|m| m.is_file())
+        })
         .collect();
     // glob(3) sorts names as bytes (in the C locale nginx runs with).
     files.sort_by(|a, b| {
@@ -259,7 +333,10 @@ pub fn resolve(
             .as_encoded_bytes()
             .cmp(b.as_os_str().as_encoded_bytes())
     });
-    Ok(files)
+    Ok(files
+        .into_iter()
+        .map(|host| Included { host, stock: None })
+        .collect())
 }
 
 /// A hint for a missing include: a file that differs only in case.

@@ -9,6 +9,7 @@ pub mod include;
 pub mod lexer;
 pub mod parser;
 pub mod semantics;
+pub mod stock;
 pub mod syntax;
 pub mod token;
 

@@ -63,6 +63,10 @@ pub struct Service {
     pub command_span: Span,
     /// Variables the service sets for the command.
     pub environment: Vec<(String, String)>,
+    /// The user and group it runs as (`User=`/`Group=`, supervisor's
+    /// `user=`), when it says.
+    pub user: Option<String>,
+    pub group: Option<String>,
     /// The parsed unit, for systemd.
     pub unit: Option<systemd::Unit>,
 }
@@ -360,6 +364,8 @@ fn systemd_service(
         command,
         command_span: entry.span,
         environment,
+        user: unit.value("Service", "User").map(str::to_string),
+        group: unit.value("Service", "Group").map(str::to_string),
         unit: Some(unit),
     }])
 }
@@ -411,6 +417,8 @@ fn supervisor_programs(path: &Path, source: &Arc<SourceFile>) -> Result<Vec<Serv
                 .get("environment")
                 .map(|e| supervisor_environment(&e.value))
                 .unwrap_or_default(),
+            user: section.get("user").map(|e| e.value.trim().to_string()),
+            group: None,
             unit: None,
         });
     }
@@ -467,6 +475,8 @@ fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
         command: words_so_far,
         command_span: first_span.unwrap_or_default(),
         environment,
+        user: None,
+        group: None,
         unit: None,
     })
 }
