@@ -352,6 +352,11 @@ pub struct ApplyArgs {
     /// The plan: JSON as `mgdeploy migrate --format json` prints it.
     pub plan: PathBuf,
 
+    /// Apply to a mirror of the server's tree in DIR instead of to this
+    /// machine's files (the plan names the server's paths).
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+
     #[command(flatten)]
     pub confirm: ConfirmArgs,
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checksum::Sha256Hex;
 use crate::source::Span;
+use crate::sysroot::Sysroot;
 
 /// Replace the bytes of `span` with `replacement` (an empty span inserts).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,15 +121,100 @@ pub struct FileChange {
     pub change: Change,
 }
 
-/// Every file a migration touches. `root` is the MediaGoblin checkout; its
-/// `.mgdeploy/` directory keeps the backups and journal of applied plans.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Every file a migration touches, by where it is on this machine. `root`
+/// is the MediaGoblin checkout; its `.mgdeploy/` directory keeps the backups
+/// and journal of applied plans. Saved, a plan is a `PlanFile`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     pub root: PathBuf,
     pub files: Vec<FileChange>,
-    /// How `nginx -t` tests the result, when the plan changes nginx's files.
+    /// How `nginx -t` tests the result, when the plan changes nginx's files
+    /// (the server's paths).
+    pub nginx_gate: Option<crate::nginx::binary::Gate>,
+    /// Where the server's files are on this machine.
+    pub sysroot: Sysroot,
+}
+
+/// The version of `PlanFile` this mgdeploy writes.
+pub const PLAN_FORMAT: u32 = 2;
+
+/// A plan as saved (`migrate --format json`) and applied elsewhere (`mgdeploy
+/// apply`): every path is the server's, relative to its `/`, so the same
+/// file applies on the server or on a mirror of it (`apply --sysroot DIR`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanFile {
+    /// `PLAN_FORMAT`.
+    pub format: u32,
+    pub root: PathBuf,
+    pub files: Vec<FileChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nginx_gate: Option<crate::nginx::binary::Gate>,
+}
+
+/// `/a/b` → `a/b`.
+fn relative_to_slash(server: &Path) -> PathBuf {
+    server.strip_prefix("/").unwrap_or(server).to_path_buf()
+}
+
+/// A saved path is plain: relative, without `.` or `..`.
+fn plain(path: &Path) -> bool {
+    !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+impl Plan {
+    /// The plan as saved: the server's paths, relative to its `/`.
+    pub fn to_file(&self) -> PlanFile {
+        let server = |host: &Path| relative_to_slash(&self.sysroot.server(host));
+        PlanFile {
+            format: PLAN_FORMAT,
+            root: server(&self.root),
+            files: self
+                .files
+                .iter()
+                .map(|f| FileChange {
+                    path: server(&f.path),
+                    change: f.change.clone(),
+                })
+                .collect(),
+            nginx_gate: self.nginx_gate.clone(),
+        }
+    }
+
+    /// A saved plan, on this machine (`sysroot`: where the server's files
+    /// are). Refuses another format, and paths that are not plain.
+    pub fn from_file(file: PlanFile, sysroot: Sysroot) -> Result<Plan, String> {
+        if file.format != PLAN_FORMAT {
+            return Err(format!(
+                "it is a plan of format {}; this mgdeploy applies format {PLAN_FORMAT}: make the plan again",
+                file.format
+            ));
+        }
+        let host = |saved: &Path| -> Result<PathBuf, String> {
+            if !plain(saved) {
+                return Err(format!("{} is not a plain path", saved.display()));
+            }
+            Ok(sysroot.host(&Path::new("/").join(saved)))
+        };
+        let files = file
+            .files
+            .iter()
+            .map(|f| {
+                Ok(FileChange {
+                    path: host(&f.path)?,
+                    change: f.change.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Plan {
+            root: host(&file.root)?,
+            files,
+            nginx_gate: file.nginx_gate,
+            sysroot,
+        })
+    }
 }
 
 impl Plan {
@@ -137,6 +223,7 @@ impl Plan {
             root: root.into(),
             files: Vec::new(),
             nginx_gate: None,
+            sysroot: Sysroot::none(),
         }
     }
 
@@ -242,5 +329,29 @@ mod tests {
             b"bc"
         );
         assert_eq!(apply_edits(b"abc", &[]).unwrap(), b"abc");
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_plan_names_the_server_s_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = dir.path().to_path_buf();
+        let mut plan = Plan::new(mirror.join("srv/mg"));
+        plan.sysroot = Sysroot::at(mirror.clone());
+        plan.create(&mirror.join("srv/mg/uwsgi.ini"), "[uwsgi]\n");
+        let saved = plan.to_file();
+        assert_eq!(saved.root, Path::new("srv/mg"));
+        assert_eq!(saved.files[0].path, Path::new("srv/mg/uwsgi.ini"));
+        // On the server.
+        let there = Plan::from_file(saved.clone(), Sysroot::none()).unwrap();
+        assert_eq!(there.files[0].path, Path::new("/srv/mg/uwsgi.ini"));
+        // Nothing outside the server's tree.
+        let mut escaping = saved;
+        escaping.files[0].path = PathBuf::from("../../etc/shadow");
+        assert!(Plan::from_file(escaping, Sysroot::none()).is_err());
     }
 }

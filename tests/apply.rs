@@ -149,7 +149,7 @@ impl Site {
         );
         std::fs::write(
             &self.plan_path,
-            serde_json::to_vec_pretty(&plan).expect("JSON"),
+            serde_json::to_vec_pretty(&plan.to_file()).expect("JSON"),
         )
         .expect("write plan");
     }

@@ -7,8 +7,9 @@ use crate::apply::resolve;
 use crate::cli::ApplyArgs;
 use crate::diagnostic::Diagnostic;
 use crate::migrate::notes::Notes;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanFile};
 use crate::report::diff::{FileDiff, unified};
+use crate::sysroot::Sysroot;
 
 /// A saved plan, and what migrate said about it when it made it.
 pub struct SavedPlan {
@@ -17,8 +18,9 @@ pub struct SavedPlan {
 }
 
 /// Reads a plan from JSON: a bare plan, or the `plan` field of what
-/// `migrate --format json` prints (with its `notes`).
-pub fn read_plan(path: &Path) -> Result<SavedPlan, Failure> {
+/// `migrate --format json` prints (with its `notes`); its paths are the
+/// server's, found in `sysroot` on this machine.
+pub fn read_plan(path: &Path, sysroot: Sysroot) -> Result<SavedPlan, Failure> {
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::from(
             Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path),
@@ -42,17 +44,31 @@ pub fn read_plan(path: &Path) -> Result<SavedPlan, Failure> {
         Some(plan) => plan.clone(),
         None => value,
     };
-    let plan = serde_json::from_value(value).map_err(|e| {
+    let not_a_plan = |why: String| {
         Failure::from(
-            Diagnostic::error(format!("{} is not an mgdeploy plan: {e}", path.display()))
+            Diagnostic::error(format!("{} is not an mgdeploy plan: {why}", path.display()))
                 .in_file(path),
         )
-    })?;
+    };
+    let file: PlanFile = serde_json::from_value(value).map_err(|e| not_a_plan(e.to_string()))?;
+    let plan = Plan::from_file(file, sysroot).map_err(not_a_plan)?;
     Ok(SavedPlan { plan, notes })
 }
 
 pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
-    let SavedPlan { plan, notes } = read_plan(&args.plan)?;
+    let sysroot = match &args.sysroot {
+        Some(dir) => Sysroot::at(std::fs::canonicalize(dir).map_err(|e| {
+            Failure::from(
+                Diagnostic::error(format!(
+                    "cannot use {} as the server's tree: {e}",
+                    dir.display()
+                ))
+                .in_file(dir),
+            )
+        })?),
+        None => Sysroot::none(),
+    };
+    let SavedPlan { plan, notes } = read_plan(&args.plan, sysroot)?;
     let targets = resolve(&plan)?;
     if targets.is_empty() {
         say("Nothing to do: the plan changes no file.");

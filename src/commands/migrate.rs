@@ -35,7 +35,8 @@ struct JsonFile {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     changes: bool,
-    plan: &'a crate::plan::Plan,
+    /// The plan as `mgdeploy apply` takes it.
+    plan: crate::plan::PlanFile,
     files: Vec<JsonFile>,
     notes: &'a crate::migrate::notes::Notes,
     uwsgi_ini_values: &'a Option<crate::migrate::uwsgi_ini::IniValues>,
@@ -70,7 +71,7 @@ fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> Stri
             let files = targets
                 .iter()
                 .map(|t| JsonFile {
-                    path: t.shown.display().to_string(),
+                    path: crate::report::paths::shown_str(&t.shown),
                     action: if t.before.is_some() {
                         "modify"
                     } else {
@@ -81,7 +82,7 @@ fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> Stri
                 .collect();
             let report = JsonReport {
                 changes: !targets.is_empty(),
-                plan: &migration.plan,
+                plan: migration.plan.to_file(),
                 files,
                 notes: &migration.notes,
                 uwsgi_ini_values: &migration.uwsgi_ini_values,

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use notes::Notes;
-use serde::Serialize;
 use uwsgi_ini::IniValues;
 
 pub use options::{Mount, Options, ScriptName};
@@ -29,7 +28,7 @@ use crate::plan::{Edit, Plan};
 use crate::service::{Manager, Role};
 
 /// A planned migration.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Migration {
     pub plan: Plan,
     pub notes: Notes,
@@ -71,6 +70,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
 
     let mut notes = Notes::default();
     let mut plan = Plan::new(&deployment.root);
+    plan.sysroot = deployment.sysroot.clone();
 
     // nginx.
     let socket = match &options.socket {
@@ -103,10 +103,11 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
     if !plan.is_empty() {
         let nginx = &deployment.nginx;
         plan.nginx_gate = Some(crate::nginx::binary::Gate::for_site(
-            &nginx.main,
+            &deployment.server(&nginx.main),
             nginx.is_main_conf,
             &nginx.prefix,
             crate::nginx::analyze::site_context(&nginx.loaded, nginx.is_main_conf),
+            &deployment.sysroot,
         ));
     }
 

@@ -7,8 +7,20 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use super::analyze::Context;
-use super::include::{Follow, load};
+use super::include::{Loaded, follow_includes, read_main};
 use crate::diagnostic::Diagnostic;
+use crate::sysroot::Sysroot;
+
+/// The server's nginx.conf and what it includes, read in `sysroot`.
+fn load_in(live: &Path, sysroot: &Sysroot) -> Result<Loaded, Diagnostic> {
+    let host = sysroot.host(live);
+    let first = read_main(&host)?;
+    Ok(follow_includes(
+        first,
+        live.parent().unwrap_or(Path::new("/")),
+        sysroot,
+    ))
+}
 
 /// `nginx` on `PATH` (or in /usr/sbin, where Debian puts it), if installed.
 pub fn find() -> Option<PathBuf> {
@@ -43,25 +55,30 @@ pub enum Gate {
 
 impl Gate {
     /// The gate for a configuration read from `main`.
-    pub fn for_site(main: &Path, is_main_conf: bool, prefix: &Path, context: Context) -> Gate {
+    /// The gate for a configuration read from `main` (a server path; the
+    /// server's files are in `sysroot`). It names the server's paths.
+    pub fn for_site(
+        main: &Path,
+        is_main_conf: bool,
+        prefix: &Path,
+        context: Context,
+        sysroot: &Sysroot,
+    ) -> Gate {
         if is_main_conf {
             return Gate::MainConf {
                 conf: main.to_path_buf(),
             };
         }
+        // Whether the server's live configuration includes the site.
         let live = Path::new(LIVE_CONF);
-        let site = std::fs::canonicalize(main).unwrap_or_else(|_| main.to_path_buf());
-        let reachable = load(
-            live,
-            live.parent().unwrap_or(Path::new("/")),
-            Follow::Includes,
-        )
-        .is_ok_and(|loaded| {
-            loaded
-                .files
-                .iter()
-                .any(|f| std::fs::canonicalize(&f.path).is_ok_and(|p| p == site))
-        });
+        let site = sysroot.resolve(main).ok();
+        let reachable = std::fs::metadata(sysroot.host(live)).is_ok()
+            && load_in(live, sysroot).is_ok_and(|loaded| {
+                loaded
+                    .files
+                    .iter()
+                    .any(|f| sysroot.resolve(&sysroot.server(&f.path)).ok() == site)
+            });
         if reachable {
             return Gate::Live;
         }

@@ -1,7 +1,7 @@
 //! Unified diffs of planned changes, the form reviewers and `git apply`
 //! read. New files are diffed against `/dev/null`, removed files to it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anstyle::{AnsiColor, Effects, Style};
 use similar::{ChangeTag, TextDiff};
@@ -13,25 +13,7 @@ pub struct FileDiff<'a> {
     pub new: Option<&'a [u8]>,
 }
 
-/// How a path appears in diff headers: relative to the current directory
-/// when the file is under it (so `git apply` takes the patch there),
-/// absolute otherwise.
-pub fn display_path(path: &Path) -> PathBuf {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    match std::env::current_dir() {
-        Ok(cwd) => match absolute.strip_prefix(&cwd) {
-            Ok(relative) => relative.to_path_buf(),
-            Err(_) => absolute,
-        },
-        Err(_) => absolute,
-    }
-}
+use super::paths::shown as display_path;
 
 fn header_name(prefix: &str, path: &Path) -> String {
     if path.is_absolute() {

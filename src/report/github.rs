@@ -28,7 +28,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
         match &d.location {
             Location::Span(label) => {
                 let (start, end) = (label.start(), label.end());
-                let path = crate::report::diff::display_path(label.source.path());
+                let path = crate::report::paths::shown(label.source.path());
                 properties.push(format!("file={}", property(&path.to_string_lossy())));
                 properties.push(format!("line={}", start.line));
                 properties.push(format!("col={}", start.column));
@@ -38,7 +38,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                 }
             }
             Location::File(path) => {
-                let path = crate::report::diff::display_path(path);
+                let path = crate::report::paths::shown(path);
                 properties.push(format!("file={}", property(&path.to_string_lossy())));
             }
             Location::None => {}

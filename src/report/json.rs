@@ -48,7 +48,7 @@ struct Document<'a> {
 fn related(label: &Label) -> Related {
     let start = label.start();
     Related {
-        file: label.source.path().display().to_string(),
+        file: crate::report::paths::shown_str(label.source.path()),
         line: start.line,
         column: start.column,
         message: label.message.clone(),
@@ -79,7 +79,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                 message: &d.message,
                 help: d.help.as_deref(),
                 notes: &d.notes,
-                file: d.path().map(|p| p.display().to_string()),
+                file: d.path().map(crate::report::paths::shown_str),
                 line,
                 column,
                 end,

@@ -3,5 +3,6 @@
 pub mod diff;
 pub mod github;
 pub mod json;
+pub mod paths;
 pub mod sarif;
 pub mod text;

@@ -116,7 +116,7 @@ fn level(severity: Severity) -> &'static str {
 /// A path as SARIF wants it: relative (to the current directory, where CI
 /// runs) when the file is under it, else a `file://` URI.
 fn uri(path: &std::path::Path) -> String {
-    let shown = crate::report::diff::display_path(path);
+    let shown = crate::report::paths::shown(path);
     let text = shown.to_string_lossy();
     let encoded: String = text
         .bytes()
