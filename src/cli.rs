@@ -49,6 +49,14 @@ pub struct Cli {
     )]
     pub color: ColorWhen,
 
+    /// Print only the diff or the findings: no summary, no notes.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also say which files were read and what was chosen on the way.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -112,9 +120,17 @@ pub enum Command {
     /// For bash: mgdeploy completions bash > ~/.local/share/bash-completion/completions/mgdeploy
     Completions(CompletionsArgs),
 
-    /// Print the manual page (roff) on standard output.
-    #[command(hide = true)]
-    Manpage,
+    /// Write the manual pages: mgdeploy(1) and one per subcommand.
+    ///
+    /// Without --dir, prints mgdeploy(1) (roff) on standard output.
+    Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write mgdeploy.1, mgdeploy-migrate.1, ... into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -143,9 +159,9 @@ pub struct ParseArgs {
 /// MediaGoblin checkout finds everything itself.
 #[derive(Clone, Debug, Args)]
 pub struct DiscoveryArgs {
-    /// The MediaGoblin checkout.
-    #[arg(short = 'C', long = "root", value_name = "DIR", default_value = ".")]
-    pub root: PathBuf,
+    /// The MediaGoblin checkout [default: .].
+    #[arg(short = 'C', long = "root", value_name = "DIR")]
+    pub root: Option<PathBuf>,
 
     /// The Paste configuration [default: paste_local.ini if it exists, else paste.ini].
     #[arg(long, value_name = "FILE")]
@@ -183,20 +199,42 @@ pub struct DiscoveryArgs {
     /// server's paths. For code review on a machine that is not the server.
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
+
+    /// Read defaults from FILE [default: mgdeploy.toml in the current
+    /// directory or above it, up to the root of the git work tree].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Read no mgdeploy.toml.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 impl DiscoveryArgs {
-    /// Where discovery looks, as the domain takes it.
-    pub fn discovery(&self) -> crate::deploy::discover::Discovery {
+    /// Which mgdeploy.toml to read.
+    pub fn config_choice(&self) -> crate::config::Choice {
+        match (&self.config, self.no_config) {
+            (_, true) => crate::config::Choice::Ignore,
+            (Some(file), false) => crate::config::Choice::File(file.clone()),
+            (None, false) => crate::config::Choice::Find,
+        }
+    }
+
+    /// Where discovery looks, as the domain takes it: the command line,
+    /// else the configuration.
+    pub fn discovery(&self, config: &crate::config::Config) -> crate::deploy::discover::Discovery {
+        let defaults = &config.locations;
+        let pick =
+            |given: &Option<PathBuf>, default: &Option<PathBuf>| given.clone().or(default.clone());
         crate::deploy::discover::Discovery {
-            root: self.root.clone(),
-            paste: self.paste.clone(),
-            mediagoblin_ini: self.mediagoblin_ini.clone(),
-            nginx: self.nginx.clone(),
-            nginx_prefix: self.nginx_prefix.clone(),
-            uwsgi_ini: self.uwsgi_ini.clone(),
-            service: self.service.clone(),
-            sysroot: self.sysroot.clone(),
+            root: pick(&self.root, &defaults.root).unwrap_or_else(|| PathBuf::from(".")),
+            paste: pick(&self.paste, &defaults.paste),
+            mediagoblin_ini: pick(&self.mediagoblin_ini, &defaults.mediagoblin_ini),
+            nginx: pick(&self.nginx, &defaults.nginx),
+            nginx_prefix: pick(&self.nginx_prefix, &defaults.nginx_prefix),
+            uwsgi_ini: pick(&self.uwsgi_ini, &defaults.uwsgi_ini),
+            service: pick(&self.service, &defaults.service),
+            sysroot: pick(&self.sysroot, &defaults.sysroot),
         }
     }
 }
@@ -223,18 +261,28 @@ impl From<ScriptName> for options::ScriptName {
 }
 
 impl MigrationArgs {
-    /// The migration's options, validated while parsing.
-    pub fn options(&self) -> options::Options {
+    /// The migration's options (validated while parsing): the command
+    /// line, else the configuration's `[migrate]`, else the defaults.
+    pub fn options(&self, config: &crate::config::Config) -> options::Options {
+        let defaults = &config.migrate;
+        let standard = options::Options::default();
         options::Options {
-            mount: self.mount.clone(),
-            script_name: self.script_name.into(),
-            socket: self.socket.clone(),
-            fcgi_address: self.fcgi_address.clone(),
-            user: self.user.clone(),
-            group: self.group.clone(),
-            processes: self.processes,
-            plugin: self.plugin.clone(),
-            templates: self.templates.clone(),
+            mount: self.mount.clone().or(defaults.mount.clone()),
+            script_name: self
+                .script_name
+                .map(Into::into)
+                .or(defaults.script_name)
+                .unwrap_or(standard.script_name),
+            socket: self.socket.clone().or(defaults.socket.clone()),
+            fcgi_address: self.fcgi_address.clone().or(defaults.fcgi_address.clone()),
+            user: self.user.clone().or(defaults.user.clone()),
+            group: self.group.clone().or(defaults.group.clone()),
+            processes: self
+                .processes
+                .or(defaults.processes)
+                .unwrap_or(standard.processes),
+            plugin: self.plugin.clone().or(defaults.plugin.clone()),
+            templates: self.templates.clone().or(defaults.templates.clone()),
         }
     }
 }
@@ -245,9 +293,9 @@ pub struct MigrationArgs {
     #[arg(long, value_name = "PATH", value_parser = parse_mount)]
     pub mount: Option<Mount>,
 
-    /// How the prefix reaches MediaGoblin.
-    #[arg(long = "script-name", value_enum, default_value = "mount")]
-    pub script_name: ScriptName,
+    /// How the prefix reaches MediaGoblin [default: mount].
+    #[arg(long = "script-name", value_enum)]
+    pub script_name: Option<ScriptName>,
 
     /// Address uWSGI listens on: unix:/path or host:port [default: the address nginx passes to today].
     #[arg(long, value_name = "ADDR", value_parser = parse_socket)]
@@ -258,17 +306,19 @@ pub struct MigrationArgs {
     #[arg(long = "fcgi-address", value_name = "ADDR", value_parser = options::fcgi_address)]
     pub fcgi_address: Option<Address>,
 
-    /// User uWSGI runs MediaGoblin as [default: the owner of the checkout].
+    /// User uWSGI runs MediaGoblin as [default: the User= of the service
+    /// that starts the site, else the ini's uid, else the owner of the
+    /// checkout; asked for in a --sysroot mirror].
     #[arg(long, value_name = "USER", value_parser = parse_user)]
     pub user: Option<String>,
 
-    /// Group uWSGI runs MediaGoblin as [default: the group of the checkout].
+    /// Group uWSGI runs MediaGoblin as [default: found as the user is].
     #[arg(long, value_name = "GROUP", value_parser = parse_group)]
     pub group: Option<String>,
 
-    /// Number of uWSGI worker processes (1 to 1024).
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub processes: u32,
+    /// Number of uWSGI worker processes, 1 to 1024 [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub processes: Option<u32>,
 
     /// uWSGI's Python plugin (e.g. python3, python27) [default: the one that
     /// runs the virtualenv's Python; none for a uWSGI installed in it].
@@ -288,7 +338,8 @@ pub enum PlanFormat {
     Json,
     /// Only the diff, for `git apply`.
     Patch,
-    /// A merge-request comment: the summary, then the diff in a fenced block.
+    /// A merge-request comment: a status line, the summary under headings,
+    /// and each file's diff in a collapsible block.
     Markdown,
 }
 
@@ -310,6 +361,11 @@ pub struct MigrateArgs {
     /// How to print the plan.
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
+
+    /// Exit 0 when the plan has changes (or was not confirmed), for a CI
+    /// step that posts the plan; failures still exit 2.
+    #[arg(long)]
+    pub exit_zero: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -322,6 +378,10 @@ pub enum CheckFormat {
     Sarif,
     /// GitHub Actions workflow commands (`::error file=...`).
     Github,
+    /// reviewdog's Diagnostic JSON, one per line (`reviewdog -f=rdjsonl`).
+    Rdjsonl,
+    /// GitLab's Code Quality report (`artifacts:reports:codequality`).
+    Gitlab,
 }
 
 #[derive(Debug, Args)]
@@ -333,9 +393,43 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
 
-    /// Explain a rule (e.g. MG009) instead of checking.
-    #[arg(long, value_name = "CODE")]
-    pub explain: Option<String>,
+    /// Report only these rules (codes, comma-separated) [default: all, or
+    /// mgdeploy.toml's `[check] select`].
+    #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_code)]
+    pub select: Option<Vec<&'static str>>,
+
+    /// Do not report these rules (added to mgdeploy.toml's `[check] ignore`).
+    #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_code)]
+    pub ignore: Vec<&'static str>,
+
+    /// Exit 0 even when there are error findings; failures still exit 2.
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// Explain a rule (e.g. MG009) instead of checking; without CODE, list
+    /// the rules.
+    #[arg(
+        long,
+        value_name = "CODE",
+        num_args = 0..=1,
+        ignore_case = true,
+        hide_possible_values = true,
+        value_parser = explain_code()
+    )]
+    pub explain: Option<Option<String>>,
+}
+
+fn parse_code(text: &str) -> Result<&'static str, String> {
+    crate::check::registry::parse_code(text)
+}
+
+/// `--explain`'s values: the codes (completed by the shell, either case).
+fn explain_code() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::check::registry::RULES
+            .iter()
+            .map(|rule| clap::builder::PossibleValue::new(rule.code).help(rule.summary)),
+    )
 }
 
 /// Asking before writing.

@@ -71,6 +71,33 @@ pub struct Diagnostic {
     pub related: Vec<Label>,
     pub notes: Vec<String>,
     pub help: Option<String>,
+    /// Edits that resolve the finding, when mgdeploy knows them.
+    pub fix: Option<Fix>,
+}
+
+/// Whether a fix may be applied without a person reading it first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applicability {
+    /// Changes nothing but what the finding is about (a misspelt name).
+    Safe,
+    /// Likely right, but it changes behaviour: shown, applied only when asked.
+    Unsafe,
+}
+
+/// Replace `span` of `source` with `replacement`.
+#[derive(Clone, Debug)]
+pub struct Replacement {
+    pub source: Arc<SourceFile>,
+    pub span: Span,
+    pub replacement: String,
+}
+
+/// What resolves a finding: one or more replacements, said in a line.
+#[derive(Clone, Debug)]
+pub struct Fix {
+    pub message: String,
+    pub replacements: Vec<Replacement>,
+    pub applicability: Applicability,
 }
 
 impl Diagnostic {
@@ -83,7 +110,29 @@ impl Diagnostic {
             related: Vec::new(),
             notes: Vec::new(),
             help: None,
+            fix: None,
         }
+    }
+
+    /// A fix that replaces `span` of `source` with `replacement`.
+    pub fn with_fix(
+        mut self,
+        message: impl Into<String>,
+        source: &Arc<SourceFile>,
+        span: Span,
+        replacement: impl Into<String>,
+        applicability: Applicability,
+    ) -> Self {
+        self.fix = Some(Fix {
+            message: message.into(),
+            replacements: vec![Replacement {
+                source: Arc::clone(source),
+                span,
+                replacement: replacement.into(),
+            }],
+            applicability,
+        });
+        self
     }
 
     pub fn with_severity(mut self, severity: Severity) -> Self {

@@ -11,6 +11,7 @@ pub mod check;
 pub mod checksum;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod deploy;
 pub mod diagnostic;
 pub mod escape;

@@ -24,6 +24,13 @@ fn main() -> ExitCode {
         }
     };
     apply_color(Some(cli.color));
+    commands::set_verbosity(if cli.quiet {
+        commands::Verbosity::Quiet
+    } else if cli.verbose {
+        commands::Verbosity::Verbose
+    } else {
+        commands::Verbosity::Normal
+    });
     let mut report = |diagnostics: &[Diagnostic]| {
         if !diagnostics.is_empty() {
             {
@@ -40,7 +47,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::apply(args),
         Command::Rollback(args) => commands::rollback::rollback(args),
         Command::Completions(args) => commands::completions::completions(args),
-        Command::Manpage => commands::completions::manpage(),
+        Command::Manpage(args) => commands::manual::manpage(args),
     };
     match outcome {
         Ok(status) => ExitCode::from(status.code()),

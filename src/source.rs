@@ -145,6 +145,15 @@ impl SourceFile {
         }
     }
 
+    /// The 1-based column of a byte offset, counted in bytes (as reviewdog
+    /// and LSP's UTF-8 positions count).
+    pub fn byte_column(&self, offset: usize) -> usize {
+        let offset = offset.min(self.bytes.len());
+        let starts = self.line_starts();
+        let index = starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        offset - starts.get(index).copied().unwrap_or(0) + 1
+    }
+
     /// The span of the 1-based line `line`, without its line ending.
     pub fn line_span(&self, line: usize) -> Span {
         let starts = self.line_starts();

@@ -136,9 +136,10 @@ fn json_and_markdown_formats() {
 
     let markdown = migrate(&top, &["--dry-run", "--format", "markdown"]);
     let text = out(&markdown);
-    assert!(text.starts_with("### mgdeploy migrate\n"), "{text}");
+    assert!(text.starts_with("## mgdeploy migrate\n"), "{text}");
+    assert!(text.contains("<details>\n<summary>"), "{text}");
     assert!(text.contains("```diff\n--- "), "{text}");
-    assert!(text.trim_end().ends_with("```"), "{text}");
+    assert!(text.trim_end().ends_with("</details>"), "{text}");
 
     // The JSON plan is what `mgdeploy apply` takes.
     let plan = top.join("plan.json");

@@ -66,8 +66,13 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
         let shown = file.path.clone();
         let target = match &file.change {
             Change::Modify { sha256, edits } => {
-                let real =
-                    step("find", &shown, fs::canonicalize(&shown)).map_err(|e| failure(&e))?;
+                // In a mirror, links are followed as the server would.
+                let real = step(
+                    "find",
+                    &shown,
+                    plan.sysroot.resolve(&plan.sysroot.server(&shown)),
+                )
+                .map_err(|e| failure(&e))?;
                 let metadata = step("read", &real, fs::metadata(&real)).map_err(|e| failure(&e))?;
                 if !metadata.is_file() {
                     return Err(Diagnostic::error(format!(
@@ -122,7 +127,8 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                 let dir = step(
                     "find the directory of",
                     &shown,
-                    fs::canonicalize(fsops::parent(&shown)),
+                    plan.sysroot
+                        .resolve(&plan.sysroot.server(fsops::parent(&shown))),
                 )
                 .map_err(|e| failure(&e))?;
                 let real = dir.join(shown.file_name().unwrap_or_default());
@@ -215,6 +221,29 @@ pub fn check_no_unfinished(root: &Path) -> Result<(), Diagnostic> {
         None => Ok(()),
         Some(transaction) => Err(interrupted(root, &transaction)),
     }
+}
+
+/// The uWSGI ini the newest applied change under `root` created or
+/// changed, if it is still there: where `check` finds the ini `migrate`
+/// wrote when it was told to write it elsewhere. A state directory that
+/// cannot be trusted tells nothing.
+pub fn last_written_uwsgi_ini(root: &Path) -> Option<PathBuf> {
+    let state = StateDir::open(root, false).ok()??;
+    let transactions = journal::transactions(&state).ok()?;
+    transactions
+        .iter()
+        .rev()
+        .filter(|t| t.journal.state == journal::State::Committed)
+        .flat_map(|t| &t.journal.files)
+        .map(|f| f.target.clone())
+        .find(|target| {
+            target.extension().is_some_and(|e| e == "ini")
+                && crate::source::SourceFile::read(target).is_ok_and(|source| {
+                    String::from_utf8_lossy(source.bytes())
+                        .lines()
+                        .any(|line| line.trim() == "[uwsgi]")
+                })
+        })
 }
 
 /// What a successful apply did.

@@ -7,6 +7,7 @@ pub mod nginx;
 pub mod process;
 pub mod registry;
 pub mod site;
+pub mod suppress;
 pub mod tables;
 pub mod uwsgi;
 

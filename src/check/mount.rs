@@ -75,7 +75,7 @@ pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
                 "nothing says what listens here",
             )
             .with_note(format!(
-                "looked for {}, and for an ini naming {} in /etc/uwsgi/apps-enabled and /etc/uwsgi-emperor/vassals",
+                "looked for {}, and for an ini naming {} in /etc/uwsgi/apps-enabled, /etc/uwsgi-emperor/vassals and /etc/uwsgi/apps-available",
                 deployment.uwsgi_path.display(),
                 deployment.root.display()
             ))
@@ -328,22 +328,29 @@ fn mountpoints(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     let source = &settings.file.document.source;
     for (point, app, entry) in settings.mounts() {
         if point.len() > 1 && point.ends_with('/') {
-            out.push(
-                finding(
-                    "MG010",
-                    Severity::Error,
-                    format!("the mountpoint `{point}` ends with `/`"),
-                )
-                .at(
+            let fixed = format!("{}={app}", point.trim_end_matches('/'));
+            let mut finding = finding(
+                "MG010",
+                Severity::Error,
+                format!("the mountpoint `{point}` ends with `/`"),
+            )
+            .at(
+                source,
+                entry.value_span(),
+                "uWSGI keeps the slash in SCRIPT_NAME and takes it off PATH_INFO",
+            )
+            .with_help(format!("write `mount = {fixed}`"));
+            // Only where the value is written as read (no continuation lines).
+            if source.text(entry.value_span()) == format!("{point}={app}") {
+                finding = finding.with_fix(
+                    "drop the trailing slash",
                     source,
                     entry.value_span(),
-                    "uWSGI keeps the slash in SCRIPT_NAME and takes it off PATH_INFO",
-                )
-                .with_help(format!(
-                    "write `mount = {}={app}`",
-                    point.trim_end_matches('/')
-                )),
-            );
+                    fixed,
+                    crate::diagnostic::Applicability::Safe,
+                );
+            }
+            out.push(finding);
         }
         check_app(&app, entry, source, out);
     }

@@ -5,7 +5,7 @@
 use super::finding;
 use super::tables::{did_you_mean, nginx_directives};
 use crate::deploy::locations::walk;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::nginx::include::Loaded;
 use crate::nginx::syntax::{Config, Directive};
 
@@ -68,19 +68,34 @@ fn unknown_directives(config: &Config, out: &mut Vec<Diagnostic>) {
         }
         let span = d.name.span;
         match did_you_mean(&text, known) {
-            Some(meant) => out.push(
-                finding(
-                    "MG002",
-                    Severity::Error,
-                    format!("unknown directive `{text}`"),
+            Some(meant) => {
+                let only_case = meant.eq_ignore_ascii_case(&text);
+                out.push(
+                    finding(
+                        "MG002",
+                        Severity::Error,
+                        format!("unknown directive `{text}`"),
+                    )
+                    .at(&config.source, span, format!("did you mean `{meant}`?"))
+                    .with_help(if only_case {
+                        format!("nginx directive names are case-sensitive: write `{meant}`")
+                    } else {
+                        format!("write `{meant}`")
+                    })
+                    .with_fix(
+                        format!("write `{meant}`"),
+                        &config.source,
+                        span,
+                        meant,
+                        // Another letter may be another directive than meant.
+                        if only_case {
+                            Applicability::Safe
+                        } else {
+                            Applicability::Unsafe
+                        },
+                    ),
                 )
-                .at(&config.source, span, format!("did you mean `{meant}`?"))
-                .with_help(if meant.eq_ignore_ascii_case(&text) {
-                    format!("nginx directive names are case-sensitive: write `{meant}`")
-                } else {
-                    format!("write `{meant}`")
-                }),
-            ),
+            }
             None => out.push(
                 finding(
                     "MG002",

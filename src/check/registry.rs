@@ -9,6 +9,9 @@ pub struct Rule {
     pub name: &'static str,
     /// The severity of a typical finding (some rules report at two levels).
     pub severity: Severity,
+    /// For rules about attacks: a CVSS-like score from 0.0 to 10.0, as code
+    /// scanning ranks security alerts by (`security-severity`).
+    pub security_severity: Option<&'static str>,
     /// One line: what the rule finds.
     pub summary: &'static str,
     /// What `check --explain CODE` prints.
@@ -20,6 +23,7 @@ pub const RULES: &[Rule] = &[
         code: "MG001",
         name: "syntax-error",
         severity: Severity::Error,
+        security_severity: None,
         summary: "a configuration file does not parse",
         explanation: "An nginx file, paste.ini, mediagoblin.ini or the uWSGI ini cannot be read the way nginx, \
             Python's configparser or uWSGI read it. nginx refuses to start (or reload) with a file it cannot \
@@ -30,6 +34,7 @@ pub const RULES: &[Rule] = &[
         code: "MG002",
         name: "unknown-directive",
         severity: Severity::Error,
+        security_severity: None,
         summary: "an nginx directive nginx does not know",
         explanation: "nginx compares directive names byte for byte: `uWSGI_pass` is not `uwsgi_pass`, and nginx \
             stops with `unknown directive`. A name that differs from a known directive only in case, or by a \
@@ -40,16 +45,21 @@ pub const RULES: &[Rule] = &[
         code: "MG003",
         name: "include-problem",
         severity: Severity::Error,
+        security_severity: None,
         summary: "`include` names a file that does not exist, or includes itself",
         explanation: "A plain `include` path must name an existing file (nginx stops with `open() failed` \
             otherwise); relative paths start at nginx's configuration directory, and file names are \
             case-sensitive (`uWSGI_params` is not `uwsgi_params`). A glob that matches nothing is fine. A file \
-            that includes itself, directly or through others, would be read forever.",
+            that includes itself, directly or through others, would be read forever. nginx's stock files \
+            (`uwsgi_params`, `mime.types` ...) are known from mgdeploy's copies where nginx is not installed \
+            (a note). Any other missing file is a warning, since the server may have it; it is an error when \
+            MediaGoblin's location includes it, because what the location does then cannot be known.",
     },
     Rule {
         code: "MG004",
         name: "still-fastcgi",
         severity: Severity::Warning,
+        security_severity: None,
         summary: "MediaGoblin is still served over FastCGI",
         explanation: "MediaGoblin's location passes requests to flup's FastCGI server, which needs Python 2 and \
             `paster`. MediaGoblin stopped documenting FastCGI in 0.10.0. `mgdeploy migrate` moves the \
@@ -59,6 +69,7 @@ pub const RULES: &[Rule] = &[
         code: "MG005",
         name: "address-mismatch",
         severity: Severity::Error,
+        security_severity: None,
         summary: "nginx passes to an address the uWSGI ini does not listen on",
         explanation: "The `uwsgi_pass` address of MediaGoblin's location must be one of the `socket`s in the uWSGI \
             ini; otherwise nginx answers 502 Bad Gateway (connection refused) for every page.",
@@ -67,6 +78,7 @@ pub const RULES: &[Rule] = &[
         code: "MG006",
         name: "param-without-pass",
         severity: Severity::Error,
+        security_severity: None,
         summary: "a location sets `uwsgi_param` but does not `uwsgi_pass`",
         explanation: "`uwsgi_param` only matters for requests the location passes to uWSGI. Without a `uwsgi_pass` \
             in the same location the parameters go nowhere; usually the pass was lost, or misspelt.",
@@ -75,6 +87,7 @@ pub const RULES: &[Rule] = &[
         code: "MG007",
         name: "prefix-not-stripped",
         severity: Severity::Error,
+        security_severity: None,
         summary: "nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO",
         explanation: "With `uwsgi_param SCRIPT_NAME /prefix;` nginx still sends the whole URI as PATH_INFO \
             (uwsgi_params sets it from $document_uri), so MediaGoblin sees /prefix twice and answers 404. \
@@ -85,6 +98,7 @@ pub const RULES: &[Rule] = &[
         code: "MG008",
         name: "prefix-stripped-twice",
         severity: Severity::Error,
+        security_severity: None,
         summary: "the prefix is taken off PATH_INFO twice",
         explanation: "Two mechanisms each remove the prefix length from PATH_INFO (`route-run = fixpathinfo:`, \
             `manage-script-name` with a mountpoint, `uwsgi_modifier1 30` on Python 2); the second one cuts \
@@ -94,6 +108,7 @@ pub const RULES: &[Rule] = &[
         code: "MG009",
         name: "modifier1-python3",
         severity: Severity::Error,
+        security_severity: None,
         summary: "`uwsgi_modifier1 30` with uWSGI's Python 3 plugin",
         explanation: "modifier1 30 asks uWSGI to remove SCRIPT_NAME from PATH_INFO. The Python 3 plugin checks for \
             byte strings where it has text and silently does nothing (unbit/uwsgi#876), so MediaGoblin gets \
@@ -104,6 +119,7 @@ pub const RULES: &[Rule] = &[
         code: "MG010",
         name: "mountpoint-trailing-slash",
         severity: Severity::Error,
+        security_severity: None,
         summary: "a uWSGI mountpoint ends with `/`",
         explanation: "`mount = /mediagoblin/=...` makes SCRIPT_NAME `/mediagoblin/` and PATH_INFO lose its leading \
             slash (`u/x` instead of `/u/x`). Write the mountpoint without the trailing slash; nginx's location \
@@ -113,6 +129,7 @@ pub const RULES: &[Rule] = &[
         code: "MG011",
         name: "paste-app-path",
         severity: Severity::Error,
+        security_severity: None,
         summary: "`mount` or `paste` without `config:` or with a relative path",
         explanation: "uWSGI hands `config:/abs/paste.ini` to PasteDeploy. A bare `/path/paste.ini` in `mount` is \
             silently not mounted (every request: 500, no Python application found), and PasteDeploy refuses a \
@@ -122,6 +139,7 @@ pub const RULES: &[Rule] = &[
         code: "MG012",
         name: "fastcgi-leftover",
         severity: Severity::Warning,
+        security_severity: None,
         summary: "`fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location",
         explanation: "`fastcgi_*` directives do nothing for requests passed with `uwsgi_pass`, and \
             $fastcgi_script_name / $fastcgi_path_info depend on FastCGI settings (fastcgi_index, \
@@ -131,6 +149,7 @@ pub const RULES: &[Rule] = &[
         code: "MG013",
         name: "public-uwsgi-socket",
         severity: Severity::Error,
+        security_severity: Some("9.8"),
         summary: "uWSGI speaks the uwsgi protocol on a public or wildcard address",
         explanation: "The uwsgi protocol lets the client set variables such as UWSGI_FILE, which make uWSGI load \
             and run code. Its socket must only be reachable by nginx: a UNIX socket, or 127.0.0.1. `:3031` and \
@@ -140,6 +159,7 @@ pub const RULES: &[Rule] = &[
         code: "MG014",
         name: "socket-permissions",
         severity: Severity::Error,
+        security_severity: Some("8.8"),
         summary: "a UNIX socket anyone may write to, or that nginx cannot",
         explanation: "`chmod-socket = 666` lets every local user talk uwsgi to MediaGoblin (and load code, see \
             MG013). Without `chmod-socket`/`chown-socket` the socket belongs to the user uWSGI runs as and \
@@ -150,6 +170,7 @@ pub const RULES: &[Rule] = &[
         code: "MG015",
         name: "alias-traversal",
         severity: Severity::Error,
+        security_severity: Some("7.5"),
         summary: "a location and its `alias` disagree on the trailing slash",
         explanation: "`location /static { alias /srv/static/; }` maps `/static../secret` to `/srv/static/../secret`: \
             one directory up. `location /static/ { alias /srv/static; }` maps `/static/x` to `/srv/staticx`. \
@@ -159,6 +180,7 @@ pub const RULES: &[Rule] = &[
         code: "MG016",
         name: "static-not-served",
         severity: Severity::Warning,
+        security_severity: None,
         summary: "a static or media URL of mediagoblin.ini that nginx does not serve",
         explanation: "MediaGoblin builds URLs for its static files, theme and plugin files and uploads from \
             mediagoblin.ini (direct_remote_path, theme_web_path, plugin_web_path, [storage:publicstore] \
@@ -169,6 +191,7 @@ pub const RULES: &[Rule] = &[
         code: "MG017",
         name: "upload-limit",
         severity: Severity::Warning,
+        security_severity: None,
         summary: "`client_max_body_size` is below what MediaGoblin accepts",
         explanation: "nginx refuses request bodies larger than client_max_body_size (1m unless set) with 413 \
             before MediaGoblin sees them, so uploads MediaGoblin would accept (upload_limit, max_file_size in \
@@ -178,6 +201,7 @@ pub const RULES: &[Rule] = &[
         code: "MG018",
         name: "no-celery-worker",
         severity: Severity::Warning,
+        security_severity: None,
         summary: "background tasks are not eager and no celery worker is set up",
         explanation: "MediaGoblin processes uploads in celery. It runs them in the web process only when the \
             environment has CELERY_ALWAYS_EAGER=true (lazyserver.sh exports it; under uWSGI: `env = \
@@ -188,6 +212,7 @@ pub const RULES: &[Rule] = &[
         code: "MG019",
         name: "unknown-uwsgi-option",
         severity: Severity::Error,
+        security_severity: None,
         summary: "a uWSGI option uWSGI does not know",
         explanation: "uWSGI option names are case-sensitive. With `strict = true` an unknown option stops uWSGI; \
             without it uWSGI silently treats it as a placeholder and the setting has no effect.",
@@ -196,6 +221,7 @@ pub const RULES: &[Rule] = &[
         code: "MG020",
         name: "uwsgi-plugin-missing",
         severity: Severity::Error,
+        security_severity: None,
         summary: "the uWSGI ini loads a plugin this host does not have",
         explanation: "`plugins = python` looks for python_plugin.so, which only the Python 2 package provided; \
             Debian ships python3_plugin.so. In an ini file uWSGI only logs that the plugin did not load, then \
@@ -205,6 +231,7 @@ pub const RULES: &[Rule] = &[
         code: "MG021",
         name: "buffer-size",
         severity: Severity::Info,
+        security_severity: None,
         summary: "uWSGI's request buffer is smaller than the headers nginx lets through",
         explanation: "uWSGI reads a request's variables into `buffer-size` bytes (4096 by default) and drops the \
             request (`invalid request block size`) when they do not fit; nginx accepts request headers up to \
@@ -215,6 +242,7 @@ pub const RULES: &[Rule] = &[
         code: "MG022",
         name: "script-name-missing",
         severity: Severity::Error,
+        security_severity: None,
         summary: "MediaGoblin gets no SCRIPT_NAME",
         explanation: "MediaGoblin's app.py reads environ['SCRIPT_NAME'], and so does Paste's urlmap (the paste.ini \
             of MediaGoblin up to 0.4); without it every page is a 502 (KeyError). nginx's uwsgi_params sends no \
@@ -225,6 +253,7 @@ pub const RULES: &[Rule] = &[
         code: "MG023",
         name: "python-mismatch",
         severity: Severity::Error,
+        security_severity: None,
         summary: "the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python",
         explanation: "A uWSGI Python plugin embeds one Python. MediaGoblin up to 0.9 runs on Python 2.7, and \
             Debian ships only a Python 3 plugin: on a Python 2 virtualenv it dies at start with `No module named \
@@ -236,9 +265,11 @@ pub const RULES: &[Rule] = &[
         code: "MG024",
         name: "uwsgi-ini-not-found",
         severity: Severity::Warning,
+        security_severity: None,
         summary: "nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found",
-        explanation: "mgdeploy looks for the uWSGI ini at <root>/mediagoblin-uwsgi.ini (or --uwsgi-ini), and for \
-            an ini that names the checkout in /etc/uwsgi/apps-enabled and /etc/uwsgi-emperor/vassals. Without \
+        explanation: "mgdeploy looks for the uWSGI ini at <root>/mediagoblin-uwsgi.ini (or --uwsgi-ini, or \
+            mgdeploy.toml's uwsgi-ini), at the ini the last `migrate` wrote, and for an ini that names the \
+            checkout in /etc/uwsgi/apps-enabled, /etc/uwsgi-emperor/vassals and /etc/uwsgi/apps-available. Without \
             it nothing can say whether anything listens where nginx sends requests, and the uWSGI rules do not \
             run. Name it with --uwsgi-ini FILE.",
     },
@@ -246,6 +277,7 @@ pub const RULES: &[Rule] = &[
         code: "MG025",
         name: "lazyserver-cannot-start",
         severity: Severity::Error,
+        security_severity: None,
         summary: "lazyserver.sh starts uWSGI in a way uWSGI refuses",
         explanation: "Patched as old guides show, lazystarter.sh runs `uwsgi --ini-paste \"$ini_file\"`: paste.ini has \
             no [uwsgi] section, so uWSGI has no socket and exits (`The -s/--socket option is missing`). \
@@ -256,6 +288,7 @@ pub const RULES: &[Rule] = &[
         code: "MG026",
         name: "nginx-refuses",
         severity: Severity::Error,
+        security_severity: None,
         summary: "a directive where nginx does not allow it, or with arguments nginx refuses",
         explanation: "nginx knows, for each directive it ships, in which blocks it may stand, whether it opens a \
             block, and how many arguments it takes; it refuses to start otherwise (`invalid number of \
@@ -263,10 +296,33 @@ pub const RULES: &[Rule] = &[
             127.0.0.1:26543` followed by `include fastcgi_params;` on the next line is one directive with \
             three arguments. mgdeploy checks this from nginx's own table, also where nginx is not installed.",
     },
+    Rule {
+        code: "MG027",
+        name: "suppression-problem",
+        severity: Severity::Warning,
+        security_severity: None,
+        summary: "an `# mgdeploy: ignore[...]` comment without a reason, with an unknown code, or with nothing to ignore",
+        explanation: "A finding can be silenced where it is: `# mgdeploy: ignore[MG017] the CDN serves /mgoblin_media` \
+            on the finding's line, or alone on the line before it (in an ini, only on its own line: configparser \
+            keeps the rest of a line as the value). The reason is required, so that the next reader knows why; \
+            without one the comment silences nothing. A code that is no rule, or a comment where that rule finds \
+            nothing, is reported too: the comment is stale. Whole rules are left out with --ignore or \
+            `[check] ignore` in mgdeploy.toml.",
+    },
 ];
 
 pub fn rule(code: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+/// A rule's code as typed (`mg017`, ` MG017`), or what the codes are.
+pub fn parse_code(text: &str) -> Result<&'static str, String> {
+    rule(text.trim()).map(|r| r.code).ok_or_else(|| {
+        format!(
+            "`{text}` is not a rule; the rules are MG001 to {} (`mgdeploy check --explain` lists them)",
+            RULES.last().map_or("MG001", |r| r.code)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -78,13 +78,23 @@ fn static_urls(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
                     "MediaGoblin builds URLs from this",
                 )
                 .with_help(help),
-            None => finding(
-                "MG016",
-                Severity::Warning,
-                format!("{message} (MediaGoblin's default)"),
-            )
-            .in_file(&deployment.nginx.main)
-            .with_help(help),
+            None => {
+                let diagnostic = finding(
+                    "MG016",
+                    Severity::Warning,
+                    format!("{message} (MediaGoblin's default)"),
+                );
+                // The section the setting would go in, else nginx's file.
+                let header = deployment.mediagoblin_ini.as_ref().and_then(|file| {
+                    let span = file.document.section(section)?.header_span?;
+                    Some((&file.document.source, span))
+                });
+                match header {
+                    Some((source, span)) => diagnostic.at(source, span, "not set here"),
+                    None => diagnostic.in_file(&deployment.nginx.main),
+                }
+                .with_help(help)
+            }
         });
     }
 }
@@ -160,13 +170,23 @@ fn celery(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     if deployment.celery.is_eager() || deployment.services.iter().any(|s| s.role == Role::Celery) {
         return;
     }
-    let where_ = deployment
-        .uwsgi
-        .as_ref()
-        .map_or(deployment.paste.path.as_path(), |f| f.path.as_path());
+    // Where CELERY_ALWAYS_EAGER would be set: the uWSGI ini's [uwsgi], else
+    // paste.ini's application.
+    let file = deployment.uwsgi.as_ref().unwrap_or(&deployment.paste);
+    let header = ["uwsgi", "app:mediagoblin", "composite:main"]
+        .iter()
+        .find_map(|name| file.document.section(name)?.header_span);
+    let diagnostic = finding(
+        "MG018",
+        Severity::Warning,
+        "background tasks are not eager, and no celery worker service was found",
+    );
+    let diagnostic = match header {
+        Some(span) => diagnostic.at(&file.document.source, span, "the site starts here"),
+        None => diagnostic.in_file(&file.path),
+    };
     out.push(
-        finding("MG018", Severity::Warning, "background tasks are not eager, and no celery worker service was found")
-            .in_file(where_)
+        diagnostic
             .with_note(deployment.celery.reason().to_string())
             .with_note(format!(
                 "no systemd unit, init script or supervisor program that names {} runs celery",

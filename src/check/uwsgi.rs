@@ -216,7 +216,17 @@ fn buffer_size(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<D
                     entry.value_span(),
                     "too small for what nginx passes",
                 ),
-                None => diagnostic.in_file(source.path()),
+                None => match settings
+                    .file
+                    .document
+                    .section("uwsgi")
+                    .and_then(|s| s.header_span)
+                {
+                    Some(span) => {
+                        diagnostic.at(source, span, "no buffer-size: uWSGI reads 4096 bytes")
+                    }
+                    None => diagnostic.in_file(source.path()),
+                },
             }
             .with_help(format!(
                 "set `buffer-size = {headers}` (or more) in the uWSGI ini"

@@ -87,7 +87,9 @@ pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
     // steps as applying it there.
     if let Some(notes) = &notes {
         text.push('\n');
-        text.push_str(&notes.summary());
+        if super::verbosity() != super::Verbosity::Quiet {
+            text.push_str(&crate::report::notes::text(notes));
+        }
     }
     write_stdout(text.as_bytes())?;
     let created = targets.iter().filter(|t| t.before.is_none()).count();

@@ -2,6 +2,7 @@
 
 use super::{Failure, Status, write_stdout};
 use crate::check::registry::{RULES, rule};
+use crate::check::suppress::{Selection, filter};
 use crate::check::{counts, run};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::deploy::discover::discover;
@@ -47,36 +48,75 @@ fn textwrap(text: &str, width: usize) -> String {
     out
 }
 
-pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
-    if let Some(code) = &args.explain {
-        return explain(code);
+/// `--explain` without a code: every rule, one line each.
+fn list_rules() -> Result<Status, Failure> {
+    let mut text = String::new();
+    for rule in RULES {
+        text.push_str(&format!(
+            "{}  {:<7}  {:<28}  {}\n",
+            rule.code,
+            rule.severity.as_str(),
+            rule.name,
+            rule.summary
+        ));
     }
-    let findings = match discover(&args.discovery.discovery()) {
-        Ok((deployment, problems)) => run(&deployment, &problems),
+    text.push_str("\n`mgdeploy check --explain CODE` says more about one.\n");
+    write_stdout(text.as_bytes())?;
+    Ok(Status::Clean)
+}
+
+pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
+    match &args.explain {
+        Some(Some(code)) => return explain(code),
+        Some(None) => return list_rules(),
+        None => {}
+    }
+    let config = super::load_config(&args.discovery)?;
+    let selection = Selection {
+        select: args.select.clone().or(config.check.select.clone()),
+        ignore: config
+            .check
+            .ignore
+            .iter()
+            .chain(&args.ignore)
+            .copied()
+            .collect(),
+    };
+    let (findings, deployment) = match discover(&args.discovery.discovery(&config)) {
+        Ok((deployment, problems)) => {
+            super::describe_deployment(&deployment);
+            (run(&deployment, &problems), Some(deployment))
+        }
         // A file that does not parse is a finding, not a reason to give up;
         // only a deployment that cannot be found or read is.
-        Err(error) if error.primary().is_some() => vec![error.with_code("MG001")],
+        Err(error) if error.primary().is_some() => (vec![error.with_code("MG001")], None),
         Err(error) => return Err(error.into()),
     };
+    let findings = filter(findings, deployment.as_ref(), &selection);
     let text = match args.format {
         CheckFormat::Text => {
             let (errors, warnings, infos) = counts(&findings);
             let mut text = report::text::render(&findings, true);
-            if findings.is_empty() {
-                text.push_str("No problems found.\n");
-            } else {
-                text.push_str(&format!(
-                    "{errors} error(s), {warnings} warning(s), {infos} note(s).\n"
-                ));
+            if super::verbosity() != super::Verbosity::Quiet {
+                if findings.is_empty() {
+                    text.push_str("No problems found.\n");
+                } else {
+                    text.push_str(&format!(
+                        "{errors} error(s), {warnings} warning(s), {infos} note(s).\n"
+                    ));
+                }
             }
             text
         }
         CheckFormat::Json => report::json::render(&findings),
         CheckFormat::Sarif => report::sarif::render(&findings),
         CheckFormat::Github => report::github::render(&findings),
+        CheckFormat::Rdjsonl => report::rdjsonl::render(&findings),
+        CheckFormat::Gitlab => report::gitlab::render(&findings),
     };
     write_stdout(text.as_bytes())?;
-    Ok(if findings.iter().any(|d| d.severity == Severity::Error) {
+    let errors = findings.iter().any(|d| d.severity == Severity::Error);
+    Ok(if errors && !args.exit_zero {
         Status::Attention
     } else {
         Status::Clean

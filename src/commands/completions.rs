@@ -1,4 +1,4 @@
-//! `mgdeploy completions <shell>` and the hidden `mgdeploy manpage`.
+//! `mgdeploy completions <shell>`: a completion script, rule codes included.
 
 use clap::CommandFactory;
 
@@ -11,14 +11,5 @@ pub fn completions(args: &CompletionsArgs) -> Result<Status, Failure> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "mgdeploy", &mut script);
     write_stdout(&script)?;
-    Ok(Status::Clean)
-}
-
-pub fn manpage() -> Result<Status, Failure> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut page)
-        .map_err(|e| Failure::io("cannot render the manual page", &e))?;
-    write_stdout(&page)?;
     Ok(Status::Clean)
 }

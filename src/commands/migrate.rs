@@ -10,6 +10,7 @@ use crate::deploy::locations::{escalate_missing_includes, mediagoblin_locations}
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::migrate::{Migration, plan};
 use crate::report::diff::{FileDiff, unified};
+use crate::report::{notes, paths};
 
 /// The diff of every target. `real_paths` names the files themselves rather
 /// than the symlinks the plan reached them through, which `git apply` needs.
@@ -48,30 +49,38 @@ struct JsonReport<'a> {
 
 fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> String {
     let nothing = match &migration.already_on_uwsgi {
-        Some(place) => {
-            format!("Nothing to do: MediaGoblin is already served by uWSGI ({place}).\n")
-        }
-        None => "Nothing to do: MediaGoblin is already served by uWSGI here.\n".to_string(),
+        Some(place) => format!("MediaGoblin is already served by uWSGI ({place})."),
+        None => "MediaGoblin is already served by uWSGI here.".to_string(),
+    };
+    // -q: the diff alone.
+    let summary = if super::verbosity() == super::Verbosity::Quiet {
+        String::new()
+    } else {
+        notes::text(&migration.notes)
     };
     match format {
-        PlanFormat::Text if targets.is_empty() => format!("{nothing}{}", migration.notes.summary()),
-        PlanFormat::Text => format!(
-            "{}\n{}",
-            diff(targets, true, false),
-            migration.notes.summary()
-        ),
+        PlanFormat::Text if targets.is_empty() => format!("Nothing to do: {nothing}\n{summary}"),
+        PlanFormat::Text => format!("{}\n{summary}", diff(targets, true, false)),
         PlanFormat::Patch => diff(targets, false, true),
-        PlanFormat::Markdown if targets.is_empty() => format!("### mgdeploy migrate\n\n{nothing}"),
-        PlanFormat::Markdown => format!(
-            "### mgdeploy migrate\n\n{}\n```diff\n{}```\n",
-            migration.notes.summary(),
-            diff(targets, false, false)
-        ),
+        PlanFormat::Markdown if targets.is_empty() => {
+            notes::markdown_nothing(&paths::relative_text(&nothing))
+        }
+        PlanFormat::Markdown => {
+            let files: Vec<notes::FileSection> = targets
+                .iter()
+                .map(|t| notes::FileSection {
+                    path: paths::shown_str(&t.shown),
+                    created: t.before.is_none(),
+                    diff: diff(std::slice::from_ref(t), false, false),
+                })
+                .collect();
+            notes::markdown(&migration.notes, &files, &paths::relative_text)
+        }
         PlanFormat::Json => {
             let files = targets
                 .iter()
                 .map(|t| JsonFile {
-                    path: crate::report::paths::shown_str(&t.shown),
+                    path: paths::shown_str(&t.shown),
                     action: if t.before.is_some() {
                         "modify"
                     } else {
@@ -100,7 +109,9 @@ pub fn migrate(
     args: &MigrateArgs,
     report: &mut dyn FnMut(&[Diagnostic]),
 ) -> Result<Status, Failure> {
-    let (deployment, problems) = discover(&args.discovery.discovery())?;
+    let config = super::load_config(&args.discovery)?;
+    let (deployment, problems) = discover(&args.discovery.discovery(&config))?;
+    super::describe_deployment(&deployment);
     check_no_unfinished(&deployment.root)?;
     let mut nginx_problems = problems.nginx;
     if let Ok(selection) = mediagoblin_locations(&deployment, None) {
@@ -123,19 +134,26 @@ pub fn migrate(
             .map(|d| d.with_severity(Severity::Warning)),
     );
     report(&warnings);
-    let migration = plan(&deployment, &args.migration.options())?;
+    let migration = plan(&deployment, &args.migration.options(&config))?;
     let targets = resolve(&migration.plan)?;
     write_stdout(render(args.format, &migration, &targets).as_bytes())?;
     if targets.is_empty() {
         return Ok(Status::Clean);
     }
-    if args.dry_run {
-        return Ok(Status::Attention);
-    }
-    confirm_and_commit(
-        &migration.plan,
-        &targets,
-        args.confirm.yes,
-        "Apply these changes?",
-    )
+    let status = if args.dry_run {
+        Status::Attention
+    } else {
+        confirm_and_commit(
+            &migration.plan,
+            &targets,
+            args.confirm.yes,
+            "Apply these changes?",
+        )?
+    };
+    // A CI step that posts the plan must not fail on it.
+    Ok(if args.exit_zero {
+        Status::Clean
+    } else {
+        status
+    })
 }

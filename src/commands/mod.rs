@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod check;
 pub mod completions;
+pub mod manual;
 pub mod migrate;
 pub mod parse;
 pub mod rollback;
@@ -82,11 +83,88 @@ pub fn proceed(yes: bool, question: &str, verb: &str) -> bool {
     }
 }
 
-/// A line for the person at the terminal, on standard error. Failing to
-/// write it (a closed stderr) is no reason to stop or to panic.
+/// How much mgdeploy says on standard error besides its output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Only what stops it.
+    Quiet,
+    #[default]
+    Normal,
+    /// Also which files it read and what it chose.
+    Verbose,
+}
+
+static VERBOSITY: std::sync::OnceLock<Verbosity> = std::sync::OnceLock::new();
+
+/// Set once, from `-q`/`-v`, before any command runs.
+pub fn set_verbosity(verbosity: Verbosity) {
+    let _ = VERBOSITY.set(verbosity);
+}
+
+pub fn verbosity() -> Verbosity {
+    VERBOSITY.get().copied().unwrap_or_default()
+}
+
+/// A line for the person at the terminal, on standard error (not with
+/// `-q`). Failing to write it (a closed stderr) is no reason to stop or to
+/// panic.
 pub fn say(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(anstream::stderr(), "{line}");
+    if verbosity() != Verbosity::Quiet {
+        use std::io::Write;
+        let _ = writeln!(anstream::stderr(), "{line}");
+    }
+}
+
+/// A line only `-v` shows.
+pub fn detail(line: &str) {
+    if verbosity() == Verbosity::Verbose {
+        use std::io::Write;
+        let _ = writeln!(anstream::stderr(), "{line}");
+    }
+}
+
+/// The configuration the command line points at, said with `-v`.
+pub fn load_config(
+    discovery: &crate::cli::DiscoveryArgs,
+) -> Result<crate::config::Config, Failure> {
+    let config = crate::config::Config::load(&discovery.config_choice())?;
+    if let Some(path) = &config.path {
+        detail(&format!("Reading defaults from {}", path.display()));
+    }
+    Ok(config)
+}
+
+/// With `-v`: which files make up the deployment.
+pub fn describe_deployment(deployment: &crate::deploy::Deployment) {
+    if verbosity() != Verbosity::Verbose {
+        return;
+    }
+    if let Some(dir) = deployment.sysroot.dir() {
+        detail(&format!(
+            "The server's files are mirrored in {}",
+            dir.display()
+        ));
+    }
+    detail(&format!("Checkout: {}", deployment.root.display()));
+    detail(&format!("paste.ini: {}", deployment.paste.path.display()));
+    if let Some(ini) = &deployment.mediagoblin_ini {
+        detail(&format!("mediagoblin.ini: {}", ini.path.display()));
+    }
+    for file in &deployment.nginx.loaded.files {
+        detail(&format!("nginx: {}", file.path.display()));
+    }
+    let ini_state = if deployment.uwsgi.is_some() {
+        ""
+    } else {
+        " (not there)"
+    };
+    detail(&format!(
+        "uWSGI ini: {}{ini_state}",
+        deployment.uwsgi_path.display()
+    ));
+    for service in &deployment.services {
+        detail(&format!("service: {}", service.path.display()));
+    }
 }
 
 /// Asks (unless `yes`), then writes `targets` as one transaction, with
@@ -104,11 +182,22 @@ pub fn confirm_and_commit(
     }
     let nginx = crate::nginx::binary::find().filter(|_| crate::apply::fsops::is_root());
     let validator = match (&plan.nginx_gate, &nginx) {
+        // This machine's nginx would read this machine's /etc, not the mirror.
+        _ if plan.sysroot.is_mirror() => None,
         (Some(gate), Some(nginx)) => Some(move || gate.test(nginx)),
         _ => None,
     };
     let check: Option<&dyn Fn() -> Result<(), Diagnostic>> = match &validator {
         Some(validate) => Some(validate),
+        None if plan.nginx_gate.is_some() && plan.sysroot.is_mirror() => {
+            say(&format!(
+                "nginx -t was not run: these are the server's files in a mirror. On the server, run {} before reloading nginx.",
+                plan.nginx_gate
+                    .as_ref()
+                    .map_or_else(|| "nginx -t".to_string(), |g| g.describe())
+            ));
+            None
+        }
         None if plan.nginx_gate.is_some() => {
             say(
                 "nginx -t was not run (it needs nginx and root): run it yourself before reloading nginx.",

@@ -7,7 +7,9 @@ use crate::cli::RollbackArgs;
 use crate::report::diff::{FileDiff, unified};
 
 pub fn rollback(args: &RollbackArgs) -> Result<Status, Failure> {
-    let root = &args.discovery.root;
+    let config = super::load_config(&args.discovery)?;
+    let discovery = args.discovery.discovery(&config);
+    let root = &discovery.host_root();
     let Some(plan) = rollback_plan(root)? else {
         say(&format!(
             "Nothing to roll back: no applied change is recorded in {}.",

@@ -60,6 +60,17 @@ pub struct Discovery {
     pub sysroot: Option<PathBuf>,
 }
 
+impl Discovery {
+    /// The checkout as this machine names it (not resolved): with a mirror,
+    /// an absolute root is the server's path.
+    pub fn host_root(&self) -> PathBuf {
+        match &self.sysroot {
+            Some(dir) if self.root.is_absolute() => Sysroot::at(dir.clone()).host(&self.root),
+            _ => self.root.clone(),
+        }
+    }
+}
+
 fn cannot_use(what: &str, path: &Path, error: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::error(format!("cannot use {} as {what}: {error}", path.display())).in_file(path)
 }
@@ -153,7 +164,9 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
     let uwsgi_path = match args.uwsgi_ini.as_deref() {
         Some(path) => host(path),
         None if default_ini.is_file() => default_ini,
-        None => find_uwsgi_ini(&sysroot, &names).unwrap_or(default_ini),
+        None => crate::apply::last_written_uwsgi_ini(&root)
+            .or_else(|| find_uwsgi_ini(&sysroot, &names))
+            .unwrap_or(default_ini),
     };
     let uwsgi = read_uwsgi_ini(&uwsgi_path)?;
 
@@ -338,8 +351,12 @@ fn load_nginx(main: &Path, prefix: Option<&Path>, sysroot: &Sysroot) -> Result<N
 }
 
 /// Where Debian's uwsgi package and its emperor keep the inis they run
-/// (relative to `/`).
-pub const UWSGI_INI_DIRS: [&str; 2] = ["etc/uwsgi/apps-enabled", "etc/uwsgi-emperor/vassals"];
+/// (relative to `/`), and where an ini waits to be enabled.
+pub const UWSGI_INI_DIRS: [&str; 3] = [
+    "etc/uwsgi/apps-enabled",
+    "etc/uwsgi-emperor/vassals",
+    "etc/uwsgi/apps-available",
+];
 
 /// An ini in `UWSGI_INI_DIRS` (under `sysroot`) that names the checkout.
 fn find_uwsgi_ini(sysroot: &Sysroot, names: &[PathBuf]) -> Option<PathBuf> {

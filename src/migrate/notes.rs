@@ -1,5 +1,6 @@
 //! What a migration says besides its diff: what changed, what was dropped
 //! and why, what to watch out for, and what the admin must still do.
+//! `report::notes` renders them.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,68 +44,32 @@ impl Notes {
         self.0.extend(other.0);
     }
 
-    fn of<'a>(
-        &'a self,
-        pick: impl Fn(&'a Note) -> Option<String> + 'a,
-    ) -> impl Iterator<Item = String> + 'a {
-        self.0.iter().filter_map(pick)
+    pub fn changes(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|n| match n {
+            Note::Changed { text } => Some(text.as_str()),
+            _ => None,
+        })
     }
 
-    /// The summary as plain text (or Markdown: the same lists render there).
-    pub fn summary(&self) -> String {
-        let mut out = String::new();
-        let mut section = |title: &str, items: Vec<String>| {
-            if items.is_empty() {
-                return;
-            }
-            out.push_str(title);
-            out.push('\n');
-            for item in items {
-                out.push_str("  - ");
-                out.push_str(&item.replace('\n', "\n    "));
-                out.push('\n');
-            }
-        };
-        section(
-            "Changed:",
-            self.of(|n| match n {
-                Note::Changed { text } => Some(text.clone()),
-                _ => None,
-            })
-            .collect(),
-        );
-        section(
-            "Dropped:",
-            self.of(|n| match n {
-                Note::Dropped { what, why } => Some(format!("{what}: {why}")),
-                _ => None,
-            })
-            .collect(),
-        );
-        section(
-            "Warnings:",
-            self.of(|n| match n {
-                Note::Warning { text } => Some(text.clone()),
-                _ => None,
-            })
-            .collect(),
-        );
-        let steps: Vec<String> = self
-            .of(|n| match n {
-                Note::NextStep { text } => Some(text.clone()),
-                _ => None,
-            })
-            .enumerate()
-            .map(|(i, step)| format!("{}. {step}", i + 1))
-            .collect();
-        if !steps.is_empty() {
-            out.push_str("Next steps, once it is applied:\n");
-            for step in steps {
-                out.push_str("  ");
-                out.push_str(&step.replace('\n', "\n     "));
-                out.push('\n');
-            }
-        }
-        out
+    /// What was dropped and why.
+    pub fn drops(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().filter_map(|n| match n {
+            Note::Dropped { what, why } => Some((what.as_str(), why.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|n| match n {
+            Note::Warning { text } => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
+    pub fn next_steps(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|n| match n {
+            Note::NextStep { text } => Some(text.as_str()),
+            _ => None,
+        })
     }
 }

@@ -1,8 +1,13 @@
 //! Turning diagnostics into what people and machines read.
 
 pub mod diff;
+pub mod fingerprint;
 pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod notes;
 pub mod paths;
+pub mod rdjsonl;
+pub mod rules;
 pub mod sarif;
 pub mod text;

@@ -48,15 +48,24 @@ pub fn shown_str(path: &Path) -> String {
 }
 
 /// Text (a summary, a message) with the work tree's absolute paths made
-/// relative to it, as `shown` makes them.
+/// relative to it, as `shown` makes them; not inside `code spans`, which
+/// hold commands to run, where a relative path would mean another file.
 pub fn relative_text(text: &str) -> String {
-    match work_tree().or(cwd()) {
-        Some(base) => {
-            let prefix = format!("{}/", base.display());
-            text.replace(&prefix, "")
-        }
-        None => text.to_string(),
-    }
+    let Some(base) = work_tree().or(cwd()) else {
+        return text.to_string();
+    };
+    let prefix = format!("{}/", base.display());
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 0 {
+                part.replace(&prefix, "")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 #[cfg(test)]

@@ -1,10 +1,17 @@
 //! Diagnostics as SARIF 2.1.0, for code scanning: one run, tool driver
-//! `mgdeploy` with every rule, one result per finding.
+//! `mgdeploy` with every rule (its help in Markdown and a link to it), one
+//! result per finding. Every result has a region (line 1 for a finding
+//! about a whole file), a fingerprint that survives lines moving, and the
+//! fix when mgdeploy knows one. Columns count Unicode code points, as the
+//! run says.
 
 use serde::Serialize;
 
+use super::fingerprint::fingerprints;
+use super::rules::{HOMEPAGE, markdown, rule_url};
 use crate::check::registry::{RULES, Rule};
-use crate::diagnostic::{Diagnostic, Label, Location, Severity};
+use crate::diagnostic::{Diagnostic, Fix, Label, Location, Severity};
+use crate::source::{SourceFile, Span};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -18,20 +25,36 @@ fn text(s: impl Into<String>) -> Text {
 }
 
 #[derive(Serialize)]
+struct Help {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Configuration {
     level: &'static str,
 }
 
 #[derive(Serialize)]
+struct RuleProperties {
+    tags: Vec<&'static str>,
+    #[serde(rename = "security-severity", skip_serializing_if = "Option::is_none")]
+    security_severity: Option<&'static str>,
+    precision: &'static str,
+}
+
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ReportingDescriptor {
     id: &'static str,
-    name: &'static str,
+    name: String,
     short_description: Text,
     full_description: Text,
-    help: Text,
+    help_uri: String,
+    help: Help,
     default_configuration: Configuration,
+    properties: RuleProperties,
 }
 
 #[derive(Serialize)]
@@ -39,6 +62,8 @@ struct ReportingDescriptor {
 struct Driver {
     name: &'static str,
     version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
     rules: Vec<ReportingDescriptor>,
 }
 
@@ -54,6 +79,8 @@ struct Region {
     start_column: usize,
     end_line: usize,
     end_column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<Text>,
 }
 
 #[derive(Serialize)]
@@ -66,16 +93,46 @@ struct ArtifactLocation {
 #[serde(rename_all = "camelCase")]
 struct PhysicalLocation {
     artifact_location: ArtifactLocation,
+    region: Region,
     #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<Region>,
+    context_region: Option<Region>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
     physical_location: PhysicalLocation,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<Text>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement {
+    deleted_region: Region,
+    inserted_content: Text,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange {
+    artifact_location: ArtifactLocation,
+    replacements: Vec<Replacement>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifFix {
+    description: Text,
+    artifact_changes: Vec<ArtifactChange>,
+}
+
+#[derive(Serialize)]
+struct Fingerprints {
+    #[serde(rename = "mgdeploy/v1")]
+    mgdeploy: String,
 }
 
 #[derive(Serialize)]
@@ -85,15 +142,19 @@ struct SarifResult {
     rule_index: usize,
     level: &'static str,
     message: Text,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     locations: Vec<SarifLocation>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related_locations: Vec<SarifLocation>,
+    partial_fingerprints: Fingerprints,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixes: Vec<SarifFix>,
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Run {
     tool: Tool,
+    column_kind: &'static str,
     results: Vec<SarifResult>,
 }
 
@@ -113,8 +174,9 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// A path as SARIF wants it: relative (to the current directory, where CI
-/// runs) when the file is under it, else a `file://` URI.
+/// A path as SARIF wants it: relative to the work tree (GitHub's checkout)
+/// or the current directory when the file is under it, else a `file://`
+/// URI; percent-encoded.
 fn uri(path: &std::path::Path) -> String {
     let shown = crate::report::paths::shown(path);
     let text = shown.to_string_lossy();
@@ -134,73 +196,202 @@ fn uri(path: &std::path::Path) -> String {
     }
 }
 
-fn location(label: &Label) -> SarifLocation {
-    let (start, end) = (label.start(), label.end());
+/// The region of `span`; an empty span covers one column.
+fn region(source: &SourceFile, span: Span) -> Region {
+    let (start, end) = (source.line_col(span.start), source.line_col(span.end));
+    Region {
+        start_line: start.line,
+        start_column: start.column,
+        end_line: end.line,
+        end_column: if end.line == start.line {
+            end.column.max(start.column + 1)
+        } else {
+            end.column
+        },
+        snippet: None,
+    }
+}
+
+/// Snippets longer than this are left out (a minified line, say).
+const MAX_SNIPPET: usize = 2000;
+
+/// `region`, with the text it covers.
+fn with_snippet(source: &SourceFile, span: Span) -> Region {
+    let covered = source.text(span);
+    Region {
+        snippet: (covered.len() <= MAX_SNIPPET).then(|| text(covered.into_owned())),
+        ..region(source, span)
+    }
+}
+
+/// The lines around `span` (two before and after), for viewers that do not
+/// have the file.
+fn context(source: &SourceFile, span: Span) -> Option<Region> {
+    let (first, last) = (
+        source.line_col(span.start).line,
+        source.line_col(span.end).line,
+    );
+    let start = source.line_span(first.saturating_sub(2).max(1)).start;
+    let last_line = source.line_col(source.bytes().len()).line;
+    let end = source.line_span((last + 2).min(last_line)).end;
+    let around = Span::new(start, end.max(start));
+    let lines = source.text(around);
+    (lines.len() <= MAX_SNIPPET).then(|| Region {
+        snippet: Some(text(lines.into_owned())),
+        ..region(source, around)
+    })
+}
+
+/// Line 1, for a finding about a whole file.
+fn first_line() -> Region {
+    Region {
+        start_line: 1,
+        start_column: 1,
+        end_line: 1,
+        end_column: 1,
+        snippet: None,
+    }
+}
+
+fn location(label: &Label, id: Option<usize>) -> SarifLocation {
     SarifLocation {
+        id,
         physical_location: PhysicalLocation {
             artifact_location: ArtifactLocation {
                 uri: uri(label.source.path()),
             },
-            region: Some(Region {
-                start_line: start.line,
-                start_column: start.column,
-                end_line: end.line,
-                end_column: end.column.max(if end.line == start.line {
-                    start.column
-                } else {
-                    1
-                }),
-            }),
+            region: with_snippet(&label.source, label.span),
+            context_region: context(&label.source, label.span),
         },
-        message: (!label.message.is_empty()).then(|| text(label.message.clone())),
+        message: (!label.message.is_empty()).then(|| text(sentence(&label.message))),
     }
 }
 
+/// Messages end with a full stop, as SARIF viewers expect.
+fn sentence(message: &str) -> String {
+    let trimmed = message.trim_end();
+    if trimmed.ends_with(['.', '!', '?']) {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}.")
+    }
+}
+
+fn fix(fix: &Fix) -> SarifFix {
+    // One change per file, in the order the files come.
+    let mut changes: Vec<ArtifactChange> = Vec::new();
+    for r in &fix.replacements {
+        let replacement = Replacement {
+            deleted_region: region(&r.source, r.span),
+            inserted_content: text(r.replacement.clone()),
+        };
+        let file = uri(r.source.path());
+        match changes.iter_mut().find(|c| c.artifact_location.uri == file) {
+            Some(change) => change.replacements.push(replacement),
+            None => changes.push(ArtifactChange {
+                artifact_location: ArtifactLocation { uri: file },
+                replacements: vec![replacement],
+            }),
+        }
+    }
+    SarifFix {
+        description: text(sentence(&fix.message)),
+        artifact_changes: changes,
+    }
+}
+
+/// `unknown-directive` → `UnknownDirective`, the form SARIF asks of names.
+fn pascal_case(kebab: &str) -> String {
+    kebab
+        .split('-')
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+        })
+        .collect()
+}
+
 fn descriptor(rule: &Rule) -> ReportingDescriptor {
+    let mut tags = vec!["mediagoblin"];
+    if rule.security_severity.is_some() {
+        tags.push("security");
+    }
     ReportingDescriptor {
         id: rule.code,
-        name: rule.name,
-        short_description: text(rule.summary),
-        full_description: text(rule.explanation),
-        help: text(format!(
-            "{} Run `mgdeploy check --explain {}` for more.",
-            rule.explanation, rule.code
-        )),
+        name: pascal_case(rule.name),
+        short_description: text(sentence(rule.summary)),
+        full_description: text(sentence(rule.explanation)),
+        help_uri: rule_url(rule.code),
+        help: Help {
+            text: format!(
+                "{} Run `mgdeploy check --explain {}` for more.",
+                sentence(rule.explanation),
+                rule.code
+            ),
+            markdown: markdown(rule),
+        },
         default_configuration: Configuration {
             level: level(rule.severity),
+        },
+        properties: RuleProperties {
+            tags,
+            security_severity: rule.security_severity,
+            precision: "high",
         },
     }
 }
 
 pub fn render(diagnostics: &[Diagnostic]) -> String {
+    let prints = fingerprints(diagnostics);
     let results = diagnostics
         .iter()
-        .filter_map(|d| {
+        .zip(prints)
+        .filter_map(|(d, fingerprint)| {
             let code = d.code?;
             let rule_index = RULES.iter().position(|r| r.code == code)?;
             let rule = RULES.get(rule_index)?;
-            let locations = match &d.location {
-                Location::Span(label) => vec![location(label)],
-                Location::File(path) => vec![SarifLocation {
+            let primary = match &d.location {
+                Location::Span(label) => location(label, None),
+                Location::File(path) => SarifLocation {
+                    id: None,
                     physical_location: PhysicalLocation {
                         artifact_location: ArtifactLocation { uri: uri(path) },
-                        region: None,
+                        region: first_line(),
+                        context_region: None,
                     },
                     message: None,
-                }],
-                Location::None => Vec::new(),
+                },
+                // Findings always name a file; nothing to place otherwise.
+                Location::None => return None,
             };
-            let mut message = d.message.clone();
+            let mut message = sentence(&d.message);
+            for note in &d.notes {
+                message.push(' ');
+                message.push_str(&sentence(note));
+            }
             if let Some(help) = &d.help {
-                message.push_str(&format!(" (help: {help})"));
+                message.push_str(&format!(" Help: {}", sentence(help)));
             }
             Some(SarifResult {
                 rule_id: rule.code,
                 rule_index,
                 level: level(d.severity),
                 message: text(message),
-                locations,
-                related_locations: d.related.iter().map(location).collect(),
+                locations: vec![primary],
+                related_locations: d
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, label)| location(label, Some(i + 1)))
+                    .collect(),
+                partial_fingerprints: Fingerprints {
+                    mgdeploy: fingerprint,
+                },
+                fixes: d.fix.iter().map(fix).collect(),
             })
         })
         .collect();
@@ -212,9 +403,12 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                 driver: Driver {
                     name: "mgdeploy",
                     version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: HOMEPAGE,
                     rules: RULES.iter().map(descriptor).collect(),
                 },
             },
+            column_kind: "unicodeCodePoints",
             results,
         }],
     };
