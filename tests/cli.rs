@@ -75,7 +75,14 @@ fn completions_and_man_page() {
         .expect("run");
     assert_eq!(written.status.code(), Some(0));
     for name in [
-        "mgdeploy", "migrate", "check", "apply", "rollback", "parse", "completions", "manpage",
+        "mgdeploy",
+        "migrate",
+        "check",
+        "apply",
+        "rollback",
+        "parse",
+        "completions",
+        "manpage",
     ] {
         let file = if name == "mgdeploy" {
             "mgdeploy.1".to_string()
@@ -83,31 +90,43 @@ fn completions_and_man_page() {
             format!("mgdeploy-{name}.1")
         };
         let page = std::fs::read_to_string(dir.path().join(&file)).expect(&file);
-        for section in [".SH NAME", ".SH SYNOPSIS", ".SH \"EXIT STATUS\"", ".SH EXAMPLES", ".SH \"SEE ALSO\""] {
+        for section in [
+            ".SH NAME",
+            ".SH SYNOPSIS",
+            ".SH \"EXIT STATUS\"",
+            ".SH EXAMPLES",
+            ".SH \"SEE ALSO\"",
+        ] {
             assert!(page.contains(section), "{file} has {section}");
         }
         // Every exit code the page's command can end with is explained.
         assert!(page.contains(".B 0") && page.contains(".B 2"), "{file}");
     }
-    // man(1) reads them without complaint, where it is installed.
-    if let Ok(output) = std::process::Command::new("man")
+    // man(1) reads them without complaint.
+    let output = std::process::Command::new("man")
         .args(["--warnings", "-l", "-Tutf8"])
         .arg(dir.path().join("mgdeploy-check.1"))
         .env("MANWIDTH", "80")
         .output()
-    {
-        // Bold comes as overstrike (`X\x08X`): keep the last of each.
-        let mut text = String::new();
-        for c in String::from_utf8_lossy(&output.stdout).chars() {
-            if c == '\u{8}' {
-                text.pop();
-            } else {
-                text.push(c);
-            }
+        .expect("man (apt install man-db)");
+    // Bold comes as overstrike (`X\x08X`): keep the last of each.
+    let mut text = String::new();
+    for c in String::from_utf8_lossy(&output.stdout).chars() {
+        if c == '\u{8}' {
+            text.pop();
+        } else {
+            text.push(c);
         }
-        assert!(text.contains("EXIT STATUS") && text.contains("--exit-zero"), "{text}");
-        assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
     }
+    assert!(
+        text.contains("EXIT STATUS") && text.contains("--exit-zero"),
+        "{text}"
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -118,7 +137,10 @@ fn explain_lists_rules_and_takes_either_case() {
         .expect("run");
     assert_eq!(list.status.code(), Some(0));
     let text = String::from_utf8_lossy(&list.stdout);
-    assert!(text.lines().filter(|l| l.starts_with("MG0")).count() >= 27, "{text}");
+    assert!(
+        text.lines().filter(|l| l.starts_with("MG0")).count() >= 27,
+        "{text}"
+    );
     let one = common::mgdeploy()
         .args(["check", "--explain", "mg013"])
         .output()

@@ -130,7 +130,14 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                     plan.sysroot
                         .resolve(&plan.sysroot.server(fsops::parent(&shown))),
                 )
-                .map_err(|e| failure(&e))?;
+                .map_err(|e| {
+                    // Who owns a new directory under /etc, and with what
+                    // mode, is the admin's call.
+                    failure(&e).with_help(format!(
+                        "mgdeploy creates files, not directories: create {} first (as the package that owns it would)",
+                        fsops::parent(&shown).display()
+                    ))
+                })?;
                 let real = dir.join(shown.file_name().unwrap_or_default());
                 Target {
                     shown,

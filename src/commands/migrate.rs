@@ -39,7 +39,7 @@ struct JsonReport<'a> {
     /// The plan as `mgdeploy apply` takes it.
     plan: crate::plan::PlanFile,
     files: Vec<JsonFile>,
-    notes: &'a crate::migrate::notes::Notes,
+    notes: crate::migrate::notes::Notes,
     uwsgi_ini_values: &'a Option<crate::migrate::uwsgi_ini::IniValues>,
     /// The command that starts the migrated site.
     start_command: &'a Option<Vec<String>>,
@@ -68,10 +68,11 @@ fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> Stri
         PlanFormat::Markdown => {
             let files: Vec<notes::FileSection> = targets
                 .iter()
+                // The files themselves, as the patch and git name them.
                 .map(|t| notes::FileSection {
-                    path: paths::shown_str(&t.shown),
+                    path: paths::shown_str(&t.real),
                     created: t.before.is_none(),
-                    diff: diff(std::slice::from_ref(t), false, false),
+                    diff: diff(std::slice::from_ref(t), false, true),
                 })
                 .collect();
             notes::markdown(&migration.notes, &files, &paths::relative_text)
@@ -80,20 +81,20 @@ fn render(format: PlanFormat, migration: &Migration, targets: &[Target]) -> Stri
             let files = targets
                 .iter()
                 .map(|t| JsonFile {
-                    path: paths::shown_str(&t.shown),
+                    path: paths::shown_str(&t.real),
                     action: if t.before.is_some() {
                         "modify"
                     } else {
                         "create"
                     },
-                    diff: diff(std::slice::from_ref(t), false, false),
+                    diff: diff(std::slice::from_ref(t), false, true),
                 })
                 .collect();
             let report = JsonReport {
                 changes: !targets.is_empty(),
                 plan: migration.plan.to_file(),
                 files,
-                notes: &migration.notes,
+                notes: migration.notes.map_text(&paths::relative_text),
                 uwsgi_ini_values: &migration.uwsgi_ini_values,
                 start_command: &migration.start_command,
                 already_on_uwsgi: &migration.already_on_uwsgi,

@@ -191,6 +191,7 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
         mediagoblin_ini.as_ref(),
         uwsgi.as_ref(),
         &services,
+        &sysroot,
     );
     let static_urls = static_urls(mediagoblin_ini.as_ref());
     // A mirror's owners are this machine's, not the server's.
@@ -445,6 +446,7 @@ fn celery_mode(
     mediagoblin: Option<&IniFile>,
     uwsgi: Option<&IniFile>,
     services: &[Service],
+    sysroot: &Sysroot,
 ) -> Celery {
     let ini_setting = mediagoblin
         .and_then(|file| view::<CelerySettings>(file, "celery"))
@@ -477,12 +479,17 @@ fn celery_mode(
     });
     let workers: Vec<&Service> = services.iter().filter(|s| s.role == Role::Celery).collect();
     let with_workers = |reason: String| match workers.first() {
-        Some(worker) => format!("{reason}; {} runs a celery worker", worker.path.display()),
+        Some(worker) => format!(
+            "{reason}; {} runs a celery worker",
+            sysroot.server(&worker.path).display()
+        ),
         None => reason,
     };
     // A service that starts the FastCGI server decides.
     if let Some(server) = services.iter().find(|s| s.role == Role::FastCgi) {
-        let name = server.path.display();
+        // Said in the ini mgdeploy writes: the server's name for it.
+        let server_path = sysroot.server(&server.path);
+        let name = server_path.display();
         if server.runs_lazyserver() && exports_eager {
             return Celery::Eager(format!(
                 "{name} starts lazyserver.sh, which exports CELERY_ALWAYS_EAGER=true"

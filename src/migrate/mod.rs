@@ -88,6 +88,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             socket: options.socket.as_ref(),
             mount: &mount,
             script_name: options.script_name,
+            sysroot: &deployment.sysroot,
         },
     )?;
     notes.extend(rewrite.notes);

@@ -32,6 +32,8 @@ pub struct Options<'a> {
     /// The prefix MediaGoblin is served under after the move.
     pub mount: &'a Mount,
     pub script_name: ScriptName,
+    /// Where the server's files are read.
+    pub sysroot: &'a crate::sysroot::Sysroot,
 }
 
 /// Edits by file (index into `Nginx::loaded`).
@@ -266,7 +268,9 @@ fn rewrite_location(
                 } else {
                     nginx.prefix.join(&new_value)
                 };
-                if !resolved.is_file() {
+                // A mirror need not hold nginx's stock files: the server's
+                // nginx package has them.
+                if !options.sysroot.is_mirror() && !resolved.is_file() {
                     out.notes.warning(format!(
                         "{} does not exist here; nginx needs it (Debian's nginx-common ships it)",
                         resolved.display()

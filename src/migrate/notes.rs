@@ -44,6 +44,25 @@ impl Notes {
         self.0.extend(other.0);
     }
 
+    /// The same notes with `f` applied to every text (to show paths as a
+    /// reviewer's tools do).
+    pub fn map_text(&self, f: &dyn Fn(&str) -> String) -> Notes {
+        Notes(
+            self.0
+                .iter()
+                .map(|note| match note {
+                    Note::Changed { text } => Note::Changed { text: f(text) },
+                    Note::Dropped { what, why } => Note::Dropped {
+                        what: f(what),
+                        why: f(why),
+                    },
+                    Note::Warning { text } => Note::Warning { text: f(text) },
+                    Note::NextStep { text } => Note::NextStep { text: f(text) },
+                })
+                .collect(),
+        )
+    }
+
     pub fn changes(&self) -> impl Iterator<Item = &str> {
         self.0.iter().filter_map(|n| match n {
             Note::Changed { text } => Some(text.as_str()),

@@ -209,14 +209,18 @@ fn read_included(
     // How it was read is said at the `include` that names it.
     let mut notes = Vec::new();
     if let Some((origin, _)) = included.stock {
+        let missing = if sysroot.is_mirror() {
+            format!(
+                "{} is not in the mirror of the server",
+                sysroot.server(&path).display()
+            )
+        } else {
+            format!("{} is not on this machine", path.display())
+        };
         notes.push(
-            Diagnostic::error(format!(
-                "{} is not on this machine; mgdeploy read {}",
-                path.display(),
-                origin.describe()
-            ))
-            .with_severity(Severity::Info)
-            .at(&from.source, directive.span(), "nginx's stock file"),
+            Diagnostic::error(format!("{missing}; mgdeploy read {}", origin.describe()))
+                .with_severity(Severity::Info)
+                .at(&from.source, directive.span(), "nginx's stock file"),
         );
     }
     LoadedFile {
