@@ -283,6 +283,7 @@ impl MigrationArgs {
                 .unwrap_or(standard.processes),
             plugin: self.plugin.clone().or(defaults.plugin.clone()),
             templates: self.templates.clone().or(defaults.templates.clone()),
+            service_style: self.service_style.or(defaults.service_style),
         }
     }
 }
@@ -328,6 +329,19 @@ pub struct MigrationArgs {
     /// A directory with your own uwsgi.ini.tera to use instead of the built-in template.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+
+    /// What starts uWSGI after the move: systemd (the unit that started
+    /// FastCGI, rewritten, or a new one), debian-apps (Debian's uwsgi
+    /// package: /etc/uwsgi/apps-available, linked from apps-enabled),
+    /// emperor (a vassal in /etc/uwsgi-emperor/vassals), or none [default:
+    /// what started FastCGI; else the emperor or Debian's apps directory
+    /// when the host has one; else none].
+    #[arg(long = "service-style", value_name = "STYLE", value_parser = parse_service_style)]
+    pub service_style: Option<options::ServiceStyle>,
+}
+
+fn parse_service_style(text: &str) -> Result<options::ServiceStyle, String> {
+    options::ServiceStyle::parse(text)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

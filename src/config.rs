@@ -18,7 +18,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::diagnostic::Diagnostic;
-use crate::migrate::options::{self, Mount, ScriptName};
+use crate::migrate::options::{self, Mount, ScriptName, ServiceStyle};
 use crate::protocol::Address;
 use crate::source::{SourceFile, Span};
 
@@ -56,6 +56,7 @@ struct RawMigrate {
     processes: Option<Spanned<i64>>,
     plugin: Option<Spanned<String>>,
     templates: Option<Spanned<String>>,
+    service_style: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +93,7 @@ pub struct MigrateDefaults {
     pub processes: Option<u32>,
     pub plugin: Option<String>,
     pub templates: Option<PathBuf>,
+    pub service_style: Option<ServiceStyle>,
 }
 
 /// `[check]`: which rules to report.
@@ -285,6 +287,11 @@ fn parse(source: &Arc<SourceFile>, cwd: &Path) -> Result<Config, Diagnostic> {
             .transpose()?,
         plugin: checked(&m.plugin, &options::plugin_name)?,
         templates: path(&m.templates)?,
+        service_style: m
+            .service_style
+            .as_ref()
+            .map(|v| ServiceStyle::parse(v.get_ref()).map_err(|why| wrong(v, why)))
+            .transpose()?,
     };
     let codes =
         |values: &Option<Vec<Spanned<String>>>| -> Result<Option<Vec<&'static str>>, Diagnostic> {

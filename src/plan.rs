@@ -43,6 +43,23 @@ impl Edit {
     pub fn span(&self) -> Span {
         Span::new(self.start, self.end)
     }
+
+    /// The same edit with `from` at the start of its replacement's lines
+    /// written as `to`.
+    pub fn reindented(mut self, from: &str, to: &str) -> Self {
+        if from != to {
+            let lines: Vec<String> = self
+                .replacement
+                .split_inclusive('\n')
+                .map(|line| match line.strip_prefix(from) {
+                    Some(rest) => format!("{to}{rest}"),
+                    None => line.to_string(),
+                })
+                .collect();
+            self.replacement = lines.concat();
+        }
+        self
+    }
 }
 
 /// Why a set of edits cannot be applied.
@@ -111,6 +128,9 @@ pub enum Change {
     Modify { sha256: Sha256Hex, edits: Vec<Edit> },
     /// Write a file that does not exist yet.
     Create { content: String },
+    /// Make a symbolic link where nothing is yet, to `target` (as written in
+    /// the link: Debian's `apps-enabled/x.ini -> ../apps-available/x.ini`).
+    Link { target: PathBuf },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +222,14 @@ impl Plan {
             .files
             .iter()
             .map(|f| {
+                // A link's target is written into the link as it is: one
+                // with a line break or NUL is not one mgdeploy makes.
+                if let Change::Link { target } = &f.change {
+                    let text = target.to_string_lossy();
+                    if text.is_empty() || text.contains(['\0', '\n']) {
+                        return Err(format!("{} is not a link target", target.display()));
+                    }
+                }
                 Ok(FileChange {
                     path: host(&f.path)?,
                     change: f.change.clone(),
@@ -241,6 +269,16 @@ impl Plan {
             change: Change::Modify {
                 sha256: Sha256Hex::of(original),
                 edits,
+            },
+        });
+    }
+
+    /// A symbolic link at `path` to `target`.
+    pub fn link(&mut self, path: &Path, target: &Path) {
+        self.files.push(FileChange {
+            path: path.to_path_buf(),
+            change: Change::Link {
+                target: target.to_path_buf(),
             },
         });
     }

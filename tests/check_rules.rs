@@ -21,6 +21,8 @@ struct Site {
     lazystarter: Option<String>,
     /// The Python of a virtualenv in the checkout (`2.7`), when it has one.
     python: Option<&'static str>,
+    /// The service that starts the site (`--service`): its file name and text.
+    service: Option<(&'static str, String)>,
 }
 
 impl Site {
@@ -71,6 +73,10 @@ impl Site {
             .join("\n"),
             lazystarter: None,
             python: None,
+            service: Some((
+                "mediagoblin-uwsgi.service",
+                "[Unit]\nDescription=MediaGoblin\n\n[Service]\nType=notify\nExecStart=/usr/bin/uwsgi --ini @ROOT@/mediagoblin-uwsgi.ini\n\n[Install]\nWantedBy=multi-user.target\n".into(),
+            )),
         }
     }
 
@@ -109,15 +115,24 @@ impl Site {
             std::os::unix::fs::symlink(format!("python{version}"), root.join("bin/python"))
                 .expect("symlink");
         }
-        let output = common::mgdeploy()
+        let mut command = common::mgdeploy();
+        command
             .arg("check")
             .arg("-C")
             .arg(&root)
             .arg("--nginx")
             .arg(top.join("nginx/nginx.conf"))
-            .args(["--format", "json"])
-            .output()
-            .expect("run mgdeploy check");
+            .args(["--format", "json"]);
+        let mut files: Vec<(PathBuf, String)> =
+            files.iter().map(|(p, t)| (p.clone(), fill(t))).collect();
+        if let Some((name, text)) = &self.service {
+            std::fs::create_dir_all(top.join("services")).expect("mkdir");
+            let path = top.join("services").join(name);
+            std::fs::write(&path, fill(text)).expect("write");
+            command.arg("--service").arg(&path);
+            files.push((path, fill(text)));
+        }
+        let output = command.output().expect("run mgdeploy check");
         let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
             panic!("no JSON ({e}): {}", String::from_utf8_lossy(&output.stderr))
         });
@@ -126,7 +141,7 @@ impl Site {
             top,
             exit: output.status.code(),
             json,
-            files: files.iter().map(|(p, t)| (p.clone(), fill(t))).collect(),
+            files,
         }
     }
 }
@@ -976,4 +991,84 @@ fn mg025_lazyserver_cannot_start_uwsgi() {
         })
         .check()
         .expect_none("MG025");
+}
+
+#[test]
+fn mg028_a_fastcgi_service_left_enabled_after_the_move() {
+    let report = Site::healthy()
+        .with(|site| {
+            site.service = Some((
+                "mediagoblin.conf",
+                "[program:mediagoblin]\ncommand=@ROOT@/bin/paster serve @ROOT@/paste.ini --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543\nuser=mediagoblin\n".into(),
+            ));
+        })
+        .check();
+    let finding = report.expect("MG028", "error", "mediagoblin.conf", "command=");
+    assert!(
+        Report::says(finding).contains("still starts paster"),
+        "{}",
+        report.all()
+    );
+    // Not at boot: nothing to report.
+    let report = Site::healthy()
+        .with(|site| {
+            site.service = Some((
+                "mediagoblin.conf",
+                "[program:mediagoblin]\ncommand=@ROOT@/bin/paster serve @ROOT@/paste.ini --server-name=fcgi fcgi_port=26543\nautostart=false\n".into(),
+            ));
+        })
+        .check();
+    report.expect_none("MG028");
+}
+
+#[test]
+fn mg029_a_service_starts_a_uwsgi_that_cannot_run_the_site() {
+    // The host's uWSGI for a Python 2.7 virtualenv: Debian has no plugin.
+    let report = Site::healthy()
+        .with(|site| {
+            site.python = Some("2.7");
+            site.uwsgi = site
+                .uwsgi
+                .replace("plugins = python3\n", "virtualenv = @ROOT@\n");
+        })
+        .check();
+    let finding = report.expect("MG029", "error", "mediagoblin-uwsgi.service", "ExecStart=");
+    assert!(
+        Report::says(finding).contains("Python 2.7"),
+        "{}",
+        report.all()
+    );
+    // The virtualenv's own uWSGI, not installed yet.
+    let report = Site::healthy()
+        .with(|site| {
+            site.python = Some("2.7");
+            site.uwsgi = site.uwsgi.replace("plugins = python3\n", "virtualenv = @ROOT@\n");
+            site.service = Some((
+                "mediagoblin-uwsgi.service",
+                "[Service]\nType=notify\nExecStart=@ROOT@/bin/uwsgi --ini @ROOT@/mediagoblin-uwsgi.ini\n".into(),
+            ));
+        })
+        .check();
+    let finding = report.expect("MG029", "error", "mediagoblin-uwsgi.service", "ExecStart=");
+    assert!(
+        Report::says(finding).contains("not installed"),
+        "{}",
+        report.all()
+    );
+}
+
+#[test]
+fn mg030_nothing_starts_the_ini_at_boot() {
+    let report = Site::healthy().with(|site| site.service = None).check();
+    report.expect("MG030", "warning", "mediagoblin-uwsgi.ini", "[uwsgi]");
+    // lazyserver.sh started by a service starts the ini.
+    let report = Site::healthy()
+        .with(|site| {
+            site.service = Some((
+                "mediagoblin.service",
+                "[Service]\nExecStart=@ROOT@/lazyserver.sh\n".into(),
+            ));
+        })
+        .check();
+    report.expect_none("MG030");
 }

@@ -167,6 +167,7 @@ fn assert_no_runner_paths(what: &str, output: &str, top: &Path) {
 /// `file` relative to the repository, as every format must name it.
 const SITE: &str = "etc/nginx/sites-available/mediagoblin";
 const INI: &str = "etc/uwsgi/apps-available/mediagoblin.ini";
+const UNIT_FILE: &str = "etc/systemd/system/mediagoblin-paster.service";
 
 fn migrate_formats(top: &Path, from: &Path) -> (String, String, serde_json::Value) {
     let mut texts = Vec::new();
@@ -194,7 +195,7 @@ fn migrate_formats(top: &Path, from: &Path) -> (String, String, serde_json::Valu
 }
 
 fn check_patch(patch: &str) {
-    for name in [SITE, &format!("{ROOT}/lazystarter.sh")] {
+    for name in [SITE, UNIT_FILE, &format!("{ROOT}/lazystarter.sh")] {
         assert!(
             patch.contains(&format!("--- a/{name}\n+++ b/{name}\n")),
             "the patch names {name} from the root: {patch}"
@@ -212,6 +213,9 @@ fn check_patch(patch: &str) {
         "+paste = config:/srv/mediagoblin.example.org/mediagoblin/paste.ini",
         "+        $starter --ini /etc/uwsgi/apps-available/mediagoblin.ini \"$@\";",
         "+    uwsgi_pass 127.0.0.1:26543;",
+        // The unit that started FastCGI now starts the virtualenv's uWSGI.
+        "+Type=notify",
+        "+ExecStart=/srv/mediagoblin.example.org/mediagoblin/bin/uwsgi --ini /etc/uwsgi/apps-available/mediagoblin.ini",
     ] {
         assert!(patch.contains(line), "the patch has {line:?}: {patch}");
     }
@@ -243,7 +247,7 @@ fn check_markdown(markdown: &str, dir: &Path) {
     let html = text(&output.stdout);
     assert!(
         html.starts_with(
-            "<h2>mgdeploy migrate</h2>\n<p><strong>2 files to change, 1 to create</strong>"
+            "<h2>mgdeploy migrate</h2>\n<p><strong>3 files to change, 1 to create</strong>"
         ),
         "{html}"
     );
@@ -271,14 +275,14 @@ fn check_markdown(markdown: &str, dir: &Path) {
         "the next steps are numbered: {html}"
     );
     // One collapsed diff per file, named as git names it.
-    assert_eq!(html.matches("<details>").count(), 3, "{html}");
-    assert_eq!(html.matches("</details>").count(), 3, "{html}");
+    assert_eq!(html.matches("<details>").count(), 4, "{html}");
+    assert_eq!(html.matches("</details>").count(), 4, "{html}");
     assert_eq!(
         html.matches("<pre><code class=\"language-diff\">").count(),
-        3,
+        4,
         "{html}"
     );
-    for name in [SITE, INI] {
+    for name in [SITE, INI, UNIT_FILE] {
         assert!(
             html.contains(&format!("<summary><code>{name}</code>")),
             "{name}: {html}"
@@ -543,7 +547,7 @@ fn a_merge_request_on_a_runner_without_nginx() {
         &["apply", "--check", patch_file.to_str().expect("UTF-8")],
     );
     git(&top, &["apply", patch_file.to_str().expect("UTF-8")]);
-    for name in [SITE, INI] {
+    for name in [SITE, INI, UNIT_FILE] {
         assert_eq!(
             std::fs::read(top.join(name)).expect(name),
             std::fs::read(clone.join(name)).expect(name),

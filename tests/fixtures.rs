@@ -16,6 +16,14 @@
 //! cannot start it, so this test checks that the ini is one for the
 //! virtualenv's own uWSGI, and tests/real_mediagoblin.rs starts that on a
 //! real MediaGoblin 0.9.
+//!
+//! `etc: overlay` is for cases that write under /etc (a new systemd unit,
+//! Debian's apps directory, the emperor's vassals): mgdeploy runs in a
+//! private mount namespace where /etc is an overlay whose upper layer is
+//! the case's own `etc/`, so that what it writes there lands in the tree
+//! (and in the reviewed diff) and the machine's /etc is never touched.
+//!
+//! Every systemd unit the change writes passes `systemd-analyze verify`.
 
 mod common;
 
@@ -45,6 +53,8 @@ struct Case {
     expect: Expect,
     /// The ini is for the virtualenv's own uWSGI (Python 2.7).
     real_mediagoblin: bool,
+    /// mgdeploy sees /etc through an overlay onto the case's `etc/`.
+    etc_overlay: bool,
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -69,6 +79,7 @@ fn cases() -> Vec<Case> {
         let mut lines = Vec::new();
         let mut expect = Expect::Migrated;
         let mut real_mediagoblin = false;
+        let mut etc_overlay = false;
         for line in manifest
             .lines()
             .map(str::trim)
@@ -88,6 +99,7 @@ fn cases() -> Vec<Case> {
                     expect = Expect::Refused(text.to_string());
                 }
                 "uwsgi" if rest == "real-mediagoblin" => real_mediagoblin = true,
+                "etc" if rest == "overlay" => etc_overlay = true,
                 _ => lines.push((kind.to_string(), rest)),
             }
         }
@@ -98,6 +110,7 @@ fn cases() -> Vec<Case> {
             lines,
             expect,
             real_mediagoblin,
+            etc_overlay,
         });
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -221,11 +234,33 @@ fn build(case: &Case) -> (tempfile::TempDir, PathBuf) {
         }
     }
     fill_in(&top, &top.to_string_lossy());
+    if case.etc_overlay {
+        std::fs::create_dir_all(top.join("etc")).expect("mkdir");
+        std::fs::create_dir_all(top.join(".etc-work")).expect("mkdir");
+    }
     (dir, top)
 }
 
+/// mgdeploy, or with `etc: overlay` mgdeploy in a mount namespace where
+/// /etc is the machine's with the case's `etc/` laid over it.
+fn mgdeploy(case: &Case, top: &Path) -> Command {
+    if !case.etc_overlay {
+        return common::mgdeploy();
+    }
+    let mut command = Command::new("unshare");
+    command
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "mount -t overlay mgdeploy-test -o \"lowerdir=/etc,upperdir=$1/etc,workdir=$1/.etc-work\" /etc || exit 97; shift; exec \"$@\"",
+        )
+        .arg("sh")
+        .arg(top)
+        .arg(env!("CARGO_BIN_EXE_mgdeploy"));
+    command
+}
+
 fn migrate(case: &Case, top: &Path, extra: &[&str]) -> Output {
-    run(common::mgdeploy()
+    run(mgdeploy(case, top)
         .current_dir(top)
         .arg("migrate")
         .arg("-C")
@@ -243,8 +278,8 @@ fn migrate(case: &Case, top: &Path, extra: &[&str]) -> Output {
         .stdin(Stdio::null()))
 }
 
-fn check(top: &Path) -> Output {
-    run(common::mgdeploy()
+fn check(case: &Case, top: &Path) -> Output {
+    run(mgdeploy(case, top)
         .arg("check")
         .arg("-C")
         .arg(top.join("mediagoblin"))
@@ -423,6 +458,49 @@ fn snapshot(top: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// The sections of a unified diff whose files are inside the tree. A
+/// section starts at `diff --git`, or at a `--- ` line followed by `+++ `
+/// that no `diff --git` header announced.
+fn in_tree_sections(patch: &str) -> String {
+    let lines: Vec<&str> = patch.split_inclusive('\n').collect();
+    let mut sections: Vec<String> = Vec::new();
+    let mut in_header = false;
+    for (index, line) in lines.iter().enumerate() {
+        let file_header = line.starts_with("--- ")
+            && lines
+                .get(index + 1)
+                .is_some_and(|next| next.starts_with("+++ "));
+        if line.starts_with("diff --git ") || (file_header && !in_header) {
+            sections.push(String::new());
+        }
+        in_header = line.starts_with("diff --git ")
+            || line.starts_with("new file mode")
+            || line.starts_with("deleted file mode");
+        if let Some(section) = sections.last_mut() {
+            section.push_str(line);
+        }
+    }
+    sections
+        .into_iter()
+        .filter(|s| !s.lines().any(|l| l.starts_with("+++ /")))
+        .collect()
+}
+
+/// `systemd-analyze verify` accepts the unit: no complaint at all.
+fn systemd_verifies(unit: &Path) -> Result<(), String> {
+    let output = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(unit)
+        .output()
+        .map_err(|e| format!("cannot run systemd-analyze (apt-get install systemd): {e}"))?;
+    let said = text(&output);
+    if output.status.success() && said.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("systemd-analyze verify: {said}"))
+    }
+}
+
 /// A case where migrate must not plan a move: it says so, writes nothing.
 fn check_no_move(case: &Case, top: &Path, failures: &mut Vec<String>) {
     let tmp = top.to_string_lossy().into_owned();
@@ -484,7 +562,11 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
     for case in &cases {
         let (_guard, top) = build(case);
         let tmp = top.to_string_lossy().into_owned();
-        std::fs::write(top.join(".gitignore"), ".mgdeploy/\nlogs/\nrun/\n").expect("gitignore");
+        std::fs::write(
+            top.join(".gitignore"),
+            ".mgdeploy/\nlogs/\nrun/\n.etc-work/\n",
+        )
+        .expect("gitignore");
         git(&top, &["init", "-q"]);
         git(&top, &["add", "-A"]);
         git(&top, &["commit", "-q", "-m", "input"]);
@@ -495,7 +577,7 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
         }
 
         // check sees the FastCGI mount before the move.
-        let before = check(&top);
+        let before = check(case, &top);
         if !codes(&before).iter().any(|c| c.contains(" MG004 ")) {
             failures.push(format!(
                 "{}: check on the input does not report the FastCGI mount: {:?}",
@@ -552,8 +634,15 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("git apply");
-        std::io::Write::write_all(&mut patch_apply.stdin.take().expect("stdin"), &patch.stdout)
-            .expect("patch");
+        // Files outside the tree (/etc, with `etc: overlay`) are named by
+        // absolute paths, which git apply must not be given: the patch of
+        // the tree's own files is compared.
+        let in_tree = in_tree_sections(&String::from_utf8_lossy(&patch.stdout));
+        std::io::Write::write_all(
+            &mut patch_apply.stdin.take().expect("stdin"),
+            in_tree.as_bytes(),
+        )
+        .expect("patch");
         let patch_result = patch_apply.wait_with_output().expect("git apply");
         if !patch_result.status.success() {
             failures.push(format!(
@@ -562,7 +651,11 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
                 String::from_utf8_lossy(&patch_result.stderr)
             ));
         } else {
-            for file in diff.lines().filter_map(|l| l.strip_prefix("+++ b/")) {
+            for file in diff
+                .lines()
+                .filter_map(|l| l.strip_prefix("+++ b/"))
+                .filter(|f| !(case.etc_overlay && f.starts_with("etc/")))
+            {
                 let ours = std::fs::read(top.join(file)).expect("migrated file");
                 let theirs = std::fs::read(patch_top.join(file)).unwrap_or_default();
                 let theirs =
@@ -577,7 +670,7 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
         }
 
         // check finds no error in the result.
-        let after = check(&top);
+        let after = check(case, &top);
         if after.status.code() != Some(0) {
             failures.push(format!(
                 "{}: check on the result exits {:?}: {:?}",
@@ -609,7 +702,37 @@ fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
             ));
         }
 
-        let ini = top.join("mediagoblin/mediagoblin-uwsgi.ini");
+        for unit in diff
+            .lines()
+            .filter_map(|l| l.strip_prefix("+++ b/"))
+            .filter(|f| f.ends_with(".service"))
+        {
+            if let Err(why) = systemd_verifies(&top.join(unit)) {
+                failures.push(format!("{}: {unit}: {why}", case.name));
+            }
+        }
+
+        // Init scripts the change rewrote are still shell.
+        for script in diff
+            .lines()
+            .filter_map(|l| l.strip_prefix("+++ b/"))
+            .filter(|f| f.contains("init.d/"))
+        {
+            let syntax = run(Command::new("sh").arg("-n").arg(top.join(script)));
+            if !syntax.status.success() {
+                failures.push(format!("{}: sh -n {script}: {}", case.name, text(&syntax)));
+            }
+        }
+
+        // The uWSGI ini the change wrote (or kept), wherever it went.
+        let ini = diff
+            .lines()
+            .filter_map(|l| l.strip_prefix("+++ b/"))
+            .map(|f| top.join(f))
+            .find(|path| {
+                std::fs::read_to_string(path).is_ok_and(|text| text.contains("\n[uwsgi]\n"))
+            })
+            .unwrap_or_else(|| top.join("mediagoblin/mediagoblin-uwsgi.ini"));
         if case.real_mediagoblin {
             check_virtualenv_ini(case, &top, &mut failures);
         } else if let Err(why) = uwsgi_starts(&ini, &top.join("logs/uwsgi.log")) {

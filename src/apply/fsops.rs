@@ -91,6 +91,17 @@ pub fn write_new(path: &Path, content: &[u8], ownership: Ownership) -> Result<()
     result
 }
 
+/// Makes a new symbolic link at `path` to `target` (it must not exist),
+/// and fsyncs its directory.
+pub fn write_link(path: &Path, target: &Path) -> Result<(), StepError> {
+    step(
+        "create the link",
+        path,
+        std::os::unix::fs::symlink(target, path),
+    )?;
+    sync_dir(parent(path))
+}
+
 /// fsyncs a directory, so that a rename or unlink in it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<(), StepError> {
     let file = step("open the directory", dir, File::open(dir))?;
@@ -182,15 +193,24 @@ pub fn replace_checked(
         error: e.into(),
     };
     match expect {
-        Expect::Absent => {
-            renameat_with(CWD, staged, CWD, target, RenameFlags::NOREPLACE).map_err(|e| {
-                if e == rustix::io::Errno::EXIST {
-                    ReplaceError::Changed(target.to_path_buf())
-                } else {
-                    ReplaceError::Io(renamed(e))
+        Expect::Absent => match renameat_with(CWD, staged, CWD, target, RenameFlags::NOREPLACE) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::EXIST) => {
+                return Err(ReplaceError::Changed(target.to_path_buf()));
+            }
+            // Without renameat2 (some file systems): a hard link is made
+            // only where nothing is, just as atomically.
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                match rustix::fs::linkat(CWD, staged, CWD, target, rustix::fs::AtFlags::empty()) {
+                    Ok(()) => step("remove the staged name", staged, fs::remove_file(staged))?,
+                    Err(rustix::io::Errno::EXIST) => {
+                        return Err(ReplaceError::Changed(target.to_path_buf()));
+                    }
+                    Err(e) => return Err(ReplaceError::Io(renamed(e))),
                 }
-            })?;
-        }
+            }
+            Err(e) => return Err(ReplaceError::Io(renamed(e))),
+        },
         Expect::Holds(sha256) => {
             match renameat_with(CWD, staged, CWD, target, RenameFlags::EXCHANGE) {
                 Ok(()) => {

@@ -49,6 +49,10 @@ pub struct JournalFile {
     pub after: FileState,
     /// The new version, written next to `target` before the rename.
     pub staged: PathBuf,
+    /// The transaction made `target` a symbolic link to this (`after` is
+    /// the checksum of the link's target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -51,6 +51,8 @@ pub struct Target {
     pub before_ownership: Option<Ownership>,
     pub after: Vec<u8>,
     pub after_ownership: Ownership,
+    /// The plan makes a symbolic link to this target (`after` holds it).
+    pub link: Option<PathBuf>,
 }
 
 fn failure(error: &StepError) -> Diagnostic {
@@ -113,9 +115,10 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                     before_ownership: Some(ownership),
                     after,
                     after_ownership: ownership,
+                    link: None,
                 }
             }
-            Change::Create { content } => {
+            Change::Create { .. } | Change::Link { .. } => {
                 if let Some(what) = crate::source::what_is_at(&shown) {
                     return Err(Diagnostic::error(format!(
                         "{} is {what} now; the plan was made when nothing was there",
@@ -139,13 +142,22 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                     ))
                 })?;
                 let real = dir.join(shown.file_name().unwrap_or_default());
+                let (after, link) = match &file.change {
+                    Change::Link { target } => (
+                        target.as_os_str().as_encoded_bytes().to_vec(),
+                        Some(target.clone()),
+                    ),
+                    Change::Create { content } => (content.clone().into_bytes(), None),
+                    Change::Modify { .. } => (Vec::new(), None),
+                };
                 Target {
                     shown,
                     real,
                     before: None,
                     before_ownership: None,
-                    after: content.clone().into_bytes(),
+                    after,
                     after_ownership: new_file_ownership(&plan.root),
+                    link,
                 }
             }
         };
@@ -387,11 +399,15 @@ fn prepare(transaction: &mut Transaction, targets: &[Target]) -> Result<(), Step
                 ownership: target.after_ownership,
             },
             staged: sibling(&target.real, &tag, index),
+            link: target.link.clone(),
         });
     }
     transaction.save()?;
     for (file, target) in transaction.journal.files.iter().zip(targets) {
-        write_new(&file.staged, &target.after, target.after_ownership)?;
+        match &target.link {
+            Some(link) => fsops::write_link(&file.staged, link)?,
+            None => write_new(&file.staged, &target.after, target.after_ownership)?,
+        }
     }
     Ok(())
 }
@@ -418,6 +434,16 @@ fn undo(transaction: &mut Transaction, replaced: usize) -> Result<(), StepError>
     }
     transaction.journal.state = State::RolledBack;
     transaction.save()
+}
+
+/// What a journal's file is now: a link's target, or a file's bytes.
+fn content_now(file: &JournalFile) -> Option<Vec<u8>> {
+    match &file.link {
+        Some(_) => fs::read_link(&file.target)
+            .ok()
+            .map(|t| t.into_os_string().into_encoded_bytes()),
+        None => fs::read(&file.target).ok(),
+    }
 }
 
 /// What the file looks like on disk now.
@@ -466,11 +492,9 @@ fn restore(transaction: &Transaction, index: usize, file: &JournalFile) -> Resul
             write_new(&staged, &bytes, before.ownership)?;
             rename_durably(&staged, &file.target)
         }
-        _ => match current(&file.target) {
-            // Only the file this transaction wrote is removed.
-            Some((now, _)) if Sha256Hex::of(&now) == file.after.sha256 => {
-                remove_durably(&file.target)
-            }
+        _ => match content_now(file) {
+            // Only the file (or link) this transaction wrote is removed.
+            Some(now) if Sha256Hex::of(&now) == file.after.sha256 => remove_durably(&file.target),
             _ => Ok(()),
         },
     }
@@ -501,6 +525,8 @@ pub struct Restoration {
     /// What it will hold (`None`: it will be removed).
     pub restored: Option<Vec<u8>>,
     pub undo: Undo,
+    /// The transaction made it a symbolic link.
+    pub link: bool,
     /// It was changed by something else after mgdeploy wrote it: that
     /// version is kept in the transaction's directory before rollback.
     pub edited_since: bool,
@@ -537,7 +563,7 @@ pub fn rollback_plan(root: &Path) -> Result<Option<RollbackPlan>, Diagnostic> {
     };
     let mut files = Vec::new();
     for file in &transaction.journal.files {
-        let now = fs::read(&file.target).ok();
+        let now = content_now(file);
         let (restored, undo) = match (&file.before, &file.backup) {
             (Some(before), Some(backup)) => {
                 let bytes = trusted_backup(&transaction, backup, before).map_err(|e| {
@@ -572,6 +598,7 @@ pub fn rollback_plan(root: &Path) -> Result<Option<RollbackPlan>, Diagnostic> {
             now,
             restored,
             undo,
+            link: file.link.is_some(),
             edited_since,
         });
     }

@@ -1,6 +1,6 @@
 //! Rules about the processes that run the site: the uWSGI's Python against
-//! the virtualenv's, and lazyserver.sh starting uWSGI in a way uWSGI
-//! refuses.
+//! the virtualenv's, lazyserver.sh starting uWSGI in a way uWSGI refuses,
+//! and the services that start (or should start) it at boot.
 
 use super::finding;
 use crate::deploy::Deployment;
@@ -15,6 +15,157 @@ pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         python_mismatch(deployment, &Settings::of(file), out);
     }
     lazyserver(deployment, out);
+    services(deployment, out);
+}
+
+/// MediaGoblin's location passes to uWSGI (the move is made).
+fn moved(deployment: &Deployment) -> bool {
+    crate::deploy::locations::mediagoblin_locations(deployment, None)
+        .is_ok_and(|s| s.fastcgi.is_empty() && !s.uwsgi.is_empty())
+}
+
+/// The `--ini` file a uWSGI command line names.
+fn ini_of(command: &[String]) -> Option<&str> {
+    command.iter().enumerate().find_map(|(i, word)| {
+        word.strip_prefix("--ini=").or_else(|| {
+            (word == "--ini")
+                .then(|| command.get(i + 1).map(String::as_str))
+                .flatten()
+        })
+    })
+}
+
+/// MG028, MG029, MG030.
+fn services(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
+    if !moved(deployment) {
+        return;
+    }
+    for service in deployment.fastcgi_services() {
+        if !service.enabled(&deployment.sysroot) {
+            continue;
+        }
+        out.push(
+            finding(
+                "MG028",
+                Severity::Error,
+                format!(
+                    "{} still starts paster's FastCGI server at boot, but nginx passes MediaGoblin's requests to uWSGI",
+                    service.name()
+                ),
+            )
+            .at(&service.source, service.command_span, "paster, at every boot")
+            .with_note("after a reboot it takes the address first, or uWSGI does and it fails: either way one of them is down")
+            .with_help("`mgdeploy migrate` rewrites it to start uWSGI; or disable it (`systemctl disable mediagoblin-paster`)"),
+        );
+    }
+    let venv_python = deployment.python.as_ref().and_then(|v| v.version);
+    for service in deployment
+        .services
+        .iter()
+        .filter(|s| s.role == crate::service::Role::Uwsgi)
+    {
+        let Some(program) = service.command.iter().find(|w| {
+            let name = w.rsplit('/').next().unwrap_or(w);
+            name == "uwsgi" || name.starts_with("uwsgi_python")
+        }) else {
+            continue;
+        };
+        let in_virtualenv = deployment.python.as_ref().is_some_and(|venv| {
+            std::path::Path::new(program).starts_with(deployment.server(&venv.dir))
+        });
+        let problem = if in_virtualenv {
+            let on_host = deployment.sysroot.host(std::path::Path::new(program));
+            (!on_host.exists()).then(|| {
+                (
+                    format!(
+                        "{} starts {program}, which is not installed",
+                        service.name()
+                    ),
+                    format!(
+                        "install it: `{} install uwsgi`",
+                        deployment
+                            .python
+                            .as_ref()
+                            .map(|v| deployment.server(&v.pip()).display().to_string())
+                            .unwrap_or_else(|| "pip".to_string())
+                    ),
+                )
+            })
+        } else {
+            // The host's uWSGI runs the virtualenv's Python only through a
+            // plugin for that version.
+            venv_python
+                .filter(|wanted| deployment.host.plugin_for(*wanted).is_none())
+                .map(|wanted| {
+                    (
+                        format!(
+                            "{} starts the host's uWSGI, which has no plugin for the virtualenv's Python {wanted}",
+                            service.name()
+                        ),
+                        "start the virtualenv's own uWSGI (`bin/pip install uwsgi`, then `bin/uwsgi --ini …`)".to_string(),
+                    )
+                })
+        };
+        if let Some((message, help)) = problem {
+            out.push(
+                finding("MG029", Severity::Error, message)
+                    .at(
+                        &service.source,
+                        service.command_span,
+                        "this uWSGI cannot load the site",
+                    )
+                    .with_help(help),
+            );
+        }
+    }
+    let Some(file) = &deployment.uwsgi else {
+        return;
+    };
+    let ini = deployment.server(&file.path);
+    let started = deployment.services.iter().any(|s| {
+        ini_of(&s.command).is_some_and(|named| std::path::Path::new(named) == ini)
+            || s.runs_lazyserver()
+    }) || started_by_debian_or_emperor(deployment, &file.path);
+    if !started {
+        let header = file
+            .document
+            .section("uwsgi")
+            .and_then(|s| s.header_span)
+            .unwrap_or_default();
+        out.push(
+            finding(
+                "MG030",
+                Severity::Warning,
+                "nothing starts this uWSGI ini at boot",
+            )
+            .at(&file.document.source, header, "no service, Debian app or emperor vassal starts it")
+            .with_help("`mgdeploy migrate --service-style systemd` (or debian-apps, emperor) makes something start it"),
+        );
+    }
+}
+
+/// The ini is one of Debian's enabled apps or an emperor's vassal (there,
+/// or linked from there).
+fn started_by_debian_or_emperor(deployment: &Deployment, ini: &std::path::Path) -> bool {
+    let real = std::fs::canonicalize(ini).ok();
+    ["etc/uwsgi/apps-enabled", "etc/uwsgi-emperor/vassals"]
+        .iter()
+        .map(|dir| {
+            deployment
+                .sysroot
+                .host(&std::path::Path::new("/").join(dir))
+        })
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flat_map(|entries| entries.filter_map(Result::ok))
+        .any(|entry| {
+            let path = entry.path();
+            path == ini
+                || deployment
+                    .sysroot
+                    .resolve(&deployment.server(&path))
+                    .ok()
+                    .is_some_and(|p| Some(p) == real)
+        })
 }
 
 /// MG023.

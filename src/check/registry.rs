@@ -309,6 +309,40 @@ pub const RULES: &[Rule] = &[
             nothing, is reported too: the comment is stale. Whole rules are left out with --ignore or \
             `[check] ignore` in mgdeploy.toml.",
     },
+    Rule {
+        code: "MG028",
+        name: "fastcgi-service-enabled",
+        severity: Severity::Error,
+        security_severity: None,
+        summary: "a service that starts paster's FastCGI server is still enabled after the move to uWSGI",
+        explanation: "nginx passes MediaGoblin's requests to uWSGI, but a systemd unit, init script or supervisor \
+            program still starts `paster serve … --server-name=fcgi` at boot. After the next reboot paster \
+            takes the address first (uWSGI then fails to bind) or loses it: one of the two is down, and the \
+            site with it. `mgdeploy migrate` rewrites such a service to start uWSGI; otherwise disable it \
+            (`systemctl disable --now mediagoblin-paster`, `update-rc.d NAME disable`, `autostart=false`).",
+    },
+    Rule {
+        code: "MG029",
+        name: "service-uwsgi-cannot-run-site",
+        severity: Severity::Error,
+        security_severity: None,
+        summary: "a service starts a uWSGI that cannot load the site's Python",
+        explanation: "A unit or script starts uWSGI for this site, but that uWSGI cannot run the virtualenv: the \
+            host's uWSGI (/usr/bin/uwsgi) has no plugin for its Python (Debian has none for Python 2.7, which \
+            MediaGoblin ≤ 0.9 needs), or the virtualenv's own uWSGI (bin/uwsgi) is not installed. The service \
+            fails at every start. Install uWSGI into the virtualenv (`bin/pip install uwsgi`) and start that one.",
+    },
+    Rule {
+        code: "MG030",
+        name: "uwsgi-not-started-at-boot",
+        severity: Severity::Warning,
+        security_severity: None,
+        summary: "nothing starts the site's uWSGI ini at boot",
+        explanation: "nginx passes MediaGoblin's requests to uWSGI, and the uWSGI ini is there, but no systemd unit, \
+            init script or supervisor program starts it (directly or through lazyserver.sh), and it is neither \
+            one of Debian's enabled apps (/etc/uwsgi/apps-enabled) nor an emperor's vassal. The site works until \
+            the next reboot. `mgdeploy migrate --service-style systemd|debian-apps|emperor` sets one up.",
+    },
 ];
 
 pub fn rule(code: &str) -> Option<&'static Rule> {

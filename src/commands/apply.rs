@@ -80,6 +80,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
             path: &t.shown,
             old: t.before.as_deref(),
             new: Some(&t.after),
+            symlink: t.link.is_some(),
         })
         .collect();
     let mut text = unified(&diffs, true);

@@ -21,6 +21,7 @@ fn diff(targets: &[Target], color: bool, real_paths: bool) -> String {
             path: if real_paths { &t.real } else { &t.shown },
             old: t.before.as_deref(),
             new: Some(&t.after),
+            symlink: t.link.is_some(),
         })
         .collect();
     unified(&files, color)

@@ -37,6 +37,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<Status, Failure> {
             path: &f.target,
             old: f.now.as_deref(),
             new: f.restored.as_deref(),
+            symlink: f.link,
         })
         .collect();
     write_stdout(unified(&diffs, true).as_bytes())?;

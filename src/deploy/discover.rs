@@ -212,6 +212,7 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
             services,
             nginx,
             uwsgi_path,
+            uwsgi_path_named: args.uwsgi_ini.is_some(),
             uwsgi,
             fcgi_server,
             http_servers,

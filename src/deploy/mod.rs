@@ -122,6 +122,8 @@ pub struct Deployment {
     pub nginx: Nginx,
     /// Where the uWSGI ini is (or will be).
     pub uwsgi_path: PathBuf,
+    /// The user named it (--uwsgi-ini, mgdeploy.toml): it stays there.
+    pub uwsgi_path_named: bool,
     /// The uWSGI ini, when it exists.
     pub uwsgi: Option<IniFile>,
     pub fcgi_server: Option<FcgiServer>,

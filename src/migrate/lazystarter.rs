@@ -15,7 +15,7 @@ use crate::deploy::{Deployment, Lazystarter};
 use crate::diagnostic::Diagnostic;
 use crate::escape::shell_word;
 use crate::plan::Edit;
-use crate::service::{Role, is_fastcgi_argument};
+use crate::service::{Role, Service, is_fastcgi_argument};
 use crate::source::Span;
 
 const STARTER: &str = "starter_cmd=paster";
@@ -177,7 +177,8 @@ fn callers_in_checkout(root: &Path) -> Vec<String> {
 
 /// Says which callers of lazyserver.sh pass FastCGI arguments, which uWSGI
 /// refuses after the move.
-pub fn warn_about_callers(deployment: &Deployment, notes: &mut Notes) {
+/// `rewritten`: services the migration rewrites (they no longer call it).
+pub fn warn_about_callers(deployment: &Deployment, rewritten: &[&Service], notes: &mut Notes) {
     if deployment.lazystarter.is_none() {
         return;
     }
@@ -187,6 +188,7 @@ pub fn warn_about_callers(deployment: &Deployment, notes: &mut Notes) {
             .services
             .iter()
             .filter(|s| s.role == Role::FastCgi && s.runs_lazyserver())
+            .filter(|s| !rewritten.iter().any(|r| r.path == s.path))
             .map(|s| s.place()),
     );
     if !callers.is_empty() {

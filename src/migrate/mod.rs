@@ -8,6 +8,7 @@ pub mod nginx;
 pub mod notes;
 pub mod options;
 pub mod runtime;
+pub mod service;
 pub mod uwsgi_ini;
 
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ use crate::deploy::{Deployment, configobj_unquote, view};
 use crate::diagnostic::Diagnostic;
 use crate::ini::typed::{MediaGoblinSettings, PublicStore};
 use crate::plan::{Edit, Plan};
-use crate::service::{Manager, Role};
+use crate::service::Role;
 
 /// A planned migration.
 #[derive(Debug)]
@@ -112,9 +113,12 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         ));
     }
 
+    // What starts uWSGI decides where its ini goes.
+    let choice = service::choose(deployment, options.service_style, &runtime)?;
+
     // The files as the server knows them: what mgdeploy writes into them
     // and into commands (the same as where they are read, on the server).
-    let ini_path = deployment.uwsgi_path.clone();
+    let ini_path = choice.ini_path(deployment);
     let server_ini = deployment.server(&ini_path);
     let server_root = deployment.server(&deployment.root);
     let start_command = runtime.start_argv(&server_ini);
@@ -124,7 +128,11 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         let edits = lazystarter::patch(starter, &server_root, &runtime, &server_ini, &mut notes)?;
         plan.modify(&starter.path, starter.source.bytes(), edits);
     }
-    lazystarter::warn_about_callers(deployment, &mut notes);
+    let rewritten: &[&crate::service::Service] = match &choice {
+        service::Choice::Rewrite(services) => services,
+        _ => &[],
+    };
+    lazystarter::warn_about_callers(deployment, rewritten, &mut notes);
 
     // The uWSGI ini.
     let account = account(deployment, options)?;
@@ -208,6 +216,27 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         uwsgi_ini_values = Some(values);
     }
     notes.changed(format!("the uWSGI that runs the site: {}", runtime.why));
+    // The template's ini stops on SIGTERM; a kept one says for itself.
+    let die_on_term = match &existing {
+        ExistingIni::Kept(_) => deployment.uwsgi.as_ref().is_some_and(|file| {
+            crate::deploy::uwsgi_entries(file)
+                .any(|e| e.key == "die-on-term" && e.value.trim() == "true")
+        }),
+        _ => true,
+    };
+    let planned = service::plan(
+        &service::Site {
+            deployment,
+            runtime: &runtime,
+            ini: &ini_path,
+            die_on_term,
+            templates: options.templates.as_deref(),
+            user: &user,
+        },
+        &choice,
+        &mut plan,
+        &mut notes,
+    )?;
     if deployment.python.is_none() && lazystarter_uses_bin(deployment) {
         notes.warning(format!(
             "lazystarter.sh runs programs from ./bin, but no virtualenv was found in {} (bin/python, .venv/, venv/): uWSGI will use the host's Python 3; check that MediaGoblin is installed there",
@@ -227,6 +256,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             deployment,
             &runtime,
             &start_command,
+            &planned,
             &user,
             &group,
             &mut notes,
@@ -560,6 +590,7 @@ fn next_steps(
     deployment: &Deployment,
     runtime: &Runtime,
     start: &[String],
+    planned: &service::Planned,
     user: &str,
     group: &str,
     notes: &mut Notes,
@@ -570,31 +601,20 @@ fn next_steps(
             runtime::shell_command(install)
         ));
     }
-    let services: Vec<_> = deployment.fastcgi_services().collect();
-    if services.is_empty() {
+    if deployment.fastcgi_services().next().is_none() {
         notes.next_step(
             "Stop the FastCGI server: the `paster serve ... --server-name=fcgi` process started by lazyserver.sh.",
         );
     }
-    for service in services {
-        let name = service.name();
-        let how = match service.manager {
-            Manager::Systemd => format!("`systemctl disable --now {name}`"),
-            Manager::SysV => format!("`service {name} stop && update-rc.d {name} disable`"),
-            Manager::Supervisor => format!(
-                "`supervisorctl stop {name}`, and set `autostart=false` in {}",
-                deployment.server(&service.path).display()
-            ),
-        };
+    for step in &planned.steps {
+        notes.next_step(step.clone());
+    }
+    if !planned.started_at_boot {
         notes.next_step(format!(
-            "Stop the FastCGI server and keep it from starting at boot: {how} ({} starts it).",
-            deployment.server(&service.path).display()
+            "Start uWSGI as root (it switches to {user}:{group}): `{}`. Nothing starts it at boot: `--service-style systemd` writes a unit that does.",
+            runtime::shell_command(start)
         ));
     }
-    notes.next_step(format!(
-        "Start uWSGI as root (it switches to {user}:{group}): `{}`. Keep it running from a service, as the FastCGI server was.",
-        runtime::shell_command(start)
-    ));
     notes.next_step("Check and reload nginx: `nginx -t && nginx -s reload`.");
     if deployment.celery.is_eager() {
         notes.next_step(format!(

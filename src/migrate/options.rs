@@ -19,6 +19,44 @@ pub enum ScriptName {
     Modifier1,
 }
 
+/// What starts uWSGI after the move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceStyle {
+    /// A systemd unit: the one that started FastCGI, rewritten, or a new
+    /// `mediagoblin-uwsgi.service`.
+    Systemd,
+    /// Debian's uwsgi package: the ini in /etc/uwsgi/apps-available, linked
+    /// from apps-enabled.
+    DebianApps,
+    /// A vassal of the uWSGI emperor (/etc/uwsgi-emperor/vassals).
+    Emperor,
+    /// Nothing: the summary says how to start it.
+    None,
+}
+
+impl ServiceStyle {
+    pub fn parse(text: &str) -> Result<ServiceStyle, String> {
+        match text {
+            "systemd" => Ok(ServiceStyle::Systemd),
+            "debian-apps" => Ok(ServiceStyle::DebianApps),
+            "emperor" => Ok(ServiceStyle::Emperor),
+            "none" => Ok(ServiceStyle::None),
+            other => Err(format!(
+                "`{other}` is not a service style: use systemd, debian-apps, emperor or none"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceStyle::Systemd => "systemd",
+            ServiceStyle::DebianApps => "debian-apps",
+            ServiceStyle::Emperor => "emperor",
+            ServiceStyle::None => "none",
+        }
+    }
+}
+
 /// A URL prefix MediaGoblin is served under: `/`, or `/seg/seg` without a
 /// trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,6 +193,8 @@ pub struct Options {
     /// site's Python.
     pub plugin: Option<String>,
     pub templates: Option<PathBuf>,
+    /// What starts uWSGI; `None`: what the host already uses.
+    pub service_style: Option<ServiceStyle>,
 }
 
 impl Default for Options {
@@ -169,6 +209,7 @@ impl Default for Options {
             processes: 2,
             plugin: None,
             templates: None,
+            service_style: None,
         }
     }
 }

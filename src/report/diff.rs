@@ -11,6 +11,9 @@ pub struct FileDiff<'a> {
     pub path: &'a Path,
     pub old: Option<&'a [u8]>,
     pub new: Option<&'a [u8]>,
+    /// A symbolic link, whose content is its target, as git shows one: a
+    /// `diff --git` header with mode 120000, so `git apply` makes a link.
+    pub symlink: bool,
 }
 
 use super::paths::shown as display_path;
@@ -56,6 +59,18 @@ pub fn unified(files: &[FileDiff<'_>], color: bool) -> String {
         } else {
             "/dev/null".to_string()
         };
+        if file.symlink && !shown.is_absolute() {
+            let name = shown.display();
+            out.push_str(&paint(HEADER, &format!("diff --git a/{name} b/{name}")));
+            out.push('\n');
+            let mode = match (file.old, file.new) {
+                (None, _) => "new file mode 120000",
+                (_, None) => "deleted file mode 120000",
+                _ => "index 120000",
+            };
+            out.push_str(&paint(HEADER, mode));
+            out.push('\n');
+        }
         out.push_str(&paint(HEADER, &format!("--- {from}")));
         out.push('\n');
         out.push_str(&paint(HEADER, &format!("+++ {to}")));
@@ -97,16 +112,19 @@ mod tests {
                 path: Path::new("site.conf"),
                 old: Some(b"a\nfastcgi_pass x;\nc\n"),
                 new: Some(b"a\nuwsgi_pass x;\nc\n"),
+                symlink: false,
             },
             FileDiff {
                 path: Path::new("uwsgi.ini"),
                 old: None,
                 new: Some(b"[uwsgi]\nmaster = true"),
+                symlink: false,
             },
             FileDiff {
                 path: Path::new("gone.txt"),
                 old: Some(b"bye\n"),
                 new: None,
+                symlink: false,
             },
         ];
         let text = unified(&files, false);
@@ -119,11 +137,29 @@ mod tests {
     }
 
     #[test]
+    fn links_are_shown_as_git_shows_them() {
+        let files = [FileDiff {
+            path: Path::new("etc/uwsgi/apps-enabled/mediagoblin.ini"),
+            old: None,
+            new: Some(b"../apps-available/mediagoblin.ini"),
+            symlink: true,
+        }];
+        assert_eq!(
+            unified(&files, false),
+            "diff --git a/etc/uwsgi/apps-enabled/mediagoblin.ini b/etc/uwsgi/apps-enabled/mediagoblin.ini\n\
+             new file mode 120000\n\
+             --- /dev/null\n+++ b/etc/uwsgi/apps-enabled/mediagoblin.ini\n@@ -0,0 +1 @@\n\
+             +../apps-available/mediagoblin.ini\n\\ No newline at end of file\n"
+        );
+    }
+
+    #[test]
     fn unchanged_files_are_left_out() {
         let files = [FileDiff {
             path: Path::new("same"),
             old: Some(b"x\n"),
             new: Some(b"x\n"),
+            symlink: false,
         }];
         assert_eq!(unified(&files, false), "");
     }

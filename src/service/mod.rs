@@ -69,6 +69,8 @@ pub struct Service {
     pub group: Option<String>,
     /// The parsed unit, for systemd.
     pub unit: Option<systemd::Unit>,
+    /// Its drop-ins (`NAME.service.d/*.conf`), in the order systemd reads them.
+    pub drop_ins: Vec<systemd::Unit>,
 }
 
 impl Service {
@@ -103,6 +105,37 @@ impl Service {
     /// `file:line:col` of its command.
     pub fn place(&self) -> String {
         self.source.location(self.command_span.start)
+    }
+
+    /// Whether it starts at boot: systemd, a `*.wants` link in
+    /// /etc/systemd/system; SysV, an `rc?.d/S??NAME` link; supervisor,
+    /// unless `autostart=false`.
+    pub fn enabled(&self, sysroot: &crate::sysroot::Sysroot) -> bool {
+        let name = self.name();
+        let entries = |dir: &str| {
+            std::fs::read_dir(sysroot.host(&Path::new("/").join(dir)))
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+        };
+        match self.manager {
+            Manager::Systemd => entries("etc/systemd/system")
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".wants"))
+                .any(|e| {
+                    std::fs::symlink_metadata(e.path().join(format!("{name}.service"))).is_ok()
+                }),
+            Manager::SysV => (2..=5).any(|level| {
+                entries(&format!("etc/rc{level}.d")).any(|e| {
+                    let file = e.file_name().to_string_lossy().into_owned();
+                    file.strip_prefix('S')
+                        .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
+                        == Some(name.as_str())
+                })
+            }),
+            Manager::Supervisor => !String::from_utf8_lossy(self.source.bytes())
+                .lines()
+                .any(|l| l.replace(' ', "").eq_ignore_ascii_case("autostart=false")),
+        }
     }
 }
 
@@ -162,6 +195,9 @@ pub struct ServiceDirs {
     pub systemd: Vec<PathBuf>,
     pub init: Vec<PathBuf>,
     pub supervisor: Vec<PathBuf>,
+    /// Where the server's `/` is on this machine: absolute paths in units
+    /// (`EnvironmentFile=`) are read under it.
+    pub root: PathBuf,
 }
 
 impl ServiceDirs {
@@ -172,6 +208,7 @@ impl ServiceDirs {
             systemd: under(&SYSTEMD_DIRS),
             init: under(&INIT_DIRS),
             supervisor: under(&SUPERVISOR_DIRS),
+            root: sysroot.to_path_buf(),
         }
     }
 
@@ -231,7 +268,7 @@ pub fn discover(
             .in_file(path)
             .with_help("--service names the systemd unit, init script or supervisor program that starts the site")
         })?;
-        let services = services_in(path, manager_of(path), &source, None)?;
+        let services = services_in(path, manager_of(path), &source, None, &dirs.root)?;
         if services.is_empty() {
             return Err(Diagnostic::error(format!(
                 "{} starts neither paster, lazyserver.sh, celery nor uWSGI",
@@ -287,7 +324,7 @@ pub fn discover(
         };
         // A file that does not parse is not one of this site's services
         // as far as discovery can tell; `--service` names it to be sure.
-        if let Ok(services) = services_in(&path, manager, &source, Some(&drop_ins)) {
+        if let Ok(services) = services_in(&path, manager, &source, Some(&drop_ins), &dirs.root) {
             found.extend(services);
         }
     }
@@ -314,9 +351,10 @@ fn services_in(
     manager: Manager,
     source: &Arc<SourceFile>,
     drop_ins: Option<&[Arc<SourceFile>]>,
+    root: &Path,
 ) -> Result<Vec<Service>, Diagnostic> {
     match manager {
-        Manager::Systemd => systemd_service(path, source, drop_ins.unwrap_or_default()),
+        Manager::Systemd => systemd_service(path, source, drop_ins.unwrap_or_default(), root),
         Manager::Supervisor => supervisor_programs(path, source),
         Manager::SysV => Ok(init_script(path, source).into_iter().collect()),
     }
@@ -326,6 +364,7 @@ fn systemd_service(
     path: &Path,
     source: &Arc<SourceFile>,
     drop_ins: &[Arc<SourceFile>],
+    root: &Path,
 ) -> Result<Vec<Service>, Diagnostic> {
     let unit = systemd::parse(source)?;
     let mut environment = unit.environment();
@@ -333,10 +372,12 @@ fn systemd_service(
         .entries("Service", "ExecStart")
         .last()
         .map(|e| (Arc::clone(&unit.source), e.clone()));
+    let mut parsed = Vec::new();
     for extra in drop_ins {
         let Ok(drop_in) = systemd::parse(extra) else {
             continue;
         };
+        parsed.push(drop_in.clone());
         for (name, value) in drop_in.environment() {
             environment.retain(|(n, _)| *n != name);
             environment.push((name, value));
@@ -347,6 +388,22 @@ fn systemd_service(
             } else {
                 Some((Arc::clone(&drop_in.source), entry.clone()))
             };
+        }
+    }
+    // EnvironmentFile= wins over Environment= (systemd.exec(5)); a `-`
+    // prefix makes the file optional.
+    for unit in std::iter::once(&unit).chain(&parsed) {
+        for entry in unit.entries("Service", "EnvironmentFile") {
+            let name = entry.value.trim().trim_start_matches('-');
+            let on_host = root.join(name.trim_start_matches('/'));
+            if let Some(file) = read(&on_host) {
+                for (name, value) in
+                    systemd::environment_file(&String::from_utf8_lossy(file.bytes()))
+                {
+                    environment.retain(|(n, _)| *n != name);
+                    environment.push((name, value));
+                }
+            }
         }
     }
     let Some((exec_source, entry)) = exec else {
@@ -367,6 +424,7 @@ fn systemd_service(
         user: unit.value("Service", "User").map(str::to_string),
         group: unit.value("Service", "Group").map(str::to_string),
         unit: Some(unit),
+        drop_ins: parsed,
     }])
 }
 
@@ -420,6 +478,7 @@ fn supervisor_programs(path: &Path, source: &Arc<SourceFile>) -> Result<Vec<Serv
             user: section.get("user").map(|e| e.value.trim().to_string()),
             group: None,
             unit: None,
+            drop_ins: Vec::new(),
         });
     }
     Ok(out)
@@ -478,6 +537,7 @@ fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
         user: None,
         group: None,
         unit: None,
+        drop_ins: Vec::new(),
     })
 }
 

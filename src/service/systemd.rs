@@ -237,6 +237,27 @@ pub fn split_words(text: &str) -> Vec<String> {
     }
 }
 
+/// The assignments of an `EnvironmentFile=`: `KEY=value` lines, `#` and
+/// `;` comments, values quoted or not, as systemd reads them (no
+/// expansion).
+pub fn environment_file(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((name, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = split_words(value).join(" ");
+        out.retain(|(n, _)| n != name.trim());
+        out.push((name.trim().to_string(), value));
+    }
+    out
+}
+
 /// `ExecStart=` and friends: the command's words after systemd's prefixes
 /// (`-`, `@`, `+`, `!`, `!!`, `:`), which change how it runs, not what.
 pub fn command_words(value: &str) -> Vec<String> {
@@ -301,6 +322,19 @@ mod tests {
         );
         let reset = self::unit("[Service]\nEnvironment=A=1\nEnvironment=\nEnvironment=B=2\n");
         assert_eq!(reset.environment(), [("B".to_string(), "2".to_string())]);
+    }
+
+    #[test]
+    fn environment_files_hold_assignments() {
+        assert_eq!(
+            environment_file(
+                "# defaults\nCELERY_ALWAYS_EAGER=false\nexport A=\"b c\"\n; x\nnot a line\n"
+            ),
+            [
+                ("CELERY_ALWAYS_EAGER".to_string(), "false".to_string()),
+                ("A".to_string(), "b c".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,364 @@
+//! The systemd unit that started FastCGI, rewritten to start uWSGI: uWSGI
+//! runs in the foreground and tells systemd when it is ready (`Type=notify`),
+//! so paster's `--daemon`, `PIDFile=` and `paster … stop` go; the rest of the
+//! unit (User=, Group=, WorkingDirectory=, Environment=, ExecStartPre=, the
+//! [Install] section) stays as the admin wrote it. And a new unit, for a site
+//! no unit started.
+
+use std::path::{Path, PathBuf};
+
+use super::paster::{self, Supervision};
+use crate::diagnostic::Diagnostic;
+use crate::escape::systemd_exec_word;
+use crate::migrate::lines::{indentation, insert_line_after, removal};
+use crate::migrate::notes::Notes;
+use crate::plan::Edit;
+use crate::service::Service;
+use crate::service::systemd::{Unit, UnitEntry, command_words};
+use crate::source::Span;
+
+/// A command line for `ExecStart=`, each word escaped for systemd.
+pub fn exec_line(argv: &[String]) -> Result<String, Diagnostic> {
+    argv.iter()
+        .map(|word| {
+            systemd_exec_word(word).map_err(|e| {
+                Diagnostic::error(format!("cannot write {:?} into a unit: {}", e.value, e.why))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(|words| words.join(" "))
+}
+
+/// Edits to one file of the unit.
+#[derive(Debug, Default)]
+pub struct FileEdits {
+    pub path: PathBuf,
+    pub original: Vec<u8>,
+    pub edits: Vec<Edit>,
+}
+
+/// The unit's files (the unit and its drop-ins) and their edits.
+#[derive(Debug, Default)]
+pub struct UnitRewrite {
+    pub files: Vec<FileEdits>,
+}
+
+impl UnitRewrite {
+    fn file(&mut self, unit: &Unit) -> &mut FileEdits {
+        let path = unit.source.path().to_path_buf();
+        let index = match self.files.iter().position(|f| f.path == path) {
+            Some(index) => index,
+            None => {
+                self.files.push(FileEdits {
+                    path,
+                    original: unit.source.bytes().to_vec(),
+                    edits: Vec::new(),
+                });
+                self.files.len() - 1
+            }
+        };
+        &mut self.files[index]
+    }
+}
+
+/// The entry and the file (unit or drop-in) that has the last say on `key`.
+fn last<'a>(units: &[&'a Unit], key: &str) -> Option<(&'a Unit, &'a UnitEntry)> {
+    units
+        .iter()
+        .flat_map(|unit| unit.entries("Service", key).map(move |e| (*unit, e)))
+        .last()
+}
+
+/// A prefix of `ExecStart=` (`-`, `+`, `!`) that changes how systemd runs
+/// the command; `@` (which renames argv[0]) does not carry over.
+fn exec_prefix(value: &str) -> String {
+    value
+        .chars()
+        .take_while(|c| matches!(c, '-' | '@' | '+' | '!' | ':'))
+        .filter(|c| *c != '@')
+        .collect()
+}
+
+/// Rewrites `service` (a systemd unit whose ExecStart starts FastCGI) to
+/// start `program --ini ini`. `die_on_term`: the ini stops uWSGI on SIGTERM;
+/// else the unit asks for SIGQUIT.
+pub fn rewrite(
+    service: &Service,
+    program: &str,
+    ini: &str,
+    die_on_term: bool,
+    notes: &mut Notes,
+) -> Result<UnitRewrite, Diagnostic> {
+    let Some(main) = &service.unit else {
+        return Err(Diagnostic::error("not a systemd unit").in_file(&service.path));
+    };
+    let units: Vec<&Unit> = std::iter::once(main).chain(&service.drop_ins).collect();
+    let mut out = UnitRewrite::default();
+    let shown = service.path.display().to_string();
+
+    // ExecStart=, where it has the last say.
+    let Some((exec_unit, exec)) = last(&units, "ExecStart") else {
+        return Err(Diagnostic::error("the unit has no ExecStart=").in_file(&service.path));
+    };
+    let command = paster::read(&command_words(&exec.value)).map_err(|why| {
+        Diagnostic::error(format!("cannot rewrite the unit's ExecStart=: {why}"))
+            .at(&exec_unit.source, exec.span, "this command")
+            .with_help("use --service-style none and change the unit yourself, or name another with --service")
+    })?;
+    let argv = paster::uwsgi_argv(&command, program, ini, Supervision::Foreground)
+        .map_err(|why| Diagnostic::error(why).at(&exec_unit.source, exec.span, "this command"))?;
+    let line = format!(
+        "ExecStart={}{}",
+        exec_prefix(&exec.value),
+        exec_line(&argv)?
+    );
+    let exec_place = exec_unit.source.location(exec.span.start);
+    out.file(exec_unit)
+        .edits
+        .push(Edit::replace(exec.span, line.clone()));
+    notes.changed(format!("{exec_place}: the unit starts uWSGI: `{line}`"));
+    for (word, why) in &command.dropped {
+        if !word.ends_with(".ini") {
+            continue;
+        }
+        notes.dropped(format!("{exec_place}: `{word}`"), why.to_string());
+    }
+    if command.daemon || command.pid_file.is_some() {
+        notes.dropped(
+            format!("{exec_place}: paster's --daemon and --pid-file"),
+            "uWSGI stays in the foreground and tells systemd when it is ready (Type=notify)",
+        );
+    }
+
+    // Type=notify: uWSGI speaks sd_notify.
+    match last(&units, "Type") {
+        Some((unit, entry)) if entry.value != "notify" => {
+            let place = unit.source.location(entry.span.start);
+            out.file(unit)
+                .edits
+                .push(Edit::replace(entry.span, "Type=notify"));
+            notes.changed(format!(
+                "{place}: `Type={}` → `Type=notify`: uWSGI tells systemd when it is ready",
+                entry.value
+            ));
+        }
+        Some(_) => {}
+        None => {
+            let bytes = exec_unit.source.bytes();
+            out.file(exec_unit).edits.push(insert_line_after_entry(
+                bytes,
+                exec.span,
+                "Type=notify",
+            ));
+        }
+    }
+
+    // What only paster used: its pid file, `paster … stop`, a paster reload.
+    for unit in &units {
+        for entry in unit.entries("Service", "PIDFile") {
+            let span = removal(unit.source.bytes(), entry.span);
+            let place = unit.source.location(entry.span.start);
+            out.file(unit).edits.push(Edit::delete(span));
+            notes.dropped(
+                format!("{place}: `PIDFile={}`", entry.value),
+                "paster's pid file; systemd follows uWSGI's master process itself",
+            );
+        }
+        for key in ["ExecStop", "ExecReload"] {
+            for entry in unit.entries("Service", key) {
+                let words = command_words(&entry.value);
+                if !words.iter().any(|w| paster::is_program(w)) {
+                    continue;
+                }
+                let place = unit.source.location(entry.span.start);
+                if key == "ExecReload" {
+                    out.file(unit).edits.push(Edit::replace(
+                        entry.span,
+                        "ExecReload=/bin/kill -HUP $MAINPID",
+                    ));
+                    notes.changed(format!(
+                        "{place}: reload sends SIGHUP, on which uWSGI reloads MediaGoblin"
+                    ));
+                } else {
+                    let span = removal(unit.source.bytes(), entry.span);
+                    out.file(unit).edits.push(Edit::delete(span));
+                    notes.dropped(
+                        format!("{place}: `{key}=… stop`"),
+                        "systemd stops uWSGI with a signal".to_string(),
+                    );
+                }
+            }
+        }
+    }
+
+    // What a uWSGI service wants and the unit does not say.
+    let mut added = Vec::new();
+    if last(&units, "NotifyAccess").is_none() {
+        added.push("NotifyAccess=all");
+    }
+    if last(&units, "Restart").is_none() {
+        added.push("Restart=on-failure");
+    }
+    if !die_on_term && last(&units, "KillSignal").is_none() {
+        added.push("KillSignal=SIGQUIT");
+    }
+    let bytes = exec_unit.source.bytes();
+    for line in &added {
+        out.file(exec_unit)
+            .edits
+            .push(insert_line_after_entry(bytes, exec.span, line));
+    }
+    if !added.is_empty() {
+        notes.changed(format!("{shown}: {}", added.join(", ")));
+    }
+    Ok(out)
+}
+
+/// A new line after an entry that may run over several lines, indented
+/// like the entry's first line.
+fn insert_line_after_entry(bytes: &[u8], entry: Span, text: &str) -> Edit {
+    let indent = indentation(bytes, entry.start);
+    insert_line_after(bytes, entry.end, text).reindented(&indentation(bytes, entry.end), &indent)
+}
+
+/// Values for a new unit (`templates/uwsgi.service.tera`), each already
+/// written as systemd reads it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NewUnit {
+    /// The checkout, said in comments and the description.
+    pub description: String,
+    pub exec_start: String,
+    pub working_directory: String,
+    /// `NAME=value` assignments, quoted.
+    pub environment: Vec<String>,
+    pub kill_signal: Option<String>,
+}
+
+impl NewUnit {
+    /// The values for a site in `root` started by `argv`.
+    pub fn new(
+        root: &str,
+        argv: &[String],
+        environment: &[(String, String)],
+        die_on_term: bool,
+    ) -> Result<NewUnit, Diagnostic> {
+        let plain = |what: &str, value: &str| {
+            if value.contains(['\n', '\r']) || value.trim() != value {
+                Err(Diagnostic::error(format!(
+                    "cannot write {what} {value:?} into a unit: a line break or blanks at its ends"
+                )))
+            } else {
+                // systemd expands specifiers (`%h`) in these settings.
+                Ok(value.replace('%', "%%"))
+            }
+        };
+        Ok(NewUnit {
+            description: plain("the checkout", root)?,
+            exec_start: exec_line(argv)?,
+            working_directory: plain("the checkout", root)?,
+            environment: environment
+                .iter()
+                .map(|(name, value)| exec_line(&[format!("{name}={value}")]))
+                .collect::<Result<_, _>>()?,
+            kill_signal: (!die_on_term).then(|| "SIGQUIT".to_string()),
+        })
+    }
+}
+
+const BUILT_IN: &str = include_str!("../../../templates/uwsgi.service.tera");
+const TEMPLATE: &str = "uwsgi.service.tera";
+
+/// A unit that starts uWSGI for a site no unit started; `templates` may
+/// hold the admin's own `uwsgi.service.tera`.
+pub fn render_new(unit: &NewUnit, templates: Option<&Path>) -> Result<String, Diagnostic> {
+    let own = templates
+        .map(|dir| dir.join(TEMPLATE))
+        .filter(|p| p.is_file());
+    let (name, text) = match own {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(&path).map_err(|e| {
+                Diagnostic::error(format!("cannot read the template {}: {e}", path.display()))
+                    .in_file(&path)
+            })?,
+        ),
+        None => (
+            "built-in uwsgi.service.tera".to_string(),
+            BUILT_IN.to_string(),
+        ),
+    };
+    let failed = |error: tera::Error| {
+        Diagnostic::error(format!("the template {name} does not render: {error}"))
+    };
+    let mut tera = tera::Tera::new();
+    tera.autoescape_on(Vec::<&str>::new());
+    tera.add_raw_template(TEMPLATE, &text).map_err(failed)?;
+    let context = tera::Context::from_serialize(unit).map_err(failed)?;
+    tera.render(TEMPLATE, &context).map_err(failed)
+}
+
+/// Where a rewritten unit is written when it is a package's (under
+/// /lib/systemd/system or /usr/lib/systemd/system, replaced on the
+/// package's next upgrade): a unit of the same name in /etc/systemd/system,
+/// which takes precedence. `None`: the admin's own, rewritten in place.
+pub fn admin_path(unit: &Path, package_dirs: &[PathBuf], etc_dir: &Path) -> Option<PathBuf> {
+    if !package_dirs.iter().any(|dir| unit.starts_with(dir)) {
+        return None;
+    }
+    unit.file_name().map(|name| etc_dir.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::apply_edits;
+    use crate::service::{Manager, Role};
+    use crate::source::SourceFile;
+
+    const DOCS: &str = "[Unit]\nDescription=Mediagoblin\n\n[Service]\nType=forking\nUser=mediagoblin\nGroup=mediagoblin\nEnvironment=CELERY_ALWAYS_EAGER=false\nWorkingDirectory=/srv/mg\nExecStartPre=-/bin/mkdir -p /run/mediagoblin\nExecStart=/srv/mg/bin/paster serve \\\n              /srv/mg/paste_local.ini \\\n              --pid-file=/var/run/mediagoblin/mediagoblin.pid \\\n              --log-file=/var/log/mediagoblin/mediagoblin.log \\\n              --daemon \\\n              --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543\nExecStop=/srv/mg/bin/paster serve \\\n             --pid-file=/var/run/mediagoblin/mediagoblin.pid \\\n             /srv/mg/paste_local.ini stop\nPIDFile=/var/run/mediagoblin/mediagoblin.pid\n\n[Install]\nWantedBy=multi-user.target\n";
+
+    fn service(text: &str) -> Service {
+        let source = SourceFile::new("/etc/systemd/system/mediagoblin-paster.service", text);
+        let unit = crate::service::systemd::parse(&source).unwrap();
+        Service {
+            path: source.path().to_path_buf(),
+            manager: Manager::Systemd,
+            role: Role::FastCgi,
+            source: source.clone(),
+            command: Vec::new(),
+            command_span: Span::default(),
+            environment: Vec::new(),
+            user: None,
+            group: None,
+            unit: Some(unit),
+            drop_ins: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_docs_unit_starts_uwsgi() {
+        let mut notes = Notes::default();
+        let rewrite = rewrite(
+            &service(DOCS),
+            "/usr/bin/uwsgi",
+            "/srv/mg/mediagoblin-uwsgi.ini",
+            true,
+            &mut notes,
+        )
+        .unwrap();
+        let file = &rewrite.files[0];
+        let after = String::from_utf8(apply_edits(&file.original, &file.edits).unwrap()).unwrap();
+        assert_eq!(
+            after,
+            "[Unit]\nDescription=Mediagoblin\n\n[Service]\nType=notify\nUser=mediagoblin\nGroup=mediagoblin\nEnvironment=CELERY_ALWAYS_EAGER=false\nWorkingDirectory=/srv/mg\nExecStartPre=-/bin/mkdir -p /run/mediagoblin\nExecStart=/usr/bin/uwsgi --ini /srv/mg/mediagoblin-uwsgi.ini --logto /var/log/mediagoblin/mediagoblin.log\nNotifyAccess=all\nRestart=on-failure\n\n[Install]\nWantedBy=multi-user.target\n"
+        );
+    }
+
+    #[test]
+    fn a_command_it_cannot_say_in_uwsgi_stops_it() {
+        let text = DOCS.replace("--daemon", "--verbose");
+        let mut notes = Notes::default();
+        let error = rewrite(&service(&text), "uwsgi", "/x.ini", true, &mut notes).unwrap_err();
+        assert!(error.message.contains("--verbose"), "{}", error.message);
+    }
+}
