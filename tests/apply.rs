@@ -563,3 +563,56 @@ fn rollback_asks_too_and_warns_about_later_edits() {
         edited
     );
 }
+
+#[test]
+fn a_link_the_plan_makes_is_made_and_rolled_back() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let top = std::fs::canonicalize(dir.path()).expect("canonical");
+    let root = top.join("mediagoblin");
+    for d in ["mediagoblin", "uwsgi/apps-available", "uwsgi/apps-enabled"] {
+        std::fs::create_dir_all(top.join(d)).expect("mkdir");
+    }
+    let ini = top.join("uwsgi/apps-available/mediagoblin.ini");
+    let link = top.join("uwsgi/apps-enabled/mediagoblin.ini");
+    let mut plan = Plan::new(&root);
+    plan.create(&ini, "[uwsgi]\nmaster = true\n");
+    plan.link(&link, Path::new("../apps-available/mediagoblin.ini"));
+    let plan_path = top.join("plan.json");
+    std::fs::write(
+        &plan_path,
+        serde_json::to_vec_pretty(&plan.to_file()).expect("JSON"),
+    )
+    .expect("write plan");
+    let before = snapshot(&top);
+
+    let applied = common::mgdeploy()
+        .arg("apply")
+        .arg(&plan_path)
+        .arg("--yes")
+        .stdin(Stdio::null())
+        .output()
+        .expect("apply");
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    // The diff says it is a link, as git does.
+    let shown = String::from_utf8_lossy(&applied.stdout);
+    assert!(shown.contains("new file mode 120000"), "{shown}");
+    assert_eq!(
+        std::fs::read_link(&link).expect("a link"),
+        Path::new("../apps-available/mediagoblin.ini")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&link).expect("it leads to the ini"),
+        "[uwsgi]\nmaster = true\n"
+    );
+
+    let rolled_back = common::mgdeploy()
+        .args(["rollback", "--yes", "-C"])
+        .arg(&root)
+        .output()
+        .expect("rollback");
+    assert_eq!(rolled_back.status.code(), Some(0), "{}", stderr(&rolled_back));
+    assert!(std::fs::symlink_metadata(&link).is_err(), "the link is gone");
+    let mut after = snapshot(&top);
+    after.retain(|path, _| !path.starts_with(root.join(".mgdeploy")));
+    assert_eq!(after, before);
+}

@@ -59,9 +59,9 @@ pub fn unified(files: &[FileDiff<'_>], color: bool) -> String {
         } else {
             "/dev/null".to_string()
         };
-        if file.symlink && !shown.is_absolute() {
-            let name = shown.display();
-            out.push_str(&paint(HEADER, &format!("diff --git a/{name} b/{name}")));
+        if file.symlink {
+            let (a, b) = (header_name("a", &shown), header_name("b", &shown));
+            out.push_str(&paint(HEADER, &format!("diff --git {a} {b}")));
             out.push('\n');
             let mode = match (file.old, file.new) {
                 (None, _) => "new file mode 120000",

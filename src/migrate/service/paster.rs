@@ -185,6 +185,11 @@ pub fn uwsgi_argv(
                 (Some(log), false) => argv.extend(["--logto".to_string(), log.clone()]),
                 (None, false) => {}
             }
+            // Daemonizing clears uWSGI's umask: its pid file would be
+            // world-writable, which start-stop-daemon refuses to trust.
+            if command.daemon {
+                argv.extend(["--umask".to_string(), "022".to_string()]);
+            }
         }
     }
     Ok(argv)
@@ -219,7 +224,7 @@ mod tests {
         assert_eq!(
             uwsgi_argv(&command, "uwsgi", "/srv/mg/uwsgi.ini", Supervision::Daemon).unwrap(),
             words(
-                "uwsgi --ini /srv/mg/uwsgi.ini --pidfile /var/run/mediagoblin/mediagoblin.pid --daemonize /var/log/mediagoblin/mediagoblin.log"
+                "uwsgi --ini /srv/mg/uwsgi.ini --pidfile /var/run/mediagoblin/mediagoblin.pid --daemonize /var/log/mediagoblin/mediagoblin.log --umask 022"
             )
         );
         assert_eq!(command.dropped.len(), 4);

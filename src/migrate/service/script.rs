@@ -271,7 +271,7 @@ mod tests {
         let text = "DAEMON=/srv/mg/bin/paster\nDAEMON_ARGS=\"serve /srv/mg/paste.ini --pid-file=/run/mg.pid --log-file=/var/log/mg.log --daemon --server-name=fcgi fcgi_port=26543\"\nstart-stop-daemon --start --quiet --pidfile /run/mg.pid --exec $DAEMON -- $DAEMON_ARGS\n";
         assert_eq!(
             rewritten(text).unwrap(),
-            "DAEMON=/srv/mg/bin/uwsgi\nDAEMON_ARGS=\"--ini /srv/mg/mediagoblin-uwsgi.ini --pidfile /run/mg.pid --daemonize /var/log/mg.log\"\nstart-stop-daemon --start --quiet --pidfile /run/mg.pid --exec $DAEMON -- $DAEMON_ARGS\n"
+            "DAEMON=/srv/mg/bin/uwsgi\nDAEMON_ARGS=\"--ini /srv/mg/mediagoblin-uwsgi.ini --pidfile /run/mg.pid --daemonize /var/log/mg.log --umask 022\"\nstart-stop-daemon --start --quiet --pidfile /run/mg.pid --exec $DAEMON -- $DAEMON_ARGS\n"
         );
     }
 
