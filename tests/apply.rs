@@ -610,8 +610,16 @@ fn a_link_the_plan_makes_is_made_and_rolled_back() {
         .arg(&root)
         .output()
         .expect("rollback");
-    assert_eq!(rolled_back.status.code(), Some(0), "{}", stderr(&rolled_back));
-    assert!(std::fs::symlink_metadata(&link).is_err(), "the link is gone");
+    assert_eq!(
+        rolled_back.status.code(),
+        Some(0),
+        "{}",
+        stderr(&rolled_back)
+    );
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is gone"
+    );
     let mut after = snapshot(&top);
     after.retain(|path, _| !path.starts_with(root.join(".mgdeploy")));
     assert_eq!(after, before);

@@ -45,12 +45,31 @@ fuzz_target!(|data: &[u8]| {
             // check's nginx rules (nginx's directive table among them), as
             // a main file and as a site file.
             for main in [true, false] {
-                let findings = mgdeploy::check::nginx::all(&loaded, main);
-                mgdeploy::report::text::render(&findings, false);
+                let mut findings = mgdeploy::check::nginx::all(&loaded, main);
+                findings.extend(mgdeploy::check::suppress::comment_problems(
+                    &source,
+                    mgdeploy::check::suppress::Dialect::Nginx,
+                ));
+                render_everywhere(&findings);
             }
         }
-        Err(error) => {
-            mgdeploy::report::text::render(&[error], false);
-        }
+        Err(error) => render_everywhere(&[error]),
     }
 });
+
+/// Every format a finding is printed in (columns, fingerprints, escapes).
+fn render_everywhere(findings: &[mgdeploy::diagnostic::Diagnostic]) {
+    use mgdeploy::report;
+    report::text::render(findings, false);
+    for rendered in [
+        report::json::render(findings),
+        report::sarif::render(findings),
+        report::gitlab::render(findings),
+    ] {
+        serde_json::from_str::<serde_json::Value>(&rendered).expect("valid JSON");
+    }
+    for line in report::rdjsonl::render(findings).lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("valid JSON line");
+    }
+    report::github::render(findings);
+}

@@ -155,6 +155,12 @@ fn scan(source: &Arc<SourceFile>, dialect: Dialect) -> (Vec<Suppression>, Vec<Di
     (found, problems)
 }
 
+/// The problems of the ignore comments in one file (for the fuzzer, and
+/// for tools that only read comments).
+pub fn comment_problems(source: &Arc<SourceFile>, dialect: Dialect) -> Vec<Diagnostic> {
+    scan(source, dialect).1
+}
+
 /// The files comments are read in: the nginx configuration and the inis.
 fn sources(deployment: &Deployment) -> Vec<(Arc<SourceFile>, Dialect)> {
     let mut out: Vec<(Arc<SourceFile>, Dialect)> = deployment
