@@ -224,8 +224,10 @@ fn lazyserver(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     let Some(starter) = &deployment.lazystarter else {
         return;
     };
-    let bytes = starter.source.bytes();
-    let text = String::from_utf8_lossy(bytes);
+    // Spans come from the text's offsets: only text that is UTF-8.
+    let Ok(text) = std::str::from_utf8(starter.source.bytes()) else {
+        return;
+    };
     if !text.contains("starter_cmd=uwsgi") {
         return;
     }

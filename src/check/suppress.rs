@@ -72,7 +72,10 @@ fn comment_start(line: &str, dialect: Dialect) -> Option<usize> {
 fn scan(source: &Arc<SourceFile>, dialect: Dialect) -> (Vec<Suppression>, Vec<Diagnostic>) {
     let mut found = Vec::new();
     let mut problems = Vec::new();
-    let text = String::from_utf8_lossy(source.bytes());
+    // Spans are offsets into the text: a file that is not UTF-8 has none.
+    let Ok(text) = std::str::from_utf8(source.bytes()) else {
+        return (found, problems);
+    };
     let lines: Vec<(usize, &str)> = text
         .split_inclusive('\n')
         .scan(0, |offset, line| {

@@ -45,11 +45,17 @@ pub fn did_you_mean(name: &str, known: &HashSet<&'static str>) -> Option<&'stati
     if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) {
         return Some(same);
     }
-    if name.chars().count() < 6 {
+    let length = name.chars().count();
+    if length < 6 {
         return None;
     }
     let mut best: Option<(usize, &'static str)> = None;
     for candidate in known {
+        // Two edits change the length by two at most: the rest need no
+        // distance computed (an unknown module's directives are many).
+        if candidate.chars().count().abs_diff(length) > 2 {
+            continue;
+        }
         let d = distance(name, candidate);
         if d <= 2 && best.is_none_or(|(bd, bc)| d < bd || (d == bd && *candidate < bc)) {
             best = Some((d, candidate));

@@ -66,10 +66,18 @@ pub fn patch(
     ini: &Path,
     notes: &mut Notes,
 ) -> Result<Vec<Edit>, Diagnostic> {
-    let text = String::from_utf8_lossy(starter.source.bytes());
+    // Edits are byte offsets into the file: they are found in its own text.
+    let Ok(text) = std::str::from_utf8(starter.source.bytes()) else {
+        return Err(Diagnostic::error(format!(
+            "{} is not UTF-8 text; mgdeploy will not patch it",
+            starter.path.display()
+        ))
+        .in_file(&starter.path)
+        .with_help("fix its encoding, or move it away and run mgdeploy again"));
+    };
     let name = starter.path.display();
-    let starter_line = find_line(&text, STARTER, "");
-    let serve_line = find_line(&text, SERVE, "$starter ");
+    let starter_line = find_line(text, STARTER, "");
+    let serve_line = find_line(text, SERVE, "$starter ");
     match (starter_line, serve_line) {
         (Some(starter_span), Some(serve_span)) => {
             let command = serve_command(root, runtime, ini);

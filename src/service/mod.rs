@@ -489,7 +489,8 @@ fn supervisor_programs(path: &Path, source: &Arc<SourceFile>) -> Result<Vec<Serv
 /// `DAEMON=`/`DAEMON_ARGS=` variable, as Debian's skeleton does) decides its
 /// role; `VAR=value` assignments of CELERY_ALWAYS_EAGER are its environment.
 fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
-    let text = String::from_utf8_lossy(source.bytes());
+    // Spans are offsets into the text: a script that is not UTF-8 is not read.
+    let text = std::str::from_utf8(source.bytes()).ok()?;
     let mut words_so_far: Vec<String> = Vec::new();
     let mut environment = Vec::new();
     let mut first_span: Option<Span> = None;

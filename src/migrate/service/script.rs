@@ -108,14 +108,17 @@ pub fn init_script(
     notes: &mut Notes,
 ) -> Result<Vec<Edit>, Diagnostic> {
     let source = &service.source;
-    let text = String::from_utf8_lossy(source.bytes()).into_owned();
     let mut edits = Vec::new();
     let cannot = |span: Span, why: String| {
         Diagnostic::error(format!("cannot rewrite the init script: {why}"))
             .at(source, span, "this line")
             .with_help("use --service-style none and change the script yourself, or --service-style systemd for a new unit")
     };
-    for line in logical_lines(&text) {
+    // Edits are offsets into the text: only a script that is UTF-8.
+    let Ok(text) = std::str::from_utf8(source.bytes()) else {
+        return Err(cannot(service.command_span, "it is not UTF-8 text".into()));
+    };
+    for line in logical_lines(text) {
         let trimmed = line.text.trim();
         if trimmed.starts_with('#') || trimmed.is_empty() {
             continue;
@@ -282,6 +285,20 @@ mod tests {
             rewritten(text).unwrap(),
             "start-stop-daemon --start --background --make-pidfile --pidfile /run/mg.pid --chuid mediagoblin --exec /srv/mg/bin/uwsgi -- --ini /srv/mg/mediagoblin-uwsgi.ini\n"
         );
+    }
+
+    #[test]
+    fn a_script_that_is_not_utf8_is_not_rewritten() {
+        // Found by the fuzzer: offsets of a lossy copy ran past the file.
+        let mut bytes = b"com".to_vec();
+        bytes.extend([0xb7; 100]);
+        bytes.extend(b"mand=/srv/mg/lazyserver.sh --server-name=fcgi fcgi_port=26543\n");
+        let source = SourceFile::new("/etc/init.d/x", bytes);
+        let mut service = script(&String::from_utf8_lossy(source.bytes()));
+        service.source = source;
+        let mut notes = Notes::default();
+        let error = init_script(&service, "/usr/bin/uwsgi", "/x.ini", &mut notes).unwrap_err();
+        assert!(error.message.contains("not UTF-8"), "{}", error.message);
     }
 
     #[test]
