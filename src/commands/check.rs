@@ -114,7 +114,12 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
         CheckFormat::Rdjsonl => report::rdjsonl::render(&findings),
         CheckFormat::Gitlab => report::gitlab::render(&findings),
     };
-    write_stdout(text.as_bytes())?;
+    // Only the text format has color to strip.
+    if args.format == CheckFormat::Text {
+        write_stdout(text.as_bytes())?;
+    } else {
+        super::write_stdout_plain(text.as_bytes())?;
+    }
     let errors = findings.iter().any(|d| d.severity == Severity::Error);
     Ok(if errors && !args.exit_zero {
         Status::Attention

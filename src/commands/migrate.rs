@@ -138,7 +138,12 @@ pub fn migrate(
     report(&warnings);
     let migration = plan(&deployment, &args.migration.options(&config))?;
     let targets = resolve(&migration.plan)?;
-    write_stdout(render(args.format, &migration, &targets).as_bytes())?;
+    let rendered = render(args.format, &migration, &targets);
+    if args.format == PlanFormat::Text {
+        write_stdout(rendered.as_bytes())?;
+    } else {
+        super::write_stdout_plain(rendered.as_bytes())?;
+    }
     if targets.is_empty() {
         return Ok(Status::Clean);
     }

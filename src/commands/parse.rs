@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Failure, Status, write_stdout};
+use super::{Failure, Status, with_stdout_plain};
 use crate::cli::ParseArgs;
 use crate::diagnostic::Diagnostic;
 use crate::nginx::crossplane::{Options, Payload};
@@ -29,31 +29,30 @@ pub fn parse(args: &ParseArgs, report: &mut dyn FnMut(&[Diagnostic])) -> Result<
             includes: !args.single_file,
         },
     };
-    let mut json = match args.indent {
-        Some(width) => {
-            let indent = vec![b' '; width];
-            let mut out = Vec::new();
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(&indent);
-            let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-            serde::Serialize::serialize(&payload, &mut serializer)
-                .map_err(|e| Failure::from(Diagnostic::error(format!("cannot write JSON: {e}"))))?;
-            out
+    // Streamed: a fleet's configuration makes hundreds of megabytes of JSON.
+    with_stdout_plain(|out| {
+        let as_io = |e: serde_json::Error| std::io::Error::from(e);
+        match args.indent {
+            Some(width) => {
+                let indent = vec![b' '; width];
+                let formatter = serde_json::ser::PrettyFormatter::with_indent(&indent);
+                let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
+                serde::Serialize::serialize(&payload, &mut serializer).map_err(as_io)?;
+            }
+            None => serde_json::to_writer(&mut *out, &payload).map_err(as_io)?,
         }
-        None => serde_json::to_vec(&payload)
-            .map_err(|e| Failure::from(Diagnostic::error(format!("cannot write JSON: {e}"))))?,
-    };
-    json.push(b'\n');
-    write_stdout(&json)?;
+        out.write_all(b"\n")
+    })?;
 
-    let errors: Vec<Diagnostic> = loaded.errors().cloned().collect();
-    report(&errors);
+    let problems: Vec<Diagnostic> = loaded.problems().cloned().collect();
+    report(&problems);
     let main_failed = loaded.files.first().is_some_and(|f| f.config.is_err());
     if main_failed {
         return Err(Failure {
             diagnostics: Vec::new(),
         });
     }
-    Ok(if errors.is_empty() {
+    Ok(if loaded.errors().next().is_none() {
         Status::Clean
     } else {
         Status::Attention

@@ -149,7 +149,7 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
         .as_deref()
         .map(|p| sysroot.server(&host(p)));
     let nginx = load_nginx(&nginx_main, nginx_prefix.as_deref(), &sysroot)?;
-    problems.nginx.extend(nginx.loaded.errors().cloned());
+    problems.nginx.extend(nginx.loaded.problems().cloned());
     problems.nginx.extend(crate::nginx::analyze::analyze(
         &nginx.loaded,
         nginx.is_main_conf,

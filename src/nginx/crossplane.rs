@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use std::borrow::Cow;
 
 use super::include::{Loaded, LoadedFile};
 use super::syntax::{Comment, Config, Directive, Node, Quote, Terminator, Word};
@@ -194,13 +195,14 @@ impl Serialize for DirectiveView<'_> {
         let name = crossplane_value(config, &d.name);
         map.serialize_entry("directive", &name)?;
         map.serialize_entry("line", &d.name.line)?;
-        let mut args: Vec<String> = d.args.iter().map(|a| crossplane_value(config, a)).collect();
+        let mut args: Vec<Cow<'_, str>> =
+            d.args.iter().map(|a| crossplane_value(config, a)).collect();
         if let Terminator::Lua(span) = &d.terminator {
             let inner = crate::source::Span::new(
                 span.start + 1,
                 span.end.saturating_sub(1).max(span.start + 1),
             );
-            args.push(String::from_utf8_lossy(config.bytes(inner)).into_owned());
+            args.push(String::from_utf8_lossy(config.bytes(inner)));
         }
         if name == "if" {
             strip_if_parentheses(&mut args);
@@ -226,14 +228,18 @@ impl Serialize for DirectiveView<'_> {
     }
 }
 
-/// A word as crossplane reports it.
-pub fn crossplane_value(config: &Config, word: &Word) -> String {
+/// A word as crossplane reports it; borrowed from the file when no escape
+/// needs resolving (most words: no allocation per word).
+pub fn crossplane_value<'c>(config: &'c Config, word: &Word) -> Cow<'c, str> {
     let raw = config.bytes(word.inner_span());
     let quote = match word.quote {
-        Quote::None => return String::from_utf8_lossy(raw).into_owned(),
+        Quote::None => return String::from_utf8_lossy(raw),
         Quote::Double => b'"',
         Quote::Single => b'\'',
     };
+    if !raw.contains(&b'\\') {
+        return String::from_utf8_lossy(raw);
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
@@ -249,11 +255,11 @@ pub fn crossplane_value(config: &Config, word: &Word) -> String {
             i += 1;
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// crossplane's `_prepare_if_args`.
-fn strip_if_parentheses(args: &mut Vec<String>) {
+fn strip_if_parentheses(args: &mut Vec<Cow<'_, str>>) {
     let (Some(first), Some(last)) = (args.first(), args.last()) else {
         return;
     };
@@ -261,24 +267,27 @@ fn strip_if_parentheses(args: &mut Vec<String>) {
         return;
     }
     if let Some(first) = args.first_mut() {
-        *first = first
-            .strip_prefix('(')
-            .unwrap_or(first)
-            .trim_start()
-            .to_string();
+        *first = Cow::Owned(
+            first
+                .strip_prefix('(')
+                .unwrap_or(first)
+                .trim_start()
+                .to_string(),
+        );
     }
     // With one argument this strips the same string again, as crossplane does.
     if let Some(last) = args.last_mut() {
-        *last = last
-            .strip_suffix(')')
-            .unwrap_or(last)
-            .trim_end()
-            .to_string();
+        *last = Cow::Owned(
+            last.strip_suffix(')')
+                .unwrap_or(last)
+                .trim_end()
+                .to_string(),
+        );
     }
-    if args.first().is_some_and(String::is_empty) {
+    if args.first().is_some_and(|a| a.is_empty()) {
         args.remove(0);
     }
-    if args.last().is_some_and(String::is_empty) {
+    if args.last().is_some_and(|a| a.is_empty()) {
         args.pop();
     }
 }
