@@ -420,6 +420,34 @@ pub struct CheckArgs {
     #[arg(long)]
     pub exit_zero: bool,
 
+    /// Which FastCGI address is MediaGoblin's, when several could be (as
+    /// for migrate) [default: mgdeploy.toml's `[migrate] fcgi-address`].
+    #[arg(long = "fcgi-address", value_name = "ADDR", value_parser = options::fcgi_address)]
+    pub fcgi_address: Option<Address>,
+
+    /// Apply the safe fixes of the findings: shown as a diff, asked for
+    /// (or --yes), written as one transaction that `rollback` undoes, with
+    /// `nginx -t` before it is kept. Then report what is left.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// With --fix or --diff: also the fixes that change behaviour (each
+    /// finding says which kind its fix is).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+
+    /// Show the fixes as a diff and write nothing (exit 1 when there are
+    /// fixes to make).
+    #[arg(long, conflicts_with = "fix")]
+    pub diff: bool,
+
+    /// With --fix: show the fixes and write nothing, as --diff does.
+    #[arg(long, requires = "fix")]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+
     /// Explain a rule (e.g. MG009) instead of checking; without CODE, list
     /// the rules.
     #[arg(

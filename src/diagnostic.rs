@@ -135,6 +135,24 @@ impl Diagnostic {
         self
     }
 
+    /// A fix of several replacements, possibly in several files, made
+    /// together or not at all.
+    pub fn with_fix_replacements(
+        mut self,
+        message: impl Into<String>,
+        replacements: Vec<Replacement>,
+        applicability: Applicability,
+    ) -> Self {
+        if !replacements.is_empty() {
+            self.fix = Some(Fix {
+                message: message.into(),
+                replacements,
+                applicability,
+            });
+        }
+        self
+    }
+
     pub fn with_severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self

@@ -16,6 +16,7 @@ pub mod deploy;
 pub mod diagnostic;
 pub mod escape;
 pub mod ini;
+pub mod lines;
 pub mod migrate;
 pub mod nginx;
 pub mod plan;

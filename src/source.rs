@@ -96,6 +96,9 @@ impl SourceFile {
                 "not a regular file",
             ));
         }
+        if let Some(bytes) = staged::content(&metadata) {
+            return Ok(SourceFile::new(path, bytes));
+        }
         let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
         file.read_to_end(&mut bytes)?;
         Ok(SourceFile::new(path, bytes))
@@ -253,5 +256,43 @@ mod tests {
         let file = SourceFile::new("e", Vec::new());
         assert_eq!(file.line_col(0), LineCol { line: 1, column: 1 });
         assert_eq!(file.line_span(1), Span::new(0, 0));
+    }
+}
+
+/// Contents that stand in for files on disk while `check --fix` looks at
+/// what its fixes would make (fixes are found in rounds: a directive's
+/// name fixed, the rules about that directive can see it). Keyed by the
+/// file's identity, so every path to it (symlinks, `..`) reads the same.
+pub mod staged {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::os::unix::fs::MetadataExt;
+
+    /// A file's device and inode.
+    pub type FileId = (u64, u64);
+
+    thread_local! {
+        static STAGED: RefCell<HashMap<FileId, Vec<u8>>> = RefCell::new(HashMap::new());
+    }
+
+    pub fn id(metadata: &std::fs::Metadata) -> FileId {
+        (metadata.dev(), metadata.ino())
+    }
+
+    pub(super) fn content(metadata: &std::fs::Metadata) -> Option<Vec<u8>> {
+        STAGED.with(|s| s.borrow().get(&id(metadata)).cloned())
+    }
+
+    /// Runs `f` with `files` read in place of what is on disk.
+    pub fn with<T>(files: HashMap<FileId, Vec<u8>>, f: impl FnOnce() -> T) -> T {
+        struct Clear;
+        impl Drop for Clear {
+            fn drop(&mut self) {
+                STAGED.with(|s| s.borrow_mut().clear());
+            }
+        }
+        STAGED.with(|s| *s.borrow_mut() = files);
+        let _clear = Clear;
+        f()
     }
 }

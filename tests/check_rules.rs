@@ -1072,3 +1072,236 @@ fn mg030_nothing_starts_the_ini_at_boot() {
         .check();
     report.expect_none("MG030");
 }
+
+/// `check --fix` on the blog post's block: the safe fixes (the case of the
+/// directives and of the include), then the unsafe one (modifier1 30 on
+/// Python 3 becomes uWSGI's fixpathinfo), each a transaction that nginx -t
+/// passes and `rollback` undoes.
+#[test]
+fn check_fix_repairs_the_blog_block_and_rollback_restores_it() {
+    common::servers::require_root("nginx -t of the fixed files reads /etc and runs as root");
+    let blog =
+        std::fs::read_to_string(common::corpus().join("mediagoblin/blog/blog-nginx-location.conf"))
+            .expect("blog block");
+    let report = Site::healthy()
+        .with(|s| {
+            let start = s.site.find("    location / {").expect("location /");
+            let end = s.site[start..].find("    }\n").expect("end") + start + 6;
+            s.site.replace_range(start..end, &blog);
+        })
+        .check();
+    assert_eq!(report.exit, Some(1), "{}", report.all());
+    // nginx's configuration directory has its stock uwsgi_params, as on a
+    // server: the include's fix names it.
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/nginx/stock/debian/uwsgi_params"
+        ),
+        report.top.join("nginx/uwsgi_params"),
+    )
+    .expect("uwsgi_params");
+    let root = report.top.join("mediagoblin");
+    let site = report.top.join("nginx/sites/site.conf");
+    let ini = root.join("mediagoblin-uwsgi.ini");
+    let read = |path: &Path| std::fs::read_to_string(path).expect("read");
+    let (site_before, ini_before) = (read(&site), read(&ini));
+    let check = |extra: &[&str]| {
+        let mut command = common::mgdeploy();
+        command
+            .arg("check")
+            .arg("-C")
+            .arg(&root)
+            .arg("--nginx")
+            .arg(report.top.join("nginx/nginx.conf"))
+            .args(extra);
+        if let Some((name, _)) = &Site::healthy().service {
+            command
+                .arg("--service")
+                .arg(report.top.join("services").join(name));
+        }
+        command.output().expect("run mgdeploy check")
+    };
+    let codes = |output: &std::process::Output| -> Vec<String> {
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!("no JSON ({e}): {}", String::from_utf8_lossy(&output.stderr))
+        });
+        json["diagnostics"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|d| format!("{} {}", d["code"], d["message"]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    // --diff shows every fix and writes nothing.
+    let diff = check(&["--diff", "--unsafe-fixes"]);
+    let shown = String::from_utf8_lossy(&diff.stdout);
+    assert_eq!(diff.status.code(), Some(1), "{shown}");
+    for line in [
+        "-   uWSGI_pass 127.0.0.1:26543;",
+        "+   uwsgi_pass 127.0.0.1:26543;",
+        "+   include uwsgi_params;",
+        "+   uwsgi_param SCRIPT_NAME \"/mediagoblin\";",
+        "-   uWSGI_modifier1 30;",
+        "+route-run = fixpathinfo:",
+    ] {
+        assert!(shown.lines().any(|l| l == line), "{line:?} not in\n{shown}");
+    }
+    // Found once the name is fixed, and fixed in the same plan.
+    assert!(!shown.contains("+   uwsgi_modifier1"), "{shown}");
+    assert_eq!(
+        (read(&site), read(&ini)),
+        (site_before.clone(), ini_before.clone())
+    );
+
+    // The safe fixes: the names; modifier1 30 is left, with its error.
+    let safe = check(&["--fix", "--yes", "--format", "json"]);
+    assert_eq!(
+        safe.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&safe.stderr)
+    );
+    let left = codes(&safe);
+    assert!(
+        left.len() == 1 && left[0].starts_with("\"MG009\""),
+        "{left:?}"
+    );
+    let stderr = String::from_utf8_lossy(&safe.stderr);
+    assert!(stderr.contains("--unsafe-fixes"), "{stderr}");
+    let fixed_site = read(&site);
+    assert!(fixed_site.contains("   include uwsgi_params;\n   uwsgi_pass 127.0.0.1:26543;"));
+    assert!(!fixed_site.contains("uWSGI_"), "{fixed_site}");
+    assert_eq!(read(&ini), ini_before, "the safe fixes leave the ini");
+
+    // The unsafe one, asked for: both files, and nothing left.
+    let all = check(&["--fix", "--unsafe-fixes", "--yes", "--format", "json"]);
+    assert_eq!(
+        (all.status.code(), codes(&all)),
+        (Some(0), Vec::<String>::new()),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    assert!(!read(&site).contains("uwsgi_modifier1"));
+    assert!(
+        read(&ini).ends_with("strict = true\nroute-run = fixpathinfo:\n"),
+        "{}",
+        read(&ini)
+    );
+    let nginx = std::process::Command::new("nginx")
+        .args(["-t", "-q", "-c"])
+        .arg(report.top.join("nginx/nginx.conf"))
+        .output()
+        .expect("run nginx -t");
+    assert!(
+        nginx.status.success(),
+        "{}",
+        String::from_utf8_lossy(&nginx.stderr)
+    );
+    let again = check(&["--format", "json"]);
+    assert_eq!((again.status.code(), codes(&again)), (Some(0), Vec::new()));
+
+    // Each fix run is a transaction of its own: two rollbacks restore both.
+    for _ in 0..2 {
+        let rollback = common::mgdeploy()
+            .args(["rollback", "--yes", "-C"])
+            .arg(&root)
+            .output()
+            .expect("run rollback");
+        assert_eq!(
+            rollback.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&rollback.stderr)
+        );
+    }
+    assert_eq!((read(&site), read(&ini)), (site_before, ini_before));
+}
+
+/// What becomes of a leftover is the table's to say: `fastcgi_index` and
+/// `fastcgi_split_path_info` have no uWSGI twin (nginx has no
+/// `uwsgi_index`), `fastcgi_read_timeout` has one.
+#[test]
+fn mg012_help_and_fix_follow_the_table() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "        include /etc/nginx/uwsgi_params;",
+                "        include /etc/nginx/uwsgi_params;\n        fastcgi_index index.py;\n        fastcgi_split_path_info ^(/x)(/.*)$;\n        fastcgi_read_timeout 60s;",
+            )
+        })
+        .check();
+    let found = report.findings("MG012");
+    assert_eq!(found.len(), 3, "{}", report.all());
+    let about = |name: &str| -> String {
+        found
+            .iter()
+            .find(|d| d["message"].as_str().is_some_and(|m| m.contains(name)))
+            .map(|d| d["help"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no finding about {name}: {}", report.all()))
+    };
+    for dropped in ["fastcgi_index", "fastcgi_split_path_info"] {
+        let help = about(dropped);
+        assert!(help.starts_with("drop it: "), "{dropped}: {help}");
+        assert!(!help.contains("uwsgi_"), "{dropped}: {help}");
+    }
+    assert_eq!(
+        about("fastcgi_read_timeout"),
+        "use `uwsgi_read_timeout` if the setting is still wanted"
+    );
+    assert_eq!(
+        report.findings("MG012")[0]["message"],
+        "`fastcgi_index` in a location that passes to uWSGI"
+    );
+}
+
+/// Two FastCGI locations that could both be MediaGoblin's: check says so
+/// with its own code and runs no rule about the location; `--fcgi-address`
+/// picks one, as for migrate.
+#[test]
+fn mg031_ambiguous_locations_and_fcgi_address() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(&mut s.site, "uwsgi_pass 127.0.0.1:26543", "fastcgi_pass 127.0.0.1:26543");
+            replace(&mut s.site, "uwsgi_params", "fastcgi_params");
+            replace(&mut s.site, "uwsgi_param SCRIPT", "fastcgi_param SCRIPT");
+            replace(
+                &mut s.site,
+                "    location / {",
+                "    location /other/ {\n        fastcgi_pass 127.0.0.1:9999;\n    }\n    location / {",
+            );
+        })
+        .check();
+    let found = report.expect(
+        "MG031",
+        "warning",
+        "site.conf",
+        "fastcgi_pass 127.0.0.1:9999",
+    );
+    assert_eq!(
+        found["message"],
+        "2 FastCGI addresses could be MediaGoblin's; mgdeploy will not guess"
+    );
+    report.expect_none("MG004");
+    let root = report.top.join("mediagoblin");
+    let output = common::mgdeploy()
+        .arg("check")
+        .arg("-C")
+        .arg(&root)
+        .arg("--nginx")
+        .arg(report.top.join("nginx/nginx.conf"))
+        .args(["--format", "json", "--fcgi-address", "127.0.0.1:26543"])
+        .output()
+        .expect("run check");
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .map(|all| all.iter().filter_map(|d| d["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(codes.contains(&"MG004"), "{codes:?}");
+    assert!(!codes.contains(&"MG031"), "{codes:?}");
+}

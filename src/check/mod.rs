@@ -2,6 +2,7 @@
 //! or fragile, each finding with a stable code (`registry`), a severity, a
 //! span and help. Rules are grouped by what they read.
 
+pub mod fix;
 pub mod mount;
 pub mod nginx;
 pub mod process;
@@ -15,7 +16,9 @@ use std::path::Path;
 
 use crate::deploy::Deployment;
 use crate::deploy::discover::Problems;
+use crate::deploy::locations::{PassLocation, escalate_missing_includes, mediagoblin_locations};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::protocol::Address;
 
 /// A finding of rule `code`.
 pub fn finding(code: &'static str, severity: Severity, message: impl Into<String>) -> Diagnostic {
@@ -24,22 +27,47 @@ pub fn finding(code: &'static str, severity: Severity, message: impl Into<String
         .with_severity(severity)
 }
 
-/// Every finding for a deployment, in file order.
-pub fn run(deployment: &Deployment, problems: &Problems) -> Vec<Diagnostic> {
+/// Every finding for a deployment, in file order. `fcgi_address` picks
+/// MediaGoblin's FastCGI location where several could be it.
+pub fn run(
+    deployment: &Deployment,
+    problems: &Problems,
+    fcgi_address: Option<&Address>,
+) -> Vec<Diagnostic> {
     let mut out = nginx::all(&deployment.nginx.loaded, deployment.nginx.is_main_conf);
     out.extend(problems.other.iter().map(|d| d.clone().with_code("MG001")));
-    mount::all(deployment, &mut out);
-    uwsgi::all(deployment, Path::new(uwsgi::PLUGIN_DIR), &mut out);
-    process::all(deployment, &mut out);
-    site::all(deployment, &mut out);
-    if let Ok(selection) = crate::deploy::locations::mediagoblin_locations(deployment, None) {
-        let all: Vec<&crate::deploy::locations::PassLocation<'_>> = selection
+    // Found once: every rule about MediaGoblin's location reads the same.
+    let selection = match mediagoblin_locations(deployment, fcgi_address) {
+        Ok(selection) => Some(selection),
+        Err(error) => {
+            out.push(
+                error
+                    .with_code("MG031")
+                    .with_severity(Severity::Warning)
+                    .with_note("the rules about MediaGoblin's location were not run"),
+            );
+            None
+        }
+    };
+    if let Some(selection) = &selection {
+        mount::all(deployment, selection, &mut out);
+    }
+    uwsgi::all(
+        deployment,
+        selection.as_ref(),
+        Path::new(uwsgi::PLUGIN_DIR),
+        &mut out,
+    );
+    process::all(deployment, selection.as_ref(), &mut out);
+    if let Some(selection) = &selection {
+        site::all(deployment, selection, &mut out);
+        let all: Vec<&PassLocation<'_>> = selection
             .fastcgi
             .iter()
             .chain(&selection.uwsgi)
             .chain(&selection.http)
             .collect();
-        crate::deploy::locations::escalate_missing_includes(&mut out, &all);
+        escalate_missing_includes(&mut out, &all);
     }
     sort(&mut out);
     out

@@ -6,11 +6,12 @@
 use super::finding;
 use crate::deploy::Deployment;
 use crate::deploy::host::loads_python3;
-use crate::deploy::locations::{PassLocation, mediagoblin_locations, walk};
+use crate::deploy::locations::{PassLocation, Selection, walk};
 use crate::deploy::uwsgi::Settings;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::nginx::syntax::Directive;
 use crate::protocol::Address;
+use crate::protocol::directives::{Fate, fate};
 
 fn name<'a>(location: &'a PassLocation<'_>, d: &Directive) -> &'a [u8] {
     location.config.bytes(d.name.span)
@@ -23,14 +24,7 @@ fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
     out
 }
 
-pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
-    let selection = match mediagoblin_locations(deployment, None) {
-        Ok(selection) => selection,
-        Err(error) => {
-            out.push(error.with_code("MG004").with_severity(Severity::Warning));
-            return;
-        }
-    };
+pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Diagnostic>) {
     for location in &selection.fastcgi {
         out.push(
             finding(
@@ -151,22 +145,42 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
     for d in inside(location) {
         let directive = String::from_utf8_lossy(name(location, d)).into_owned();
         if directive.starts_with("fastcgi_") {
-            out.push(
-                finding(
-                    "MG012",
-                    Severity::Warning,
-                    format!("`{directive}` in a location that passes to uWSGI"),
-                )
-                .at(
-                    &location.config.source,
-                    d.name.span,
-                    "does nothing for uwsgi_pass",
-                )
-                .with_help(format!(
-                    "use `{}` if the setting is still wanted",
-                    directive.replacen("fastcgi_", "uwsgi_", 1)
-                )),
-            );
+            let source = &location.config.source;
+            let leftover = finding(
+                "MG012",
+                Severity::Warning,
+                format!("`{directive}` in a location that passes to uWSGI"),
+            )
+            .at(source, d.name.span, "does nothing for uwsgi_pass");
+            // What becomes of it is the table's to say, as for migrate.
+            let leftover = match fate(&directive) {
+                Some(Fate::Drop(why)) => leftover.with_help(format!("drop it: {why}")).with_fix(
+                    format!("drop `{directive}`"),
+                    source,
+                    crate::lines::removal(source.bytes(), d.span()),
+                    "",
+                    Applicability::Safe,
+                ),
+                // Two passes in one location: nginx refuses the second.
+                Some(Fate::Rename) if directive == "fastcgi_pass" => {
+                    leftover.with_help("drop it: the location passes to uWSGI")
+                }
+                Some(Fate::Rename) => {
+                    let twin = directive.replacen("fastcgi_", "uwsgi_", 1);
+                    leftover
+                        .with_help(format!("use `{twin}` if the setting is still wanted"))
+                        .with_fix(
+                            format!("write `{twin}`"),
+                            source,
+                            d.name.span,
+                            twin,
+                            // It starts to take effect.
+                            Applicability::Unsafe,
+                        )
+                }
+                None => leftover.with_help("nginx has no such FastCGI directive: drop it"),
+            };
+            out.push(leftover);
         }
         for arg in &d.args {
             let raw = location.config.raw(arg);
@@ -230,11 +244,25 @@ fn prefix(
                 "every current MediaGoblin runs on Python 3, whose uWSGI plugin ignores it",
             ),
         };
-        out.push(
-            finding("MG009", severity, "`uwsgi_modifier1 30` does not take the prefix off PATH_INFO here")
-                .at(&location.config.source, modifier.span(), why)
-                .with_help("drop it, and use `mount` + `manage-script-name` (or `route-run = fixpathinfo:`) in the uWSGI ini"),
-        );
+        let mut diagnostic = finding("MG009", severity, "`uwsgi_modifier1 30` does not take the prefix off PATH_INFO here")
+            .at(&location.config.source, modifier.span(), why)
+            .with_help("drop it, and use `mount` + `manage-script-name` (or `route-run = fixpathinfo:`) in the uWSGI ini");
+        // With nginx sending SCRIPT_NAME, uWSGI's fixpathinfo does what the
+        // modifier was meant to: both files change, or neither.
+        if python3 != Some(false)
+            && script_name.is_some()
+            && let Some(settings) = settings
+            && !settings.fixes_path_info()
+            && !settings.manages_script_name()
+            && let Some(route) = super::fix::uwsgi_option(settings, "route-run", "fixpathinfo:")
+        {
+            diagnostic = diagnostic.with_fix_replacements(
+                "drop `uwsgi_modifier1 30`; uWSGI takes SCRIPT_NAME off PATH_INFO (`route-run = fixpathinfo:`)",
+                vec![super::fix::remove(&location.config.source, modifier.span()), route],
+                Applicability::Unsafe,
+            );
+        }
+        out.push(diagnostic);
     }
     let Some(settings) = settings else { return };
     let fix = settings.fixes_path_info();
@@ -308,19 +336,31 @@ fn script_name_sent(
             "send it from nginx (`uwsgi_param SCRIPT_NAME \"\";` at /), or make sure the uWSGI ini mounts the app with `manage-script-name`".to_string(),
         ),
     };
-    out.push(
-        finding(
-            "MG022",
-            severity,
-            "MediaGoblin gets no SCRIPT_NAME: uwsgi_params sends none, and uWSGI adds none here",
-        )
-        .at(
-            &location.config.source,
-            location.location.name.span,
-            "every page of this location would be a 502 (KeyError: 'SCRIPT_NAME')",
-        )
-        .with_help(help),
-    );
+    let mut diagnostic = finding(
+        "MG022",
+        severity,
+        "MediaGoblin gets no SCRIPT_NAME: uwsgi_params sends none, and uWSGI adds none here",
+    )
+    .at(
+        &location.config.source,
+        location.location.name.span,
+        "every page of this location would be a 502 (KeyError: 'SCRIPT_NAME')",
+    )
+    .with_help(help);
+    if at_root && settings.is_some() {
+        diagnostic = diagnostic.with_fix_replacements(
+            "send `uwsgi_param SCRIPT_NAME \"\";`",
+            super::fix::line_after(
+                &location.config.source,
+                location.pass.span().end,
+                "uwsgi_param SCRIPT_NAME \"\";",
+            )
+            .into_iter()
+            .collect(),
+            Applicability::Safe,
+        );
+    }
+    out.push(diagnostic);
 }
 
 /// MG010, MG011.
@@ -368,19 +408,31 @@ fn check_app(
     let path = app.strip_prefix("config:");
     let relative = path.is_some_and(|p| !p.starts_with('/') && !p.starts_with('%'));
     if path.is_none() && app.ends_with(".ini") {
-        out.push(
-            finding(
-                "MG011",
-                Severity::Error,
-                format!("`{}` names a paste.ini without `config:`", entry.key),
-            )
-            .at(
+        let mut diagnostic = finding(
+            "MG011",
+            Severity::Error,
+            format!("`{}` names a paste.ini without `config:`", entry.key),
+        )
+        .at(
+            source,
+            entry.value_span(),
+            "uWSGI does not load this as a Paste application",
+        )
+        .with_help(format!("write `config:{app}`"));
+        // An absolute path only: `config:` with a relative one is refused too.
+        let written = source.text(entry.value_span());
+        if app.starts_with('/')
+            && let Some(before) = written.strip_suffix(app)
+        {
+            diagnostic = diagnostic.with_fix(
+                format!("write `config:{app}`"),
                 source,
                 entry.value_span(),
-                "uWSGI does not load this as a Paste application",
-            )
-            .with_help(format!("write `config:{app}`")),
-        );
+                format!("{before}config:{app}"),
+                Applicability::Safe,
+            );
+        }
+        out.push(diagnostic);
     } else if relative {
         out.push(
             finding("MG011", Severity::Error, "a relative path after `config:`")

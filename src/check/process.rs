@@ -5,23 +5,22 @@
 use super::finding;
 use crate::deploy::Deployment;
 use crate::deploy::host::{loads_python3, python_of_plugin_name};
+use crate::deploy::locations::Selection;
 use crate::deploy::python::PythonVersion;
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::Span;
 
-pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
+pub fn all(deployment: &Deployment, selection: Option<&Selection<'_>>, out: &mut Vec<Diagnostic>) {
     if let Some(file) = &deployment.uwsgi {
         python_mismatch(deployment, &Settings::of(file), out);
     }
     lazyserver(deployment, out);
-    services(deployment, out);
-}
-
-/// MediaGoblin's location passes to uWSGI (the move is made).
-fn moved(deployment: &Deployment) -> bool {
-    crate::deploy::locations::mediagoblin_locations(deployment, None)
-        .is_ok_and(|s| s.fastcgi.is_empty() && !s.uwsgi.is_empty())
+    // Services are judged only once MediaGoblin's location passes to uWSGI
+    // (the move is made).
+    if selection.is_some_and(|s| s.fastcgi.is_empty() && !s.uwsgi.is_empty()) {
+        services(deployment, out);
+    }
 }
 
 /// The `--ini` file a uWSGI command line names.
@@ -37,9 +36,6 @@ fn ini_of(command: &[String]) -> Option<&str> {
 
 /// MG028, MG029, MG030.
 fn services(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
-    if !moved(deployment) {
-        return;
-    }
     for service in deployment.fastcgi_services() {
         if !service.enabled(&deployment.sysroot) {
             continue;

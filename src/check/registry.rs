@@ -16,6 +16,9 @@ pub struct Rule {
     pub summary: &'static str,
     /// What `check --explain CODE` prints.
     pub explanation: &'static str,
+    /// What `check --fix` does about a finding, when it can (the finding
+    /// says whether its fix is safe or needs `--unsafe-fixes`).
+    pub fix: Option<&'static str>,
 }
 
 pub const RULES: &[Rule] = &[
@@ -29,6 +32,7 @@ pub const RULES: &[Rule] = &[
             Python's configparser or uWSGI read it. nginx refuses to start (or reload) with a file it cannot \
             parse; paster and uWSGI's paste loader refuse a paste.ini configparser rejects. The message names \
             the line and column and what was expected there.",
+        fix: None,
     },
     Rule {
         code: "MG002",
@@ -40,6 +44,9 @@ pub const RULES: &[Rule] = &[
             stops with `unknown directive`. A name that differs from a known directive only in case, or by a \
             letter or two, is an error with the likely intended name. A name mgdeploy does not know at all may \
             belong to a third-party module; that is a warning, since nginx accepts it when the module is loaded.",
+        fix: Some(
+            "writes the directive's name in the case nginx knows (safe); a name a letter or two away is another directive's only probably (unsafe)",
+        ),
     },
     Rule {
         code: "MG003",
@@ -54,6 +61,9 @@ pub const RULES: &[Rule] = &[
             (`uwsgi_params`, `mime.types` ...) are known from mgdeploy's copies where nginx is not installed \
             (a note). Any other missing file is a warning, since the server may have it; it is an error when \
             MediaGoblin's location includes it, because what the location does then cannot be known.",
+        fix: Some(
+            "names the file in the case it exists with, beside it or as nginx's stock file (safe)",
+        ),
     },
     Rule {
         code: "MG004",
@@ -64,6 +74,7 @@ pub const RULES: &[Rule] = &[
         explanation: "MediaGoblin's location passes requests to flup's FastCGI server, which needs Python 2 and \
             `paster`. MediaGoblin stopped documenting FastCGI in 0.10.0. `mgdeploy migrate` moves the \
             location to uWSGI, writes the uWSGI ini and patches lazystarter.sh.",
+        fix: None,
     },
     Rule {
         code: "MG005",
@@ -73,6 +84,7 @@ pub const RULES: &[Rule] = &[
         summary: "nginx passes to an address the uWSGI ini does not listen on",
         explanation: "The `uwsgi_pass` address of MediaGoblin's location must be one of the `socket`s in the uWSGI \
             ini; otherwise nginx answers 502 Bad Gateway (connection refused) for every page.",
+        fix: None,
     },
     Rule {
         code: "MG006",
@@ -82,6 +94,7 @@ pub const RULES: &[Rule] = &[
         summary: "a location sets `uwsgi_param` but does not `uwsgi_pass`",
         explanation: "`uwsgi_param` only matters for requests the location passes to uWSGI. Without a `uwsgi_pass` \
             in the same location the parameters go nowhere; usually the pass was lost, or misspelt.",
+        fix: None,
     },
     Rule {
         code: "MG007",
@@ -93,6 +106,7 @@ pub const RULES: &[Rule] = &[
             (uwsgi_params sets it from $document_uri), so MediaGoblin sees /prefix twice and answers 404. \
             Something must strip it: `route-run = fixpathinfo:` in the uWSGI ini, or (better) drop the param \
             and use `mount = /prefix=config:/abs/paste.ini` with `manage-script-name = true`.",
+        fix: None,
     },
     Rule {
         code: "MG008",
@@ -103,6 +117,7 @@ pub const RULES: &[Rule] = &[
         explanation: "Two mechanisms each remove the prefix length from PATH_INFO (`route-run = fixpathinfo:`, \
             `manage-script-name` with a mountpoint, `uwsgi_modifier1 30` on Python 2); the second one cuts \
             into the real path. Keep one.",
+        fix: None,
     },
     Rule {
         code: "MG009",
@@ -114,6 +129,9 @@ pub const RULES: &[Rule] = &[
             byte strings where it has text and silently does nothing (unbit/uwsgi#876), so MediaGoblin gets \
             PATH_INFO with the prefix still on it. uWSGI's own docs call the trick deprecated. Use \
             `mount` + `manage-script-name`, or `route-run = fixpathinfo:`.",
+        fix: Some(
+            "drops `uwsgi_modifier1 30` and adds `route-run = fixpathinfo:` to the uWSGI ini, where nginx sends SCRIPT_NAME (unsafe: two files, new routing)",
+        ),
     },
     Rule {
         code: "MG010",
@@ -124,6 +142,7 @@ pub const RULES: &[Rule] = &[
         explanation: "`mount = /mediagoblin/=...` makes SCRIPT_NAME `/mediagoblin/` and PATH_INFO lose its leading \
             slash (`u/x` instead of `/u/x`). Write the mountpoint without the trailing slash; nginx's location \
             keeps its own (`location /mediagoblin/`).",
+        fix: Some("drops the trailing slash (safe)"),
     },
     Rule {
         code: "MG011",
@@ -134,6 +153,7 @@ pub const RULES: &[Rule] = &[
         explanation: "uWSGI hands `config:/abs/paste.ini` to PasteDeploy. A bare `/path/paste.ini` in `mount` is \
             silently not mounted (every request: 500, no Python application found), and PasteDeploy refuses a \
             relative `config:paste.ini`. Write `config:` and an absolute path.",
+        fix: Some("puts `config:` before an absolute paste.ini path (safe)"),
     },
     Rule {
         code: "MG012",
@@ -144,6 +164,9 @@ pub const RULES: &[Rule] = &[
         explanation: "`fastcgi_*` directives do nothing for requests passed with `uwsgi_pass`, and \
             $fastcgi_script_name / $fastcgi_path_info depend on FastCGI settings (fastcgi_index, \
             fastcgi_split_path_info). Use the uwsgi_* twins, and $uri or $document_uri.",
+        fix: Some(
+            "drops the FastCGI-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin (unsafe: the setting starts to apply)",
+        ),
     },
     Rule {
         code: "MG013",
@@ -154,6 +177,7 @@ pub const RULES: &[Rule] = &[
         explanation: "The uwsgi protocol lets the client set variables such as UWSGI_FILE, which make uWSGI load \
             and run code. Its socket must only be reachable by nginx: a UNIX socket, or 127.0.0.1. `:3031` and \
             `0.0.0.0:3031` listen on every interface.",
+        fix: None,
     },
     Rule {
         code: "MG014",
@@ -165,6 +189,7 @@ pub const RULES: &[Rule] = &[
             MG013). Without `chmod-socket`/`chown-socket` the socket belongs to the user uWSGI runs as and \
             nginx's workers get `Permission denied`: 502 for every page. Use `chmod-socket = 660` and \
             `chown-socket = <nginx's user>`.",
+        fix: None,
     },
     Rule {
         code: "MG015",
@@ -175,6 +200,7 @@ pub const RULES: &[Rule] = &[
         explanation: "`location /static { alias /srv/static/; }` maps `/static../secret` to `/srv/static/../secret`: \
             one directory up. `location /static/ { alias /srv/static; }` maps `/static/x` to `/srv/staticx`. \
             End both with `/`, or neither.",
+        fix: None,
     },
     Rule {
         code: "MG016",
@@ -186,6 +212,7 @@ pub const RULES: &[Rule] = &[
             mediagoblin.ini (direct_remote_path, theme_web_path, plugin_web_path, [storage:publicstore] \
             base_url). They do not follow SCRIPT_NAME. When no nginx location serves them, they reach \
             MediaGoblin itself, which serves them slowly or not at all.",
+        fix: None,
     },
     Rule {
         code: "MG017",
@@ -196,6 +223,7 @@ pub const RULES: &[Rule] = &[
         explanation: "nginx refuses request bodies larger than client_max_body_size (1m unless set) with 413 \
             before MediaGoblin sees them, so uploads MediaGoblin would accept (upload_limit, max_file_size in \
             mediagoblin.ini; no limit by default) fail.",
+        fix: None,
     },
     Rule {
         code: "MG018",
@@ -207,6 +235,7 @@ pub const RULES: &[Rule] = &[
             environment has CELERY_ALWAYS_EAGER=true (lazyserver.sh exports it; under uWSGI: `env = \
             CELERY_ALWAYS_EAGER=true`). Otherwise a worker must run (lazycelery.sh, or a mediagoblin-celeryd \
             service), or uploads wait forever.",
+        fix: None,
     },
     Rule {
         code: "MG019",
@@ -216,6 +245,7 @@ pub const RULES: &[Rule] = &[
         summary: "a uWSGI option uWSGI does not know",
         explanation: "uWSGI option names are case-sensitive. With `strict = true` an unknown option stops uWSGI; \
             without it uWSGI silently treats it as a placeholder and the setting has no effect.",
+        fix: None,
     },
     Rule {
         code: "MG020",
@@ -226,6 +256,7 @@ pub const RULES: &[Rule] = &[
         explanation: "`plugins = python` looks for python_plugin.so, which only the Python 2 package provided; \
             Debian ships python3_plugin.so. In an ini file uWSGI only logs that the plugin did not load, then \
             treats its options as unknown and serves every request with an error. Use `plugins = python3`.",
+        fix: None,
     },
     Rule {
         code: "MG021",
@@ -237,6 +268,7 @@ pub const RULES: &[Rule] = &[
             request (`invalid request block size`) when they do not fit; nginx accepts request headers up to \
             large_client_header_buffers (8k by default). Long cookies or URLs then fail with 502. Set \
             `buffer-size = 8192` or more.",
+        fix: Some("sets `buffer-size` to what nginx lets through (safe)"),
     },
     Rule {
         code: "MG022",
@@ -248,6 +280,9 @@ pub const RULES: &[Rule] = &[
             of MediaGoblin up to 0.4); without it every page is a 502 (KeyError). nginx's uwsgi_params sends no \
             SCRIPT_NAME, and uWSGI adds none for an app at /. At / send it empty: `uwsgi_param SCRIPT_NAME \"\";`. \
             Under a prefix, uWSGI's `mount` + `manage-script-name` sets it, or nginx sends the prefix.",
+        fix: Some(
+            "adds `uwsgi_param SCRIPT_NAME \"\";` after the `uwsgi_pass` of a location at `/` (safe)",
+        ),
     },
     Rule {
         code: "MG023",
@@ -260,6 +295,7 @@ pub const RULES: &[Rule] = &[
             'encodings'`. Install uWSGI into the virtualenv (`bin/pip install uwsgi`, built against its \
             Python), drop the `plugins` line and start that uWSGI, or load the plugin for the virtualenv's \
             Python.",
+        fix: None,
     },
     Rule {
         code: "MG024",
@@ -272,6 +308,7 @@ pub const RULES: &[Rule] = &[
             checkout in /etc/uwsgi/apps-enabled, /etc/uwsgi-emperor/vassals and /etc/uwsgi/apps-available. Without \
             it nothing can say whether anything listens where nginx sends requests, and the uWSGI rules do not \
             run. Name it with --uwsgi-ini FILE.",
+        fix: None,
     },
     Rule {
         code: "MG025",
@@ -283,6 +320,7 @@ pub const RULES: &[Rule] = &[
             no [uwsgi] section, so uWSGI has no socket and exits (`The -s/--socket option is missing`). \
             paster's `--reload` is no uWSGI flag either (uWSGI's --reload takes a pidfile). Start uWSGI on its \
             own ini: `$starter --ini /path/to/mediagoblin-uwsgi.ini \"$@\"`.",
+        fix: None,
     },
     Rule {
         code: "MG026",
@@ -295,6 +333,7 @@ pub const RULES: &[Rule] = &[
             arguments`, `is not allowed here`). A missing `;` is the usual cause: `fastcgi_pass \
             127.0.0.1:26543` followed by `include fastcgi_params;` on the next line is one directive with \
             three arguments. mgdeploy checks this from nginx's own table, also where nginx is not installed.",
+        fix: None,
     },
     Rule {
         code: "MG027",
@@ -308,6 +347,7 @@ pub const RULES: &[Rule] = &[
             without one the comment silences nothing. A code that is no rule, or a comment where that rule finds \
             nothing, is reported too: the comment is stale. Whole rules are left out with --ignore or \
             `[check] ignore` in mgdeploy.toml.",
+        fix: None,
     },
     Rule {
         code: "MG028",
@@ -320,6 +360,7 @@ pub const RULES: &[Rule] = &[
             takes the address first (uWSGI then fails to bind) or loses it: one of the two is down, and the \
             site with it. `mgdeploy migrate` rewrites such a service to start uWSGI; otherwise disable it \
             (`systemctl disable --now mediagoblin-paster`, `update-rc.d NAME disable`, `autostart=false`).",
+        fix: None,
     },
     Rule {
         code: "MG029",
@@ -331,6 +372,7 @@ pub const RULES: &[Rule] = &[
             host's uWSGI (/usr/bin/uwsgi) has no plugin for its Python (Debian has none for Python 2.7, which \
             MediaGoblin ≤ 0.9 needs), or the virtualenv's own uWSGI (bin/uwsgi) is not installed. The service \
             fails at every start. Install uWSGI into the virtualenv (`bin/pip install uwsgi`) and start that one.",
+        fix: None,
     },
     Rule {
         code: "MG030",
@@ -342,6 +384,20 @@ pub const RULES: &[Rule] = &[
             init script or supervisor program starts it (directly or through lazyserver.sh), and it is neither \
             one of Debian's enabled apps (/etc/uwsgi/apps-enabled) nor an emperor's vassal. The site works until \
             the next reboot. `mgdeploy migrate --service-style systemd|debian-apps|emperor` sets one up.",
+        fix: None,
+    },
+    Rule {
+        code: "MG031",
+        name: "ambiguous-location",
+        severity: Severity::Warning,
+        security_severity: None,
+        summary: "several FastCGI locations could be MediaGoblin's",
+        explanation: "More than one location passes to a FastCGI address that could be MediaGoblin's (none is PHP's, \
+            and paste.ini's `[server:fcgi]` does not pick one out). mgdeploy does not guess: the rules about \
+            MediaGoblin's location are not run, and `migrate` plans nothing. Name MediaGoblin's address with \
+            `--fcgi-address ADDR` (or `fcgi-address` under `[migrate]` in mgdeploy.toml), for `check` and \
+            `migrate` alike.",
+        fix: None,
     },
 ];
 

@@ -3,16 +3,13 @@
 //! run its tasks.
 
 use super::finding;
-use crate::deploy::locations::{PassLocation, mediagoblin_locations};
+use crate::deploy::locations::{PassLocation, Selection};
 use crate::deploy::{Deployment, configobj_unquote, view};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::ini::typed::MediaGoblinSettings;
 use crate::service::Role;
 
-pub fn all(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
-    let Ok(selection) = mediagoblin_locations(deployment, None) else {
-        return;
-    };
+pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Diagnostic>) {
     let locations: Vec<&PassLocation<'_>> =
         selection.uwsgi.iter().chain(&selection.fastcgi).collect();
     if let Some(location) = locations.first() {

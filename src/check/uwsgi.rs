@@ -7,13 +7,20 @@ use std::path::Path;
 use super::finding;
 use super::tables::{did_you_mean, uwsgi_options};
 use crate::deploy::Deployment;
+use crate::deploy::locations::{PassLocation, Selection};
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::protocol::Address;
 
 /// Where Debian's uwsgi-core keeps plugins.
 pub const PLUGIN_DIR: &str = "/usr/lib/uwsgi/plugins";
 
-pub fn all(deployment: &Deployment, plugin_dir: &Path, out: &mut Vec<Diagnostic>) {
+pub fn all(
+    deployment: &Deployment,
+    selection: Option<&Selection<'_>>,
+    plugin_dir: &Path,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(file) = &deployment.uwsgi else {
         return;
     };
@@ -22,13 +29,15 @@ pub fn all(deployment: &Deployment, plugin_dir: &Path, out: &mut Vec<Diagnostic>
     socket_permissions(deployment, &settings, out);
     unknown_options(&settings, out);
     missing_plugins(&settings, plugin_dir, out);
-    buffer_size(deployment, &settings, out);
+    if let Some(location) = selection.and_then(|s| s.uwsgi.first()) {
+        buffer_size(deployment, location, &settings, out);
+    }
 }
 
-/// Whether `host` only reaches this machine.
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost" || host == "::1" || host.starts_with("127.")
+/// Whether a `socket` value only reaches this machine (one rule for
+/// loopback, the one `Address` keeps).
+fn is_loopback(value: &str) -> bool {
+    Address::parse_uwsgi(value).is_none_or(|address| address.is_local())
 }
 
 /// MG013.
@@ -41,7 +50,7 @@ fn public_sockets(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
         let Some((host, _port)) = value.rsplit_once(':') else {
             continue;
         };
-        if is_loopback(host) {
+        if is_loopback(value) {
             continue;
         }
         let shown = if host.is_empty() || matches!(host, "0.0.0.0" | "*" | "[::]" | "::") {
@@ -179,14 +188,13 @@ fn missing_plugins(settings: &Settings<'_>, plugin_dir: &Path, out: &mut Vec<Dia
 }
 
 /// MG021.
-fn buffer_size(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+fn buffer_size(
+    deployment: &Deployment,
+    location: &PassLocation<'_>,
+    settings: &Settings<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     let buffer = settings.buffer_size().unwrap_or(4096) as u64;
-    let Ok(selection) = crate::deploy::locations::mediagoblin_locations(deployment, None) else {
-        return;
-    };
-    let Some(location) = selection.uwsgi.first() else {
-        return;
-    };
     let headers = crate::nginx::semantics::effective(
         &deployment.nginx.loaded,
         location.config,
@@ -208,6 +216,21 @@ fn buffer_size(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<D
             format!(
                 "uWSGI reads requests into {buffer} bytes; nginx lets request headers reach {headers}"
             ),
+        );
+        let value = headers.to_string();
+        let fix = match settings.first("buffer-size") {
+            Some(entry) if entry.value_spans.len() == 1 => Some(crate::diagnostic::Replacement {
+                source: std::sync::Arc::clone(source),
+                span: entry.value_span(),
+                replacement: value.clone(),
+            }),
+            Some(_) => None,
+            None => super::fix::uwsgi_option(settings, "buffer-size", &value),
+        };
+        let diagnostic = diagnostic.with_fix_replacements(
+            format!("set `buffer-size = {headers}`"),
+            fix.into_iter().collect(),
+            crate::diagnostic::Applicability::Safe,
         );
         out.push(
             match settings.first("buffer-size") {
@@ -241,9 +264,10 @@ mod tests {
 
     #[test]
     fn sizes_and_loopback() {
-        assert!(is_loopback("127.0.0.1"));
-        assert!(is_loopback("[::1]"));
-        assert!(!is_loopback("0.0.0.0"));
-        assert!(!is_loopback(""));
+        assert!(is_loopback("127.0.0.1:3031"));
+        assert!(is_loopback("[::1]:3031"));
+        assert!(is_loopback("localhost:3031"));
+        assert!(!is_loopback("0.0.0.0:3031"));
+        assert!(!is_loopback(":3031"));
     }
 }

@@ -1,10 +1,11 @@
 //! `mgdeploy check`: run every rule and print the findings.
 
-use super::{Failure, Status, write_stdout};
+use super::{Failure, Status, confirm_and_commit, say, write_stdout};
 use crate::check::registry::{RULES, rule};
 use crate::check::suppress::{Selection, filter};
-use crate::check::{counts, run};
+use crate::check::{counts, fix, run};
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::deploy::Deployment;
 use crate::deploy::discover::discover;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::report;
@@ -18,7 +19,7 @@ fn explain(code: &str) -> Result<Status, Failure> {
         ))
         .into());
     };
-    let text = format!(
+    let mut text = format!(
         "{} ({}, {} by default): {}\n\n{}\n",
         rule.code,
         rule.name,
@@ -26,6 +27,12 @@ fn explain(code: &str) -> Result<Status, Failure> {
         rule.summary,
         textwrap(rule.explanation, 78)
     );
+    if let Some(fix) = rule.fix {
+        text.push_str(&format!(
+            "\n{}\n",
+            textwrap(&format!("`check --fix` {fix}."), 78)
+        ));
+    }
     write_stdout(text.as_bytes())?;
     Ok(Status::Clean)
 }
@@ -82,17 +89,92 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
             .copied()
             .collect(),
     };
-    let (findings, deployment) = match discover(&args.discovery.discovery(&config)) {
-        Ok((deployment, problems)) => {
-            super::describe_deployment(&deployment);
-            (run(&deployment, &problems), Some(deployment))
-        }
-        // A file that does not parse is a finding, not a reason to give up;
-        // only a deployment that cannot be found or read is.
-        Err(error) if error.primary().is_some() => (vec![error.with_code("MG001")], None),
-        Err(error) => return Err(error.into()),
+    let fcgi_address = args
+        .fcgi_address
+        .as_ref()
+        .or(config.migrate.fcgi_address.as_ref());
+    let lint = || -> Result<(Vec<Diagnostic>, Option<Deployment>), Failure> {
+        let (findings, deployment) = match discover(&args.discovery.discovery(&config)) {
+            Ok((deployment, problems)) => {
+                let findings = run(&deployment, &problems, fcgi_address);
+                (findings, Some(deployment))
+            }
+            // A file that does not parse is a finding, not a reason to give
+            // up; only a deployment that cannot be found or read is.
+            Err(error) if error.primary().is_some() => (vec![error.with_code("MG001")], None),
+            Err(error) => return Err(error.into()),
+        };
+        Ok((
+            filter(findings, deployment.as_ref(), &selection),
+            deployment,
+        ))
     };
-    let findings = filter(findings, deployment.as_ref(), &selection);
+    let (mut findings, deployment) = lint()?;
+    if let Some(deployment) = &deployment {
+        super::describe_deployment(deployment);
+    }
+    if args.fix || args.diff {
+        let Some(deployment) = &deployment else {
+            // Nothing parsed: there is nothing to fix, only MG001 to show.
+            return report_findings(args, &findings);
+        };
+        let fixes = fix::plan(deployment, args.unsafe_fixes, || lint().map(|(f, _)| f))?;
+        if fixes.unsafe_left > 0 && !args.unsafe_fixes {
+            say(&format!(
+                "{} finding(s) have a fix that changes behaviour; --unsafe-fixes makes them too.",
+                fixes.unsafe_left
+            ));
+        }
+        if fixes.deferred > 0 {
+            say(&format!(
+                "{} fix(es) touch text another fix changes: run again to make them.",
+                fixes.deferred
+            ));
+        }
+        if findings.iter().any(|d| d.code == Some("MG004")) {
+            say("MG004's fix is the move itself: `mgdeploy migrate` plans it.");
+        }
+        let targets = crate::apply::resolve(&fixes.plan)?;
+        if targets.is_empty() {
+            say("No fixes to make.");
+            if args.diff || args.dry_run {
+                return Ok(Status::Clean);
+            }
+        } else {
+            let diff = report::diff::of_targets(&targets, true, false);
+            if args.diff || args.dry_run {
+                write_stdout(diff.as_bytes())?;
+                say(&format!(
+                    "{} finding(s) would be fixed; nothing was written.",
+                    fixes.fixed
+                ));
+                return Ok(Status::Attention);
+            }
+            // The findings go to stdout in the chosen format; the diff
+            // joins them only where it cannot spoil a machine format.
+            if args.format == CheckFormat::Text {
+                write_stdout(diff.as_bytes())?;
+            } else {
+                super::write_stderr(diff.as_bytes());
+            }
+            let status = confirm_and_commit(
+                &fixes.plan,
+                &targets,
+                args.confirm.yes,
+                &format!("Fix {} finding(s)?", fixes.fixed),
+            )?;
+            if status == Status::Clean {
+                // What is left is what the fixed files say.
+                findings = lint()?.0;
+            }
+        }
+    }
+    report_findings(args, &findings)
+}
+
+/// Prints `findings` in the chosen format; the exit status they make.
+fn report_findings(args: &CheckArgs, findings: &[Diagnostic]) -> Result<Status, Failure> {
+    let findings = findings.to_vec();
     let text = match args.format {
         CheckFormat::Text => {
             let (errors, warnings, infos) = counts(&findings);

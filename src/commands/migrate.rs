@@ -9,23 +9,8 @@ use crate::deploy::discover::discover;
 use crate::deploy::locations::{escalate_missing_includes, mediagoblin_locations};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::migrate::{Migration, plan};
-use crate::report::diff::{FileDiff, unified};
+use crate::report::diff::of_targets as diff;
 use crate::report::{notes, paths};
-
-/// The diff of every target. `real_paths` names the files themselves rather
-/// than the symlinks the plan reached them through, which `git apply` needs.
-fn diff(targets: &[Target], color: bool, real_paths: bool) -> String {
-    let files: Vec<FileDiff<'_>> = targets
-        .iter()
-        .map(|t| FileDiff {
-            path: if real_paths { &t.real } else { &t.shown },
-            old: t.before.as_deref(),
-            new: Some(&t.after),
-            symlink: t.link.is_some(),
-        })
-        .collect();
-    unified(&files, color)
-}
 
 #[derive(Serialize)]
 struct JsonFile {

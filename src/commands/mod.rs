@@ -137,6 +137,12 @@ pub fn say(line: &str) {
     }
 }
 
+/// Text for a person on standard error (a diff beside machine output).
+pub fn write_stderr(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = anstream::stderr().write_all(bytes);
+}
+
 /// A line only `-v` shows.
 pub fn detail(line: &str) {
     if verbosity() == Verbosity::Verbose {

@@ -243,12 +243,20 @@ pub fn mediagoblin_locations<'d>(
     addresses.sort_by_key(|a| a.to_nginx());
     addresses.dedup();
     if addresses.len() > 1 {
-        return Err(Diagnostic::error(format!(
+        let mut ambiguous = Diagnostic::error(format!(
             "{} FastCGI addresses could be MediaGoblin's; mgdeploy will not guess",
             addresses.len()
         ))
         .with_note(listing(&candidates))
-        .with_help("choose one with --fcgi-address ADDR"));
+        .with_help("choose one with --fcgi-address ADDR");
+        if let Some(first) = candidates.first() {
+            ambiguous = ambiguous.at(&first.config.source, first.pass.span(), "this one");
+        }
+        // The others beside it, a few: the note lists every one.
+        for other in candidates.iter().skip(1).take(4) {
+            ambiguous = ambiguous.with_related(&other.config.source, other.pass.span(), "or this");
+        }
+        return Err(ambiguous);
     }
     // Locations already on uWSGI: those that reach the uWSGI ini's socket,
     // or all of them when none does (or there is no ini to say).

@@ -3,7 +3,6 @@
 //! changed, what was dropped and why, and what to do next.
 
 pub mod lazystarter;
-pub mod lines;
 pub mod nginx;
 pub mod notes;
 pub mod options;

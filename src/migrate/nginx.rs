@@ -10,15 +10,15 @@
 
 use std::path::Path;
 
-use super::lines::{
-    comment_lines_above, insert_line_after, line_end, line_start, removal, tidy_removals,
-};
 use super::notes::Notes;
 use super::options::{Mount, ScriptName};
 use crate::deploy::Nginx;
 use crate::deploy::locations::{PassLocation, walk};
 use crate::diagnostic::Diagnostic;
 use crate::escape::nginx_word;
+use crate::lines::{
+    comment_lines_above, insert_line_after, line_end, line_start, removal, tidy_removals,
+};
 use crate::nginx::syntax::{Config, Directive, Word};
 use crate::plan::Edit;
 use crate::protocol::Address;

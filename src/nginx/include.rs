@@ -321,14 +321,42 @@ pub fn resolve(
                     host: full,
                     stock: Some(found),
                 }]),
-                None => Err(Diagnostic::error(format!(
-                    "included file {} does not exist",
-                    full.display()
-                ))
-                .with_code(MISSING)
-                .with_severity(Severity::Warning)
-                .at(source, arg.span, "this file is missing")
-                .with_help(missing_help(&full))),
+                None => {
+                    let twin = case_twin(&full, &server, prefix);
+                    let mut missing = Diagnostic::error(format!(
+                        "included file {} does not exist",
+                        full.display()
+                    ))
+                    .with_code(MISSING)
+                    .with_severity(Severity::Warning)
+                    .at(source, arg.span, "this file is missing");
+                    missing = match &twin {
+                        Some(twin) => missing.with_help(format!(
+                            "file names are case-sensitive: did you mean `{twin}`?"
+                        )),
+                        None => missing.with_help(format!(
+                            "check the path; relative paths start at {}",
+                            full.parent().unwrap_or(prefix).display()
+                        )),
+                    };
+                    // The word as written, its last name replaced; only a
+                    // word without quotes or escapes is rewritten.
+                    let raw = config.raw(arg);
+                    if let Some(twin) = &twin
+                        && raw == pattern
+                    {
+                        let dir = raw.rfind('/').and_then(|i| raw.get(..=i)).unwrap_or("");
+                        let fixed = format!("{dir}{twin}");
+                        missing = missing.with_fix(
+                            format!("include `{fixed}`"),
+                            source,
+                            arg.span,
+                            fixed,
+                            crate::diagnostic::Applicability::Safe,
+                        );
+                    }
+                    Err(missing)
+                }
             },
         };
     }
@@ -364,21 +392,21 @@ pub fn resolve(
 }
 
 /// A hint for a missing include: a file that differs only in case.
-fn missing_help(full: &Path) -> String {
-    let (Some(dir), Some(name)) = (full.parent(), full.file_name()) else {
-        return "check the path".to_string();
-    };
+/// The name a missing file was likely meant to have: a file beside it whose
+/// name differs only in case, or nginx's stock file of that name.
+fn case_twin(full: &Path, server: &Path, prefix: &Path) -> Option<String> {
+    let (dir, name) = (full.parent()?, full.file_name()?);
     let wanted = name.to_string_lossy().to_lowercase();
-    let twin = std::fs::read_dir(dir).ok().and_then(|entries| {
+    let on_disk = std::fs::read_dir(dir).ok().and_then(|entries| {
         entries
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .find(|n| n.to_lowercase() == wanted)
     });
-    match twin {
-        Some(twin) => format!("file names are case-sensitive: did you mean `{twin}`?"),
-        None => format!("check the path; relative paths start at {}", dir.display()),
-    }
+    on_disk.or_else(|| {
+        let lower = server.with_file_name(&wanted);
+        stock::lookup(&lower, prefix).map(|_| wanted)
+    })
 }
 
 /// nginx would include a file inside itself forever; report the `include`

@@ -17,6 +17,23 @@ pub struct FileDiff<'a> {
 }
 
 use super::paths::shown as display_path;
+use crate::apply::Target;
+
+/// The diff of every target of a plan. `real_paths` names the files
+/// themselves rather than the symlinks the plan reached them through, which
+/// `git apply` needs.
+pub fn of_targets(targets: &[Target], color: bool, real_paths: bool) -> String {
+    let files: Vec<FileDiff<'_>> = targets
+        .iter()
+        .map(|t| FileDiff {
+            path: if real_paths { &t.real } else { &t.shown },
+            old: t.before.as_deref(),
+            new: Some(&t.after),
+            symlink: t.link.is_some(),
+        })
+        .collect();
+    unified(&files, color)
+}
 
 fn header_name(prefix: &str, path: &Path) -> String {
     if path.is_absolute() {

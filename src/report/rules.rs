@@ -28,6 +28,9 @@ pub fn markdown(rule: &Rule) -> String {
         rule.summary,
         rule.explanation
     );
+    if let Some(fix) = rule.fix {
+        out.push_str(&format!("\n`check --fix` {fix}.\n"));
+    }
     if let Some(score) = rule.security_severity {
         out.push_str(&format!(
             "\nA security rule (severity {score} of 10 for code scanning).\n"

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::paster::{self, Supervision};
 use crate::diagnostic::Diagnostic;
 use crate::escape::systemd_exec_word;
-use crate::migrate::lines::{indentation, insert_line_after, removal};
+use crate::lines::{indentation, insert_line_after, removal};
 use crate::migrate::notes::Notes;
 use crate::plan::Edit;
 use crate::service::Service;
