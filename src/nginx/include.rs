@@ -139,6 +139,7 @@ pub fn follow_includes(first: LoadedFile, prefix: &Path, sysroot: &Sysroot) -> L
     let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
     index_of.insert(first.path.clone(), 0);
     let mut loaded = Loaded { files: vec![first] };
+    let mut resolved: HashMap<String, Vec<Included>> = HashMap::new();
     let mut next = 0;
     while next < loaded.files.len() {
         let mut includes = Vec::new();
@@ -148,7 +149,24 @@ pub fn follow_includes(first: LoadedFile, prefix: &Path, sysroot: &Sysroot) -> L
         let mut found = Vec::new();
         if let Ok(config) = &loaded.files[next].config {
             for directive in include_directives(config) {
-                match resolve(config, directive, prefix, sysroot) {
+                // A fleet's servers include the same few files thousands of
+                // times: each name is looked up on disk once.
+                let pattern = match directive.args.as_slice() {
+                    [arg] => Some(config.value(arg)),
+                    _ => None,
+                };
+                let cached = pattern.as_ref().and_then(|p| resolved.get(p).cloned());
+                let result = match cached {
+                    Some(paths) => Ok(paths),
+                    None => {
+                        let result = resolve(config, directive, prefix, sysroot);
+                        if let (Some(pattern), Ok(paths)) = (&pattern, &result) {
+                            resolved.insert(pattern.clone(), paths.clone());
+                        }
+                        result
+                    }
+                };
+                match result {
                     Ok(paths) => {
                         let mut indices = Vec::new();
                         for included in paths {
@@ -193,6 +211,7 @@ pub const MISSING: &str = "MG003";
 const DEV_NULL: &str = "/dev/null";
 
 /// A file an `include` names.
+#[derive(Clone)]
 pub struct Included {
     /// Where it is on this machine (in the mirror, with a sysroot).
     pub host: PathBuf,
