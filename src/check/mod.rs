@@ -12,6 +12,7 @@ pub mod suppress;
 pub mod tables;
 pub mod uwsgi;
 
+use registry::{Rule, RuleInfo};
 use std::path::Path;
 
 use crate::deploy::Deployment;
@@ -20,10 +21,10 @@ use crate::deploy::locations::{PassLocation, escalate_missing_includes, mediagob
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::protocol::Address;
 
-/// A finding of rule `code`.
-pub fn finding(code: &'static str, severity: Severity, message: impl Into<String>) -> Diagnostic {
+/// A finding of `rule`.
+pub fn finding(rule: Rule, severity: Severity, message: impl Into<String>) -> Diagnostic {
     Diagnostic::error(message)
-        .with_code(code)
+        .with_code(rule.code())
         .with_severity(severity)
 }
 
@@ -35,14 +36,19 @@ pub fn run(
     fcgi_address: Option<&Address>,
 ) -> Vec<Diagnostic> {
     let mut out = nginx::all(&deployment.nginx.loaded, deployment.nginx.is_main_conf);
-    out.extend(problems.other.iter().map(|d| d.clone().with_code("MG001")));
+    out.extend(
+        problems
+            .other
+            .iter()
+            .map(|d| d.clone().with_code(Rule::SyntaxError.code())),
+    );
     // Found once: every rule about MediaGoblin's location reads the same.
     let selection = match mediagoblin_locations(deployment, fcgi_address) {
         Ok(selection) => Some(selection),
         Err(error) => {
             out.push(
                 error
-                    .with_code("MG031")
+                    .with_code(Rule::AmbiguousLocation.code())
                     .with_severity(Severity::Warning)
                     .with_note("the rules about MediaGoblin's location were not run"),
             );
@@ -96,3 +102,34 @@ pub fn counts(findings: &[Diagnostic]) -> (usize, usize, usize) {
         of(Severity::Info),
     )
 }
+
+// The rules this file reports: what `--explain`, SARIF and the manual say.
+
+/// MG001: a configuration file does not parse.
+pub const MG001: RuleInfo = RuleInfo {
+    code: "MG001",
+    name: "syntax-error",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a configuration file does not parse",
+    explanation: "An nginx file, paste.ini, mediagoblin.ini or the uWSGI ini cannot be read the way nginx, \
+        Python's configparser or uWSGI read it. nginx refuses to start (or reload) with a file it cannot \
+        parse; paster and uWSGI's paste loader refuse a paste.ini configparser rejects. The message names \
+        the line and column and what was expected there.",
+    fix: None,
+};
+
+/// MG031: several FastCGI locations could be MediaGoblin's.
+pub const MG031: RuleInfo = RuleInfo {
+    code: "MG031",
+    name: "ambiguous-location",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "several FastCGI locations could be MediaGoblin's",
+    explanation: "More than one location passes to a FastCGI address that could be MediaGoblin's (none is PHP's, \
+        and paste.ini's `[server:fcgi]` does not pick one out). mgdeploy does not guess: the rules about \
+        MediaGoblin's location are not run, and `migrate` plans nothing. Name MediaGoblin's address with \
+        `--fcgi-address ADDR` (or `fcgi-address` under `[migrate]` in mgdeploy.toml), for `check` and \
+        `migrate` alike.",
+    fix: None,
+};

@@ -4,6 +4,7 @@
 //! Python 3, mountpoints uWSGI misreads), and FastCGI leftovers.
 
 use super::finding;
+use super::registry::{Rule, RuleInfo};
 use crate::deploy::Deployment;
 use crate::deploy::host::loads_python3;
 use crate::deploy::locations::{PassLocation, Selection, walk};
@@ -28,7 +29,7 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
     for location in &selection.fastcgi {
         out.push(
             finding(
-                "MG004",
+                Rule::StillFastcgi,
                 Severity::Warning,
                 format!(
                     "MediaGoblin is still served over FastCGI at {}",
@@ -56,7 +57,7 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
     {
         out.push(
             finding(
-                "MG024",
+                Rule::UwsgiIniNotFound,
                 Severity::Warning,
                 format!(
                     "nginx passes MediaGoblin's requests to {} over uwsgi, but no uWSGI ini of this site was found",
@@ -112,7 +113,7 @@ fn address(
         .any(|address| location.reaches(&address));
     if !listens {
         let mut diagnostic = finding(
-            "MG005",
+            Rule::AddressMismatch,
             Severity::Error,
             format!(
                 "nginx passes MediaGoblin's requests to {}, where uWSGI does not listen",
@@ -147,7 +148,7 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
         if directive.starts_with("fastcgi_") {
             let source = &location.config.source;
             let leftover = finding(
-                "MG012",
+                Rule::FastcgiLeftover,
                 Severity::Warning,
                 format!("`{directive}` in a location that passes to uWSGI"),
             )
@@ -190,7 +191,7 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     finding(
-                        "MG012",
+                        Rule::FastcgiLeftover,
                         Severity::Warning,
                         "a FastCGI variable in a location that passes to uWSGI",
                     )
@@ -244,7 +245,7 @@ fn prefix(
                 "every current MediaGoblin runs on Python 3, whose uWSGI plugin ignores it",
             ),
         };
-        let mut diagnostic = finding("MG009", severity, "`uwsgi_modifier1 30` does not take the prefix off PATH_INFO here")
+        let mut diagnostic = finding(Rule::Modifier1Python3, severity, "`uwsgi_modifier1 30` does not take the prefix off PATH_INFO here")
             .at(&location.config.source, modifier.span(), why)
             .with_help("drop it, and use `mount` + `manage-script-name` (or `route-run = fixpathinfo:`) in the uWSGI ini");
         // With nginx sending SCRIPT_NAME, uWSGI's fixpathinfo does what the
@@ -270,7 +271,7 @@ fn prefix(
     let modifier_strips = modifier1.is_some() && python3 == Some(false);
     let strippers = [fix, mount, modifier_strips].iter().filter(|s| **s).count();
     if strippers >= 2 {
-        let mut diagnostic = finding("MG008", Severity::Error, "the prefix is taken off PATH_INFO twice")
+        let mut diagnostic = finding(Rule::PrefixStrippedTwice, Severity::Error, "the prefix is taken off PATH_INFO twice")
             .at(&location.config.source, location.location.name.span, "MediaGoblin's location")
             .with_help("keep one of `route-run = fixpathinfo:`, `mount` + `manage-script-name`, `uwsgi_modifier1 30`");
         for key in ["route-run", "manage-script-name"] {
@@ -288,7 +289,7 @@ fn prefix(
         && !(modifier1.is_some() && python3 != Some(false))
     {
         out.push(
-            finding("MG007", Severity::Error, "nginx sends SCRIPT_NAME, but nothing takes it off PATH_INFO")
+            finding(Rule::PrefixNotStripped, Severity::Error, "nginx sends SCRIPT_NAME, but nothing takes it off PATH_INFO")
                 .at(&location.config.source, param.span(), "MediaGoblin will see the prefix twice")
                 .with_help("add `route-run = fixpathinfo:` to the uWSGI ini, or drop this and use `mount` + `manage-script-name`"),
         );
@@ -337,7 +338,7 @@ fn script_name_sent(
         ),
     };
     let mut diagnostic = finding(
-        "MG022",
+        Rule::ScriptNameMissing,
         severity,
         "MediaGoblin gets no SCRIPT_NAME: uwsgi_params sends none, and uWSGI adds none here",
     )
@@ -370,7 +371,7 @@ fn mountpoints(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
         if point.len() > 1 && point.ends_with('/') {
             let fixed = format!("{}={app}", point.trim_end_matches('/'));
             let mut finding = finding(
-                "MG010",
+                Rule::MountpointTrailingSlash,
                 Severity::Error,
                 format!("the mountpoint `{point}` ends with `/`"),
             )
@@ -409,7 +410,7 @@ fn check_app(
     let relative = path.is_some_and(|p| !p.starts_with('/') && !p.starts_with('%'));
     if path.is_none() && app.ends_with(".ini") {
         let mut diagnostic = finding(
-            "MG011",
+            Rule::PasteAppPath,
             Severity::Error,
             format!("`{}` names a paste.ini without `config:`", entry.key),
         )
@@ -435,13 +436,159 @@ fn check_app(
         out.push(diagnostic);
     } else if relative {
         out.push(
-            finding("MG011", Severity::Error, "a relative path after `config:`")
-                .at(
-                    source,
-                    entry.value_span(),
-                    "PasteDeploy refuses relative config: URIs",
-                )
-                .with_help("give the absolute path of paste.ini"),
+            finding(
+                Rule::PasteAppPath,
+                Severity::Error,
+                "a relative path after `config:`",
+            )
+            .at(
+                source,
+                entry.value_span(),
+                "PasteDeploy refuses relative config: URIs",
+            )
+            .with_help("give the absolute path of paste.ini"),
         );
     }
 }
+
+// The rules this file reports: what `--explain`, SARIF and the manual say.
+
+/// MG004: MediaGoblin is still served over FastCGI.
+pub const MG004: RuleInfo = RuleInfo {
+    code: "MG004",
+    name: "still-fastcgi",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "MediaGoblin is still served over FastCGI",
+    explanation: "MediaGoblin's location passes requests to flup's FastCGI server, which needs Python 2 and \
+        `paster`. MediaGoblin stopped documenting FastCGI in 0.10.0. `mgdeploy migrate` moves the \
+        location to uWSGI, writes the uWSGI ini and patches lazystarter.sh.",
+    fix: None,
+};
+
+/// MG005: nginx passes to an address the uWSGI ini does not listen on.
+pub const MG005: RuleInfo = RuleInfo {
+    code: "MG005",
+    name: "address-mismatch",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "nginx passes to an address the uWSGI ini does not listen on",
+    explanation: "The `uwsgi_pass` address of MediaGoblin's location must be one of the `socket`s in the uWSGI \
+        ini; otherwise nginx answers 502 Bad Gateway (connection refused) for every page.",
+    fix: None,
+};
+
+/// MG007: nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO.
+pub const MG007: RuleInfo = RuleInfo {
+    code: "MG007",
+    name: "prefix-not-stripped",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO",
+    explanation: "With `uwsgi_param SCRIPT_NAME /prefix;` nginx still sends the whole URI as PATH_INFO \
+        (uwsgi_params sets it from $document_uri), so MediaGoblin sees /prefix twice and answers 404. \
+        Something must strip it: `route-run = fixpathinfo:` in the uWSGI ini, or (better) drop the param \
+        and use `mount = /prefix=config:/abs/paste.ini` with `manage-script-name = true`.",
+    fix: None,
+};
+
+/// MG008: the prefix is taken off PATH_INFO twice.
+pub const MG008: RuleInfo = RuleInfo {
+    code: "MG008",
+    name: "prefix-stripped-twice",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "the prefix is taken off PATH_INFO twice",
+    explanation: "Two mechanisms each remove the prefix length from PATH_INFO (`route-run = fixpathinfo:`, \
+        `manage-script-name` with a mountpoint, `uwsgi_modifier1 30` on Python 2); the second one cuts \
+        into the real path. Keep one.",
+    fix: None,
+};
+
+/// MG009: `uwsgi_modifier1 30` with uWSGI's Python 3 plugin.
+pub const MG009: RuleInfo = RuleInfo {
+    code: "MG009",
+    name: "modifier1-python3",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "`uwsgi_modifier1 30` with uWSGI's Python 3 plugin",
+    explanation: "modifier1 30 asks uWSGI to remove SCRIPT_NAME from PATH_INFO. The Python 3 plugin checks for \
+        byte strings where it has text and silently does nothing (unbit/uwsgi#876), so MediaGoblin gets \
+        PATH_INFO with the prefix still on it. uWSGI's own docs call the trick deprecated. Use \
+        `mount` + `manage-script-name`, or `route-run = fixpathinfo:`.",
+    fix: Some(
+        "drops `uwsgi_modifier1 30` and adds `route-run = fixpathinfo:` to the uWSGI ini, where nginx sends SCRIPT_NAME (unsafe: two files, new routing)",
+    ),
+};
+
+/// MG010: a uWSGI mountpoint ends with `/`.
+pub const MG010: RuleInfo = RuleInfo {
+    code: "MG010",
+    name: "mountpoint-trailing-slash",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a uWSGI mountpoint ends with `/`",
+    explanation: "`mount = /mediagoblin/=...` makes SCRIPT_NAME `/mediagoblin/` and PATH_INFO lose its leading \
+        slash (`u/x` instead of `/u/x`). Write the mountpoint without the trailing slash; nginx's location \
+        keeps its own (`location /mediagoblin/`).",
+    fix: Some("drops the trailing slash (safe)"),
+};
+
+/// MG011: `mount` or `paste` without `config:` or with a relative path.
+pub const MG011: RuleInfo = RuleInfo {
+    code: "MG011",
+    name: "paste-app-path",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "`mount` or `paste` without `config:` or with a relative path",
+    explanation: "uWSGI hands `config:/abs/paste.ini` to PasteDeploy. A bare `/path/paste.ini` in `mount` is \
+        silently not mounted (every request: 500, no Python application found), and PasteDeploy refuses a \
+        relative `config:paste.ini`. Write `config:` and an absolute path.",
+    fix: Some("puts `config:` before an absolute paste.ini path (safe)"),
+};
+
+/// MG012: `fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location.
+pub const MG012: RuleInfo = RuleInfo {
+    code: "MG012",
+    name: "fastcgi-leftover",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "`fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location",
+    explanation: "`fastcgi_*` directives do nothing for requests passed with `uwsgi_pass`, and \
+        $fastcgi_script_name / $fastcgi_path_info depend on FastCGI settings (fastcgi_index, \
+        fastcgi_split_path_info). Use the uwsgi_* twins, and $uri or $document_uri.",
+    fix: Some(
+        "drops the FastCGI-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin (unsafe: the setting starts to apply)",
+    ),
+};
+
+/// MG022: MediaGoblin gets no SCRIPT_NAME.
+pub const MG022: RuleInfo = RuleInfo {
+    code: "MG022",
+    name: "script-name-missing",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "MediaGoblin gets no SCRIPT_NAME",
+    explanation: "MediaGoblin's app.py reads environ['SCRIPT_NAME'], and so does Paste's urlmap (the paste.ini \
+        of MediaGoblin up to 0.4); without it every page is a 502 (KeyError). nginx's uwsgi_params sends no \
+        SCRIPT_NAME, and uWSGI adds none for an app at /. At / send it empty: `uwsgi_param SCRIPT_NAME \"\";`. \
+        Under a prefix, uWSGI's `mount` + `manage-script-name` sets it, or nginx sends the prefix.",
+    fix: Some(
+        "adds `uwsgi_param SCRIPT_NAME \"\";` after the `uwsgi_pass` of a location at `/` (safe)",
+    ),
+};
+
+/// MG024: nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found.
+pub const MG024: RuleInfo = RuleInfo {
+    code: "MG024",
+    name: "uwsgi-ini-not-found",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found",
+    explanation: "mgdeploy looks for the uWSGI ini at <root>/mediagoblin-uwsgi.ini (or --uwsgi-ini, or \
+        mgdeploy.toml's uwsgi-ini), at the ini the last `migrate` wrote, and for an ini that names the \
+        checkout in /etc/uwsgi/apps-enabled, /etc/uwsgi-emperor/vassals and /etc/uwsgi/apps-available. Without \
+        it nothing can say whether anything listens where nginx sends requests, and the uWSGI rules do not \
+        run. Name it with --uwsgi-ini FILE.",
+    fix: None,
+};

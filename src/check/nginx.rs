@@ -3,6 +3,7 @@
 //! pass, and aliases that let requests climb out of their directory.
 
 use super::finding;
+use super::registry::{Rule, RuleInfo};
 use super::tables::{did_you_mean, nginx_directives};
 use crate::deploy::locations::walk;
 use crate::diagnostic::{Applicability, Diagnostic, Severity};
@@ -26,11 +27,11 @@ fn name<'c>(config: &'c Config, d: &Directive) -> &'c [u8] {
 pub fn all(loaded: &Loaded, is_main_conf: bool) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = crate::nginx::analyze::analyze(loaded, is_main_conf)
         .into_iter()
-        .map(|d| d.with_code("MG026"))
+        .map(|d| d.with_code(Rule::NginxRefuses.code()))
         .collect();
     for file in &loaded.files {
         match &file.config {
-            Err(error) => out.push(error.clone().with_code("MG001")),
+            Err(error) => out.push(error.clone().with_code(Rule::SyntaxError.code())),
             Ok(config) => {
                 unknown_directives(config, &mut out);
                 params_without_pass(config, &mut out);
@@ -40,7 +41,7 @@ pub fn all(loaded: &Loaded, is_main_conf: bool) -> Vec<Diagnostic> {
         out.extend(
             file.include_errors
                 .iter()
-                .map(|e| e.clone().with_code("MG003")),
+                .map(|e| e.clone().with_code(Rule::IncludeProblem.code())),
         );
     }
     out
@@ -72,7 +73,7 @@ fn unknown_directives(config: &Config, out: &mut Vec<Diagnostic>) {
                 let only_case = meant.eq_ignore_ascii_case(&text);
                 out.push(
                     finding(
-                        "MG002",
+                        Rule::UnknownDirective,
                         Severity::Error,
                         format!("unknown directive `{text}`"),
                     )
@@ -98,7 +99,7 @@ fn unknown_directives(config: &Config, out: &mut Vec<Diagnostic>) {
             }
             None => out.push(
                 finding(
-                    "MG002",
+                    Rule::UnknownDirective,
                     Severity::Warning,
                     format!("unknown directive `{text}`"),
                 )
@@ -130,7 +131,7 @@ fn params_without_pass(config: &Config, out: &mut Vec<Diagnostic>) {
         }
         if let Some(param) = d.directives().find(|c| name(config, c) == b"uwsgi_param") {
             out.push(
-                finding("MG006", Severity::Error, "`uwsgi_param` in a location that does not `uwsgi_pass`")
+                finding(Rule::ParamWithoutPass, Severity::Error, "`uwsgi_param` in a location that does not `uwsgi_pass`")
                     .at(&config.source, param.name.span, "this parameter goes nowhere")
                     .with_related(&config.source, d.name.span, "this location passes nothing to uWSGI")
                     .with_help("add the `uwsgi_pass` this location was meant to have, or remove the parameters"),
@@ -162,7 +163,7 @@ fn alias_traversal(config: &Config, out: &mut Vec<Diagnostic>) {
             if !uri_slash && alias_slash {
                 out.push(
                     finding(
-                        "MG015",
+                        Rule::AliasTraversal,
                         Severity::Error,
                         format!("`location {uri_text}` without a trailing slash, aliased to a directory: `{uri_text}../` reaches the directory above"),
                     )
@@ -173,7 +174,7 @@ fn alias_traversal(config: &Config, out: &mut Vec<Diagnostic>) {
             } else if uri_slash && !alias_slash && !target_text.is_empty() {
                 out.push(
                     finding(
-                        "MG015",
+                        Rule::AliasTraversal,
                         Severity::Warning,
                         format!("`location {uri_text}` ends with `/` but its alias does not: `{uri_text}x` maps to `{target_text}x`"),
                     )
@@ -198,3 +199,80 @@ pub fn locations(loaded: &Loaded) -> Vec<(&Config, &Directive)> {
     }
     out
 }
+
+// The rules this file reports: what `--explain`, SARIF and the manual say.
+
+/// MG002: an nginx directive nginx does not know.
+pub const MG002: RuleInfo = RuleInfo {
+    code: "MG002",
+    name: "unknown-directive",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "an nginx directive nginx does not know",
+    explanation: "nginx compares directive names byte for byte: `uWSGI_pass` is not `uwsgi_pass`, and nginx \
+        stops with `unknown directive`. A name that differs from a known directive only in case, or by a \
+        letter or two, is an error with the likely intended name. A name mgdeploy does not know at all may \
+        belong to a third-party module; that is a warning, since nginx accepts it when the module is loaded.",
+    fix: Some(
+        "writes the directive's name in the case nginx knows (safe); a name a letter or two away is another directive's only probably (unsafe)",
+    ),
+};
+
+/// MG003: `include` names a file that does not exist, or includes itself.
+pub const MG003: RuleInfo = RuleInfo {
+    code: "MG003",
+    name: "include-problem",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "`include` names a file that does not exist, or includes itself",
+    explanation: "A plain `include` path must name an existing file (nginx stops with `open() failed` \
+        otherwise); relative paths start at nginx's configuration directory, and file names are \
+        case-sensitive (`uWSGI_params` is not `uwsgi_params`). A glob that matches nothing is fine. A file \
+        that includes itself, directly or through others, would be read forever. nginx's stock files \
+        (`uwsgi_params`, `mime.types` ...) are known from mgdeploy's copies where nginx is not installed \
+        (a note). Any other missing file is a warning, since the server may have it; it is an error when \
+        MediaGoblin's location includes it, because what the location does then cannot be known.",
+    fix: Some(
+        "names the file in the case it exists with, beside it or as nginx's stock file (safe)",
+    ),
+};
+
+/// MG006: a location sets `uwsgi_param` but does not `uwsgi_pass`.
+pub const MG006: RuleInfo = RuleInfo {
+    code: "MG006",
+    name: "param-without-pass",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a location sets `uwsgi_param` but does not `uwsgi_pass`",
+    explanation: "`uwsgi_param` only matters for requests the location passes to uWSGI. Without a `uwsgi_pass` \
+        in the same location the parameters go nowhere; usually the pass was lost, or misspelt.",
+    fix: None,
+};
+
+/// MG015: a location and its `alias` disagree on the trailing slash.
+pub const MG015: RuleInfo = RuleInfo {
+    code: "MG015",
+    name: "alias-traversal",
+    severity: Severity::Error,
+    security_severity: Some("7.5"),
+    summary: "a location and its `alias` disagree on the trailing slash",
+    explanation: "`location /static { alias /srv/static/; }` maps `/static../secret` to `/srv/static/../secret`: \
+        one directory up. `location /static/ { alias /srv/static; }` maps `/static/x` to `/srv/staticx`. \
+        End both with `/`, or neither.",
+    fix: None,
+};
+
+/// MG026: a directive where nginx does not allow it, or with arguments nginx refuses.
+pub const MG026: RuleInfo = RuleInfo {
+    code: "MG026",
+    name: "nginx-refuses",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a directive where nginx does not allow it, or with arguments nginx refuses",
+    explanation: "nginx knows, for each directive it ships, in which blocks it may stand, whether it opens a \
+        block, and how many arguments it takes; it refuses to start otherwise (`invalid number of \
+        arguments`, `is not allowed here`). A missing `;` is the usual cause: `fastcgi_pass \
+        127.0.0.1:26543` followed by `include fastcgi_params;` on the next line is one directive with \
+        three arguments. mgdeploy checks this from nginx's own table, also where nginx is not installed.",
+    fix: None,
+};

@@ -3,6 +3,7 @@
 //! and the services that start (or should start) it at boot.
 
 use super::finding;
+use super::registry::{Rule, RuleInfo};
 use crate::deploy::Deployment;
 use crate::deploy::host::{loads_python3, python_of_plugin_name};
 use crate::deploy::locations::Selection;
@@ -42,7 +43,7 @@ fn services(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         }
         out.push(
             finding(
-                "MG028",
+                Rule::FastcgiServiceEnabled,
                 Severity::Error,
                 format!(
                     "{} still starts paster's FastCGI server at boot, but nginx passes MediaGoblin's requests to uWSGI",
@@ -104,7 +105,7 @@ fn services(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         };
         if let Some((message, help)) = problem {
             out.push(
-                finding("MG029", Severity::Error, message)
+                finding(Rule::ServiceUwsgiCannotRunSite, Severity::Error, message)
                     .at(
                         &service.source,
                         service.command_span,
@@ -130,7 +131,7 @@ fn services(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
             .unwrap_or_default();
         out.push(
             finding(
-                "MG030",
+                Rule::UwsgiNotStartedAtBoot,
                 Severity::Warning,
                 "nothing starts this uWSGI ini at boot",
             )
@@ -189,7 +190,7 @@ fn python_mismatch(deployment: &Deployment, settings: &Settings<'_>, out: &mut V
         let embeds = runs.map_or_else(|| "Python 3".to_string(), |v| format!("Python {v}"));
         out.push(
             finding(
-                "MG023",
+                Rule::PythonMismatch,
                 Severity::Error,
                 format!(
                     "the `{plugin}` plugin embeds {embeds}, but the virtualenv {} is Python {wanted}",
@@ -255,7 +256,7 @@ fn lazyserver(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         };
         if let Some((message, label)) = problem {
             out.push(
-                finding("MG025", Severity::Error, message)
+                finding(Rule::LazyserverCannotStart, Severity::Error, message)
                     .at(&starter.source, span, label)
                     .with_help(format!(
                         "start uWSGI on its own ini: `$starter --ini {} \"$@\"` (mgdeploy migrate writes this line)",
@@ -265,3 +266,77 @@ fn lazyserver(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+// The rules this file reports: what `--explain`, SARIF and the manual say.
+
+/// MG023: the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python.
+pub const MG023: RuleInfo = RuleInfo {
+    code: "MG023",
+    name: "python-mismatch",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python",
+    explanation: "A uWSGI Python plugin embeds one Python. MediaGoblin up to 0.9 runs on Python 2.7, and \
+        Debian ships only a Python 3 plugin: on a Python 2 virtualenv it dies at start with `No module named \
+        'encodings'`. Install uWSGI into the virtualenv (`bin/pip install uwsgi`, built against its \
+        Python), drop the `plugins` line and start that uWSGI, or load the plugin for the virtualenv's \
+        Python.",
+    fix: None,
+};
+
+/// MG025: lazyserver.sh starts uWSGI in a way uWSGI refuses.
+pub const MG025: RuleInfo = RuleInfo {
+    code: "MG025",
+    name: "lazyserver-cannot-start",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "lazyserver.sh starts uWSGI in a way uWSGI refuses",
+    explanation: "Patched as old guides show, lazystarter.sh runs `uwsgi --ini-paste \"$ini_file\"`: paste.ini has \
+        no [uwsgi] section, so uWSGI has no socket and exits (`The -s/--socket option is missing`). \
+        paster's `--reload` is no uWSGI flag either (uWSGI's --reload takes a pidfile). Start uWSGI on its \
+        own ini: `$starter --ini /path/to/mediagoblin-uwsgi.ini \"$@\"`.",
+    fix: None,
+};
+
+/// MG028: a service that starts paster's FastCGI server is still enabled after the move to uWSGI.
+pub const MG028: RuleInfo = RuleInfo {
+    code: "MG028",
+    name: "fastcgi-service-enabled",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a service that starts paster's FastCGI server is still enabled after the move to uWSGI",
+    explanation: "nginx passes MediaGoblin's requests to uWSGI, but a systemd unit, init script or supervisor \
+        program still starts `paster serve … --server-name=fcgi` at boot. After the next reboot paster \
+        takes the address first (uWSGI then fails to bind) or loses it: one of the two is down, and the \
+        site with it. `mgdeploy migrate` rewrites such a service to start uWSGI; otherwise disable it \
+        (`systemctl disable --now mediagoblin-paster`, `update-rc.d NAME disable`, `autostart=false`).",
+    fix: None,
+};
+
+/// MG029: a service starts a uWSGI that cannot load the site's Python.
+pub const MG029: RuleInfo = RuleInfo {
+    code: "MG029",
+    name: "service-uwsgi-cannot-run-site",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a service starts a uWSGI that cannot load the site's Python",
+    explanation: "A unit or script starts uWSGI for this site, but that uWSGI cannot run the virtualenv: the \
+        host's uWSGI (/usr/bin/uwsgi) has no plugin for its Python (Debian has none for Python 2.7, which \
+        MediaGoblin ≤ 0.9 needs), or the virtualenv's own uWSGI (bin/uwsgi) is not installed. The service \
+        fails at every start. Install uWSGI into the virtualenv (`bin/pip install uwsgi`) and start that one.",
+    fix: None,
+};
+
+/// MG030: nothing starts the site's uWSGI ini at boot.
+pub const MG030: RuleInfo = RuleInfo {
+    code: "MG030",
+    name: "uwsgi-not-started-at-boot",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "nothing starts the site's uWSGI ini at boot",
+    explanation: "nginx passes MediaGoblin's requests to uWSGI, and the uWSGI ini is there, but no systemd unit, \
+        init script or supervisor program starts it (directly or through lazyserver.sh), and it is neither \
+        one of Debian's enabled apps (/etc/uwsgi/apps-enabled) nor an emperor's vassal. The site works until \
+        the next reboot. `mgdeploy migrate --service-style systemd|debian-apps|emperor` sets one up.",
+    fix: None,
+};

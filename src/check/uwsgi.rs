@@ -2,6 +2,7 @@
 //! options uWSGI does not know, plugins this host lacks, and the request
 //! buffer against what nginx lets through.
 
+use super::registry::{Rule, RuleInfo};
 use std::path::Path;
 
 use super::finding;
@@ -59,7 +60,7 @@ fn public_sockets(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
             host.to_string()
         };
         out.push(
-            finding("MG013", Severity::Error, format!("uWSGI speaks the uwsgi protocol on {shown}"))
+            finding(Rule::PublicUwsgiSocket, Severity::Error, format!("uWSGI speaks the uwsgi protocol on {shown}"))
                 .at(&settings.file.document.source, entry.value_span(), "reachable from outside this machine")
                 .with_help("listen on a UNIX socket or 127.0.0.1; the uwsgi protocol lets a client make uWSGI load code"),
         );
@@ -80,13 +81,17 @@ fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mu
     });
     if let Some(entry) = chmod.filter(|_| world_writable) {
         out.push(
-            finding("MG014", Severity::Error, "the socket is world-writable")
-                .at(
-                    source,
-                    entry.span(),
-                    "every local user may send uwsgi requests",
-                )
-                .with_help("use `chmod-socket = 660` and `chown-socket` to nginx's user"),
+            finding(
+                Rule::SocketPermissions,
+                Severity::Error,
+                "the socket is world-writable",
+            )
+            .at(
+                source,
+                entry.span(),
+                "every local user may send uwsgi requests",
+            )
+            .with_help("use `chmod-socket = 660` and `chown-socket` to nginx's user"),
         );
     }
     let unix = settings
@@ -116,7 +121,7 @@ fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mu
     if !writable {
         out.push(
             finding(
-                "MG014",
+                Rule::SocketPermissions,
                 Severity::Error,
                 format!("nginx's workers ({nginx_user}) cannot write to the UNIX socket"),
             )
@@ -147,11 +152,11 @@ fn unknown_options(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
         }
         let source = &settings.file.document.source;
         let diagnostic = match did_you_mean(&entry.key, known) {
-            Some(meant) => finding("MG019", Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
+            Some(meant) => finding(Rule::UnknownUwsgiOption, Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
                 .at(source, entry.key_span, format!("did you mean `{meant}`?")),
-            None if !extra_plugins.is_empty() => finding("MG019", Severity::Warning, format!("unknown uWSGI option `{}`", entry.key))
+            None if !extra_plugins.is_empty() => finding(Rule::UnknownUwsgiOption, Severity::Warning, format!("unknown uWSGI option `{}`", entry.key))
                 .at(source, entry.key_span, format!("not a core or python option; it may belong to {}", extra_plugins.join(", "))),
-            None => finding("MG019", Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
+            None => finding(Rule::UnknownUwsgiOption, Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
                 .at(source, entry.key_span, "uWSGI 2.0 has no such option")
                 .with_help("with `strict = true` uWSGI refuses to start; without it, the line silently does nothing"),
         };
@@ -170,7 +175,7 @@ fn missing_plugins(settings: &Settings<'_>, plugin_dir: &Path, out: &mut Vec<Dia
         }
         let python3 = plugin_dir.join("python3_plugin.so").exists();
         let mut diagnostic = finding(
-            "MG020",
+            Rule::UwsgiPluginMissing,
             Severity::Error,
             format!("uWSGI plugin `{plugin}` is not installed"),
         )
@@ -211,7 +216,7 @@ fn buffer_size(
     if headers > buffer {
         let source = &settings.file.document.source;
         let diagnostic = finding(
-            "MG021",
+            Rule::BufferSize,
             Severity::Info,
             format!(
                 "uWSGI reads requests into {buffer} bytes; nginx lets request headers reach {headers}"
@@ -257,6 +262,74 @@ fn buffer_size(
         );
     }
 }
+
+// The rules this file reports: what `--explain`, SARIF and the manual say.
+
+/// MG013: uWSGI speaks the uwsgi protocol on a public or wildcard address.
+pub const MG013: RuleInfo = RuleInfo {
+    code: "MG013",
+    name: "public-uwsgi-socket",
+    severity: Severity::Error,
+    security_severity: Some("9.8"),
+    summary: "uWSGI speaks the uwsgi protocol on a public or wildcard address",
+    explanation: "The uwsgi protocol lets the client set variables such as UWSGI_FILE, which make uWSGI load \
+        and run code. Its socket must only be reachable by nginx: a UNIX socket, or 127.0.0.1. `:3031` and \
+        `0.0.0.0:3031` listen on every interface.",
+    fix: None,
+};
+
+/// MG014: a UNIX socket anyone may write to, or that nginx cannot.
+pub const MG014: RuleInfo = RuleInfo {
+    code: "MG014",
+    name: "socket-permissions",
+    severity: Severity::Error,
+    security_severity: Some("8.8"),
+    summary: "a UNIX socket anyone may write to, or that nginx cannot",
+    explanation: "`chmod-socket = 666` lets every local user talk uwsgi to MediaGoblin (and load code, see \
+        MG013). Without `chmod-socket`/`chown-socket` the socket belongs to the user uWSGI runs as and \
+        nginx's workers get `Permission denied`: 502 for every page. Use `chmod-socket = 660` and \
+        `chown-socket = <nginx's user>`.",
+    fix: None,
+};
+
+/// MG019: a uWSGI option uWSGI does not know.
+pub const MG019: RuleInfo = RuleInfo {
+    code: "MG019",
+    name: "unknown-uwsgi-option",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a uWSGI option uWSGI does not know",
+    explanation: "uWSGI option names are case-sensitive. With `strict = true` an unknown option stops uWSGI; \
+        without it uWSGI silently treats it as a placeholder and the setting has no effect.",
+    fix: None,
+};
+
+/// MG020: the uWSGI ini loads a plugin this host does not have.
+pub const MG020: RuleInfo = RuleInfo {
+    code: "MG020",
+    name: "uwsgi-plugin-missing",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "the uWSGI ini loads a plugin this host does not have",
+    explanation: "`plugins = python` looks for python_plugin.so, which only the Python 2 package provided; \
+        Debian ships python3_plugin.so. In an ini file uWSGI only logs that the plugin did not load, then \
+        treats its options as unknown and serves every request with an error. Use `plugins = python3`.",
+    fix: None,
+};
+
+/// MG021: uWSGI's request buffer is smaller than the headers nginx lets through.
+pub const MG021: RuleInfo = RuleInfo {
+    code: "MG021",
+    name: "buffer-size",
+    severity: Severity::Info,
+    security_severity: None,
+    summary: "uWSGI's request buffer is smaller than the headers nginx lets through",
+    explanation: "uWSGI reads a request's variables into `buffer-size` bytes (4096 by default) and drops the \
+        request (`invalid request block size`) when they do not fit; nginx accepts request headers up to \
+        large_client_header_buffers (8k by default). Long cookies or URLs then fail with 502. Set \
+        `buffer-size = 8192` or more.",
+    fix: Some("sets `buffer-size` to what nginx lets through (safe)"),
+};
 
 #[cfg(test)]
 mod tests {

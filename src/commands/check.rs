@@ -1,7 +1,7 @@
 //! `mgdeploy check`: run every rule and print the findings.
 
 use super::{Failure, Status, confirm_and_commit, say, write_stdout};
-use crate::check::registry::{RULES, rule};
+use crate::check::registry::{RULES, Rule, rule};
 use crate::check::suppress::{Selection, filter};
 use crate::check::{counts, fix, run};
 use crate::cli::{CheckArgs, CheckFormat};
@@ -101,7 +101,9 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
             }
             // A file that does not parse is a finding, not a reason to give
             // up; only a deployment that cannot be found or read is.
-            Err(error) if error.primary().is_some() => (vec![error.with_code("MG001")], None),
+            Err(error) if error.primary().is_some() => {
+                (vec![error.with_code(Rule::SyntaxError.code())], None)
+            }
             Err(error) => return Err(error.into()),
         };
         Ok((
@@ -131,7 +133,10 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
                 fixes.deferred
             ));
         }
-        if findings.iter().any(|d| d.code == Some("MG004")) {
+        if findings
+            .iter()
+            .any(|d| d.code == Some(Rule::StillFastcgi.code()))
+        {
             say("MG004's fix is the move itself: `mgdeploy migrate` plans it.");
         }
         let targets = crate::apply::resolve(&fixes.plan)?;

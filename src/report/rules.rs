@@ -2,7 +2,7 @@
 //! SARIF's `help.markdown`, as `docs/rules.md` (which `helpUri` and
 //! reviewdog's code links point into), and for `check --explain`.
 
-use crate::check::registry::{RULES, Rule};
+use crate::check::registry::{RULES, RuleInfo};
 
 /// Where mgdeploy is published.
 pub const HOMEPAGE: &str = env!("CARGO_PKG_HOMEPAGE");
@@ -19,7 +19,7 @@ pub fn rule_url(code: &str) -> String {
 }
 
 /// The explanation of a rule, in Markdown (its text uses `code spans`).
-pub fn markdown(rule: &Rule) -> String {
+pub fn markdown(rule: &RuleInfo) -> String {
     let mut out = format!(
         "**{}** ({}, {} by default): {}.\n\n{}\n",
         rule.code,

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::fingerprint::fingerprints;
 use super::rules::{HOMEPAGE, markdown, rule_url};
-use crate::check::registry::{RULES, Rule};
+use crate::check::registry::{RULES, RuleInfo};
 use crate::diagnostic::{Diagnostic, Fix, Label, Location, Severity};
 use crate::source::{SourceFile, Span};
 
@@ -315,7 +315,7 @@ fn pascal_case(kebab: &str) -> String {
         .collect()
 }
 
-fn descriptor(rule: &Rule) -> ReportingDescriptor {
+fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
     let mut tags = vec!["mediagoblin"];
     if rule.security_severity.is_some() {
         tags.push("security");
