@@ -47,7 +47,7 @@ pub fn markdown(rule: &RuleInfo) -> String {
 pub fn reference() -> String {
     let mut out = String::from(
         "# mgdeploy check: the rules\n\n\
-         Generated from `src/check/registry.rs` (`MGDEPLOY_BLESS=1 cargo test --test docs` rewrites it). \
+         Generated from the rules' descriptions (`RuleInfo`, beside each rule in `src/check/`; `MGDEPLOY_BLESS=1 cargo test --test integration docs::` rewrites it). \
          `mgdeploy check --explain CODE` prints the same text.\n\n\
          | code | name | severity | finds |\n| --- | --- | --- | --- |\n",
     );

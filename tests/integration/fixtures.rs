@@ -14,7 +14,7 @@
 //!
 //! `uwsgi: real-mediagoblin` marks a Python 2.7 virtualenv: Debian's uWSGI
 //! cannot start it, so this test checks that the ini is one for the
-//! virtualenv's own uWSGI, and tests/real_mediagoblin.rs starts that on a
+//! virtualenv's own uWSGI, and tests/integration/real_mediagoblin.rs starts that on a
 //! real MediaGoblin 0.9.
 //!
 //! `etc: overlay` is for cases that write under /etc (a new systemd unit,
@@ -25,7 +25,7 @@
 //!
 //! Every systemd unit the change writes passes `systemd-analyze verify`.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -536,7 +536,7 @@ fn check_no_move(case: &Case, top: &Path, failures: &mut Vec<String>) {
 }
 
 /// A Python 2.7 virtualenv's ini: for the virtualenv's own uWSGI, which has
-/// Python built in (tests/real_mediagoblin.rs starts one for real).
+/// Python built in (tests/integration/real_mediagoblin.rs starts one for real).
 fn check_virtualenv_ini(case: &Case, top: &Path, failures: &mut Vec<String>) {
     let ini =
         std::fs::read_to_string(top.join("mediagoblin/mediagoblin-uwsgi.ini")).unwrap_or_default();
@@ -553,197 +553,259 @@ fn check_virtualenv_ini(case: &Case, top: &Path, failures: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn every_fixture_migrates_as_reviewed_and_the_servers_accept_it() {
-    require_tools();
-    let cases = cases();
-    assert!(cases.len() >= 23, "only {} fixtures", cases.len());
-    let mut failures = Vec::new();
-    for case in &cases {
-        let (_guard, top) = build(case);
-        let tmp = top.to_string_lossy().into_owned();
-        std::fs::write(
-            top.join(".gitignore"),
-            ".mgdeploy/\nlogs/\nrun/\n.etc-work/\n",
-        )
-        .expect("gitignore");
-        git(&top, &["init", "-q"]);
-        git(&top, &["add", "-A"]);
-        git(&top, &["commit", "-q", "-m", "input"]);
+/// Migrates one fixture as a user would and holds every result to what was
+/// reviewed; what fails is collected, so one run says everything wrong.
+fn run_case(case: &Case, failures: &mut Vec<String>) {
+    let (_guard, top) = build(case);
+    let tmp = top.to_string_lossy().into_owned();
+    std::fs::write(
+        top.join(".gitignore"),
+        ".mgdeploy/\nlogs/\nrun/\n.etc-work/\n",
+    )
+    .expect("gitignore");
+    git(&top, &["init", "-q"]);
+    git(&top, &["add", "-A"]);
+    git(&top, &["commit", "-q", "-m", "input"]);
 
-        if case.expect != Expect::Migrated {
-            check_no_move(case, &top, &mut failures);
-            continue;
-        }
+    if case.expect != Expect::Migrated {
+        check_no_move(case, &top, failures);
+        return;
+    }
 
-        // check sees the FastCGI mount before the move.
-        let before = check(case, &top);
-        if !codes(&before).iter().any(|c| c.contains(" MG004 ")) {
-            failures.push(format!(
-                "{}: check on the input does not report the FastCGI mount: {:?}",
-                case.name,
-                codes(&before)
-            ));
-        }
-
-        // The patch, applied with git to a second copy; what migrate says
-        // besides the diff, from a dry run there.
-        let (_patch_guard, patch_top) = build(case);
-        let dry = migrate(case, &patch_top, &["--dry-run"]);
-        reviewed(
-            case,
-            "expected.summary",
-            &summary_of(&dry, &patch_top.to_string_lossy()),
-            &mut failures,
-        );
-        let patch = migrate(case, &patch_top, &["--dry-run", "--format", "patch"]);
-        assert_eq!(
-            patch.status.code(),
-            Some(1),
-            "{}: --dry-run with changes: {}",
+    // check sees the FastCGI mount before the move.
+    let before = check(case, &top);
+    if !codes(&before).iter().any(|c| c.contains(" MG004 ")) {
+        failures.push(format!(
+            "{}: check on the input does not report the FastCGI mount: {:?}",
             case.name,
-            text(&patch)
-        );
+            codes(&before)
+        ));
+    }
 
-        let applied = migrate(case, &top, &["--yes"]);
-        if applied.status.code() != Some(0) {
-            failures.push(format!(
-                "{}: migrate failed:\n{}",
-                case.name,
-                text(&applied)
-            ));
-            continue;
-        }
-        git(&top, &["add", "-A"]);
-        // Blob hashes (`index` lines) change with the temporary path inside
-        // the files, so they are left out.
-        let diff: String = String::from_utf8_lossy(&git(&top, &["diff", "--cached"]).stdout)
-            .replace(&tmp, TMP)
-            .split_inclusive('\n')
-            .filter(|line| !line.starts_with("index "))
-            .collect();
-        if !reviewed(case, "expected.diff", &diff, &mut failures) {
-            continue;
-        }
-        let mut patch_apply = Command::new("git")
-            .arg("apply")
-            .arg("--unsafe-paths")
-            .arg("-")
-            .current_dir(&patch_top)
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("git apply");
-        // Files outside the tree (/etc, with `etc: overlay`) are named by
-        // absolute paths, which git apply must not be given: the patch of
-        // the tree's own files is compared.
-        let in_tree = in_tree_sections(&String::from_utf8_lossy(&patch.stdout));
-        std::io::Write::write_all(
-            &mut patch_apply.stdin.take().expect("stdin"),
-            in_tree.as_bytes(),
-        )
-        .expect("patch");
-        let patch_result = patch_apply.wait_with_output().expect("git apply");
-        if !patch_result.status.success() {
-            failures.push(format!(
-                "{}: git apply refused the patch: {}",
-                case.name,
-                String::from_utf8_lossy(&patch_result.stderr)
-            ));
-        } else {
-            for file in diff
-                .lines()
-                .filter_map(|l| l.strip_prefix("+++ b/"))
-                .filter(|f| !(case.etc_overlay && f.starts_with("etc/")))
-            {
-                let ours = std::fs::read(top.join(file)).expect("migrated file");
-                let theirs = std::fs::read(patch_top.join(file)).unwrap_or_default();
-                let theirs =
-                    String::from_utf8_lossy(&theirs).replace(&*patch_top.to_string_lossy(), &tmp);
-                if String::from_utf8_lossy(&ours) != theirs {
-                    failures.push(format!(
-                        "{}: {file} differs between migrate and --format patch | git apply",
-                        case.name
-                    ));
-                }
-            }
-        }
+    // The patch, applied with git to a second copy; what migrate says
+    // besides the diff, from a dry run there.
+    let (_patch_guard, patch_top) = build(case);
+    let dry = migrate(case, &patch_top, &["--dry-run"]);
+    reviewed(
+        case,
+        "expected.summary",
+        &summary_of(&dry, &patch_top.to_string_lossy()),
+        failures,
+    );
+    let patch = migrate(case, &patch_top, &["--dry-run", "--format", "patch"]);
+    assert_eq!(
+        patch.status.code(),
+        Some(1),
+        "{}: --dry-run with changes: {}",
+        case.name,
+        text(&patch)
+    );
 
-        // check finds no error in the result.
-        let after = check(case, &top);
-        if after.status.code() != Some(0) {
-            failures.push(format!(
-                "{}: check on the result exits {:?}: {:?}",
-                case.name,
-                after.status.code(),
-                codes(&after)
-            ));
-        }
-
-        let again = migrate(case, &top, &["--dry-run"]);
-        if again.status.code() != Some(0) || !text(&again).contains("Nothing to do") {
-            failures.push(format!(
-                "{}: a second run is not a no-op:\n{}",
-                case.name,
-                text(&again)
-            ));
-        }
-
-        let nginx = run(Command::new("nginx")
-            .arg("-t")
-            .arg("-q")
-            .arg("-c")
-            .arg(top.join("nginx/nginx.conf")));
-        if !nginx.status.success() {
-            failures.push(format!(
-                "{}: nginx -t rejects the result: {}",
-                case.name,
-                text(&nginx)
-            ));
-        }
-
-        for unit in diff
+    let applied = migrate(case, &top, &["--yes"]);
+    if applied.status.code() != Some(0) {
+        failures.push(format!(
+            "{}: migrate failed:\n{}",
+            case.name,
+            text(&applied)
+        ));
+        return;
+    }
+    git(&top, &["add", "-A"]);
+    // Blob hashes (`index` lines) change with the temporary path inside
+    // the files, so they are left out.
+    let diff: String = String::from_utf8_lossy(&git(&top, &["diff", "--cached"]).stdout)
+        .replace(&tmp, TMP)
+        .split_inclusive('\n')
+        .filter(|line| !line.starts_with("index "))
+        .collect();
+    if !reviewed(case, "expected.diff", &diff, failures) {
+        return;
+    }
+    let mut patch_apply = Command::new("git")
+        .arg("apply")
+        .arg("--unsafe-paths")
+        .arg("-")
+        .current_dir(&patch_top)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git apply");
+    // Files outside the tree (/etc, with `etc: overlay`) are named by
+    // absolute paths, which git apply must not be given: the patch of
+    // the tree's own files is compared.
+    let in_tree = in_tree_sections(&String::from_utf8_lossy(&patch.stdout));
+    std::io::Write::write_all(
+        &mut patch_apply.stdin.take().expect("stdin"),
+        in_tree.as_bytes(),
+    )
+    .expect("patch");
+    let patch_result = patch_apply.wait_with_output().expect("git apply");
+    if !patch_result.status.success() {
+        failures.push(format!(
+            "{}: git apply refused the patch: {}",
+            case.name,
+            String::from_utf8_lossy(&patch_result.stderr)
+        ));
+    } else {
+        for file in diff
             .lines()
             .filter_map(|l| l.strip_prefix("+++ b/"))
-            .filter(|f| f.ends_with(".service"))
+            .filter(|f| !(case.etc_overlay && f.starts_with("etc/")))
         {
-            if let Err(why) = systemd_verifies(&top.join(unit)) {
-                failures.push(format!("{}: {unit}: {why}", case.name));
+            let ours = std::fs::read(top.join(file)).expect("migrated file");
+            let theirs = std::fs::read(patch_top.join(file)).unwrap_or_default();
+            let theirs =
+                String::from_utf8_lossy(&theirs).replace(&*patch_top.to_string_lossy(), &tmp);
+            if String::from_utf8_lossy(&ours) != theirs {
+                failures.push(format!(
+                    "{}: {file} differs between migrate and --format patch | git apply",
+                    case.name
+                ));
             }
-        }
-
-        // Init scripts the change rewrote are still shell.
-        for script in diff
-            .lines()
-            .filter_map(|l| l.strip_prefix("+++ b/"))
-            .filter(|f| f.contains("init.d/"))
-        {
-            let syntax = run(Command::new("sh").arg("-n").arg(top.join(script)));
-            if !syntax.status.success() {
-                failures.push(format!("{}: sh -n {script}: {}", case.name, text(&syntax)));
-            }
-        }
-
-        // The uWSGI ini the change wrote (or kept), wherever it went.
-        let ini = diff
-            .lines()
-            .filter_map(|l| l.strip_prefix("+++ b/"))
-            .map(|f| top.join(f))
-            .find(|path| {
-                std::fs::read_to_string(path).is_ok_and(|text| text.contains("\n[uwsgi]\n"))
-            })
-            .unwrap_or_else(|| top.join("mediagoblin/mediagoblin-uwsgi.ini"));
-        if case.real_mediagoblin {
-            check_virtualenv_ini(case, &top, &mut failures);
-        } else if let Err(why) = uwsgi_starts(&ini, &top.join("logs/uwsgi.log")) {
-            failures.push(format!("{}: {why}", case.name));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} fixtures failed:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
-    );
+
+    // check finds no error in the result.
+    let after = check(case, &top);
+    if after.status.code() != Some(0) {
+        failures.push(format!(
+            "{}: check on the result exits {:?}: {:?}",
+            case.name,
+            after.status.code(),
+            codes(&after)
+        ));
+    }
+
+    let again = migrate(case, &top, &["--dry-run"]);
+    if again.status.code() != Some(0) || !text(&again).contains("Nothing to do") {
+        failures.push(format!(
+            "{}: a second run is not a no-op:\n{}",
+            case.name,
+            text(&again)
+        ));
+    }
+
+    let nginx = run(Command::new("nginx")
+        .arg("-t")
+        .arg("-q")
+        .arg("-c")
+        .arg(top.join("nginx/nginx.conf")));
+    if !nginx.status.success() {
+        failures.push(format!(
+            "{}: nginx -t rejects the result: {}",
+            case.name,
+            text(&nginx)
+        ));
+    }
+
+    for unit in diff
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .filter(|f| f.ends_with(".service"))
+    {
+        if let Err(why) = systemd_verifies(&top.join(unit)) {
+            failures.push(format!("{}: {unit}: {why}", case.name));
+        }
+    }
+
+    // Init scripts the change rewrote are still shell.
+    for script in diff
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .filter(|f| f.contains("init.d/"))
+    {
+        let syntax = run(Command::new("sh").arg("-n").arg(top.join(script)));
+        if !syntax.status.success() {
+            failures.push(format!("{}: sh -n {script}: {}", case.name, text(&syntax)));
+        }
+    }
+
+    // The uWSGI ini the change wrote (or kept), wherever it went.
+    let ini = diff
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .map(|f| top.join(f))
+        .find(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains("\n[uwsgi]\n")))
+        .unwrap_or_else(|| top.join("mediagoblin/mediagoblin-uwsgi.ini"));
+    if case.real_mediagoblin {
+        check_virtualenv_ini(case, &top, failures);
+    } else if let Err(why) = uwsgi_starts(&ini, &top.join("logs/uwsgi.log")) {
+        failures.push(format!("{}: {why}", case.name));
+    }
+}
+
+/// Fixtures start uWSGI on the sockets their configurations name (the same
+/// port in many): one fixture at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs the fixture in `fixtures/NAME`.
+fn fixture(name: &str) {
+    require_tools();
+    // A fixture that failed does not stop the others.
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no fixture {name}"));
+    let mut failures = Vec::new();
+    run_case(&case, &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// One test per fixture, so each passes or fails on its own.
+macro_rules! fixtures {
+    ($($test:ident => $name:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                fixture($name);
+            }
+        )*
+
+        /// Every fixture directory has its test above.
+        #[test]
+        fn every_fixture_has_a_test() {
+            let listed = [$($name),*];
+            let found: Vec<String> = cases().into_iter().map(|c| c.name).collect();
+            assert!(found.len() >= 23, "only {} fixtures", found.len());
+            for name in &found {
+                assert!(listed.contains(&name.as_str()), "fixtures/{name} has no test: add it to fixtures!");
+            }
+            assert_eq!(listed.len(), found.len());
+        }
+    };
+}
+
+fixtures! {
+    already_on_uwsgi => "already-on-uwsgi",
+    celery_worker => "celery-worker",
+    debian_apps => "debian-apps",
+    debian_layout => "debian-layout",
+    docs_v0_1_0 => "docs-v0.1.0",
+    docs_v0_1_0_subpath => "docs-v0.1.0-subpath",
+    docs_v0_2_0 => "docs-v0.2.0",
+    docs_v0_2_0_subpath => "docs-v0.2.0-subpath",
+    docs_v0_3_1 => "docs-v0.3.1",
+    docs_v0_3_1_subpath => "docs-v0.3.1-subpath",
+    docs_v0_3_3 => "docs-v0.3.3",
+    docs_v0_3_3_subpath => "docs-v0.3.3-subpath",
+    docs_v0_4_0 => "docs-v0.4.0",
+    docs_v0_4_0_subpath => "docs-v0.4.0-subpath",
+    docs_v0_8_0 => "docs-v0.8.0",
+    docs_v0_8_0_subpath => "docs-v0.8.0-subpath",
+    emperor_vassal => "emperor-vassal",
+    fastcgi_cache => "fastcgi-cache",
+    fixpathinfo => "fixpathinfo",
+    http_proxy => "http-proxy",
+    init_script => "init-script",
+    php_beside => "php-beside",
+    python2_virtualenv => "python2-virtualenv",
+    python2_virtualenv_with_uwsgi => "python2-virtualenv-with-uwsgi",
+    supervisor_program => "supervisor-program",
+    systemd_new_unit => "systemd-new-unit",
+    unix_socket => "unix-socket",
+    yunohost_service => "yunohost-service",
+    yunohost_subpath => "yunohost-subpath",
 }

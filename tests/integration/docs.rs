@@ -1,6 +1,6 @@
 //! Documents generated from the code stay what the code says: the rules'
 //! reference (docs/rules.md), which SARIF's helpUri and reviewdog's code
-//! links point into. `MGDEPLOY_BLESS=1 cargo test --test docs` rewrites it;
+//! links point into. `MGDEPLOY_BLESS=1 cargo test --test integration docs::` rewrites it;
 //! review the diff.
 
 use std::path::Path;
@@ -15,7 +15,7 @@ fn the_rules_reference_is_current() {
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         actual == expected,
-        "docs/rules.md is not what src/check/registry.rs says: run MGDEPLOY_BLESS=1 cargo test --test docs and review the diff"
+        "docs/rules.md is not what the rules say: run MGDEPLOY_BLESS=1 cargo test --test integration docs:: and review the diff"
     );
     // Every rule has the section its links point at.
     for rule in mgdeploy::check::registry::RULES {

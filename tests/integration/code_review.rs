@@ -12,7 +12,7 @@
 //! Needs root (unshare -m, mount), git, cmark-gfm, python3-jsonschema and
 //! the SARIF multitool (`.ci/tools`).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

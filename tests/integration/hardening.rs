@@ -2,7 +2,7 @@
 //! One test per finding of the hardening review, each named after it; each
 //! fails on the code before the fix.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! the values PasteDeploy's configparser gives (or both reject the file), and
 //! every uWSGI ini reads in uWSGI's dialect with its repeated keys in order.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Broken nginx files through the real binary: each one exits 2 and says
 //! what is wrong at `file:line:col`, without a panic.
 
-mod common;
+use crate::common;
 
 struct Case {
     name: &'static str,

@@ -8,7 +8,7 @@
 //! Everything listens on 127.0.0.1 on free ports, and every server is
 //! stopped (its whole process group) when a scenario ends, pass or fail.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -98,7 +98,7 @@ struct Scenario {
     unix_socket: bool,
 }
 
-const PASTE_OWN: &str = include_str!("../examples/mediagoblin/paste.ini");
+const PASTE_OWN: &str = include_str!("../../examples/mediagoblin/paste.ini");
 
 fn own_site() -> String {
     [

@@ -2,7 +2,7 @@
 //! or none, owners, modes and symlinks kept, stale plans refused, no writes
 //! without a yes, and no half-migrated site after a failed or killed run.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};

@@ -1,7 +1,7 @@
 //! `mgdeploy migrate` through the binary: exit codes, output formats, the
 //! choices it refuses to guess, and what it does when nginx says no.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

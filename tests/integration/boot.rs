@@ -17,7 +17,7 @@
 //! everything listens on 127.0.0.1, and every server is stopped when the
 //! test ends.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -27,7 +27,7 @@ use common::servers::{Servers, free_port, require_root, wait_closed, wait_for};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-const PASTE: &str = include_str!("../examples/mediagoblin/paste.ini");
+const PASTE: &str = include_str!("../../examples/mediagoblin/paste.ini");
 
 struct Tree {
     _dir: tempfile::TempDir,

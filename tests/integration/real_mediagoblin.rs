@@ -13,7 +13,7 @@
 //! site's Python is pyenv's, under /root (mode 0700), which no other user
 //! can read — mgdeploy's summary warns about exactly that for other users.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,7 +1,7 @@
 //! `mgdeploy parse` against crossplane, the reference nginx parser, on the
 //! whole corpus. crossplane runs in `.venv` (see `.ci/python-env`).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 //! not. Plus the blog post's nginx block, and the SARIF output through a
 //! real validator.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! and -v, and `check` finding the uWSGI ini `migrate` wrote wherever it
 //! wrote it.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

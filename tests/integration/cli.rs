@@ -1,6 +1,6 @@
 //! The command line itself: help, usage errors, completions, the manual page.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::Stdio;

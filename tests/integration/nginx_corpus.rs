@@ -1,7 +1,7 @@
 //! The nginx parser against every real configuration in the corpus: lossless
 //! round trips, nginx's own verdicts, and the lexer against the grammar.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
