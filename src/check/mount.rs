@@ -7,16 +7,13 @@ use super::finding;
 use super::registry::{Rule, RuleInfo};
 use crate::deploy::Deployment;
 use crate::deploy::host::loads_python3;
-use crate::deploy::locations::{PassLocation, Selection, walk};
+use crate::deploy::locations::{PassLocation, Selection};
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::nginx::syntax::Directive;
+use crate::nginx::syntax::walk;
 use crate::protocol::Address;
 use crate::protocol::directives::{Fate, fate};
-
-fn name<'a>(location: &'a PassLocation<'_>, d: &Directive) -> &'a [u8] {
-    location.config.bytes(d.name.span)
-}
 
 /// Every directive inside a location, nested `if` blocks included.
 fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
@@ -144,7 +141,7 @@ fn address(
 /// MG012.
 fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
     for d in inside(location) {
-        let directive = String::from_utf8_lossy(name(location, d)).into_owned();
+        let directive = String::from_utf8_lossy(location.config.name_of(d)).into_owned();
         if directive.starts_with("fastcgi_") {
             let source = &location.config.source;
             let leftover = finding(
@@ -216,7 +213,7 @@ fn prefix(
 ) {
     let directives = inside(location);
     let script_name = directives.iter().find(|d| {
-        name(location, d) == b"uwsgi_param"
+        location.config.name_of(d) == b"uwsgi_param"
             && d.args
                 .first()
                 .is_some_and(|a| location.config.value(a) == "SCRIPT_NAME")
@@ -225,7 +222,7 @@ fn prefix(
                 .is_some_and(|v| !location.config.value(v).is_empty())
     });
     let modifier1 = directives.iter().find(|d| {
-        name(location, d) == b"uwsgi_modifier1"
+        location.config.name_of(d) == b"uwsgi_modifier1"
             && d.args
                 .first()
                 .is_some_and(|a| location.config.value(a) == "30")

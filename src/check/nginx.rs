@@ -5,9 +5,9 @@
 use super::finding;
 use super::registry::{Rule, RuleInfo};
 use super::tables::{did_you_mean, nginx_directives};
-use crate::deploy::locations::walk;
 use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::nginx::include::Loaded;
+use crate::nginx::syntax::walk;
 use crate::nginx::syntax::{Config, Directive};
 
 /// Blocks whose children are data (`map`, `types` ...), not directives.
@@ -19,10 +19,6 @@ const DATA_BLOCKS: [&[u8]; 6] = [
     b"charset_map",
     b"match",
 ];
-
-fn name<'c>(config: &'c Config, d: &Directive) -> &'c [u8] {
-    config.bytes(d.name.span)
-}
 
 pub fn all(loaded: &Loaded, is_main_conf: bool) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = crate::nginx::analyze::analyze(loaded, is_main_conf)
@@ -52,7 +48,7 @@ fn directives(config: &Config, mut visit: impl FnMut(&Directive, &[&Directive]))
     walk(&config.children, |d, parents| {
         let in_data = parents
             .iter()
-            .any(|p| DATA_BLOCKS.contains(&name(config, p)));
+            .any(|p| DATA_BLOCKS.contains(&config.name_of(p)));
         if !in_data {
             visit(d, parents);
         }
@@ -119,17 +115,17 @@ fn unknown_directives(config: &Config, out: &mut Vec<Diagnostic>) {
 /// MG006.
 fn params_without_pass(config: &Config, out: &mut Vec<Diagnostic>) {
     directives(config, |d, _| {
-        if name(config, d) != b"location" {
+        if config.name_of(d) != b"location" {
             return;
         }
         let mut has_pass = false;
         walk(d.children(), |inner, _| {
-            has_pass |= name(config, inner) == b"uwsgi_pass"
+            has_pass |= config.name_of(inner) == b"uwsgi_pass"
         });
         if has_pass {
             return;
         }
-        if let Some(param) = d.directives().find(|c| name(config, c) == b"uwsgi_param") {
+        if let Some(param) = d.directives().find(|c| config.name_of(c) == b"uwsgi_param") {
             out.push(
                 finding(Rule::ParamWithoutPass, Severity::Error, "`uwsgi_param` in a location that does not `uwsgi_pass`")
                     .at(&config.source, param.name.span, "this parameter goes nowhere")
@@ -143,13 +139,13 @@ fn params_without_pass(config: &Config, out: &mut Vec<Diagnostic>) {
 /// MG015.
 fn alias_traversal(config: &Config, out: &mut Vec<Diagnostic>) {
     directives(config, |d, _| {
-        if name(config, d) != b"location" {
+        if config.name_of(d) != b"location" {
             return;
         }
         let [uri] = d.args.as_slice() else { return };
         let uri_text = config.value(uri);
         for child in d.directives() {
-            if name(config, child) != b"alias" {
+            if config.name_of(child) != b"alias" {
                 continue;
             }
             let Some(target) = child.args.first() else {
@@ -192,7 +188,7 @@ pub fn locations(loaded: &Loaded) -> Vec<(&Config, &Directive)> {
     let mut out = Vec::new();
     for config in loaded.configs() {
         walk(&config.children, |d, _| {
-            if name(config, d) == b"location" {
+            if config.name_of(d) == b"location" {
                 out.push((config, d));
             }
         });

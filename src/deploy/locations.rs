@@ -6,7 +6,7 @@
 
 use super::{Deployment, Nginx};
 use crate::diagnostic::Diagnostic;
-use crate::nginx::syntax::{Config, Directive, Node};
+use crate::nginx::syntax::{Config, Directive, walk};
 use crate::protocol::{Address, Protocol};
 
 /// A `location` block with a `fastcgi_pass`, `uwsgi_pass` or `proxy_pass`.
@@ -54,39 +54,13 @@ impl PassLocation<'_> {
     }
 }
 
-fn name<'a>(config: &'a Config, directive: &Directive) -> &'a [u8] {
-    config.bytes(directive.name.span)
-}
-
-/// Every directive of a block, nested blocks included, with the blocks
-/// around it (outermost first).
-pub fn walk<'c>(nodes: &'c [Node], mut visit: impl FnMut(&'c Directive, &[&'c Directive])) {
-    fn go<'c>(
-        nodes: &'c [Node],
-        parents: &mut Vec<&'c Directive>,
-        visit: &mut dyn FnMut(&'c Directive, &[&'c Directive]),
-    ) {
-        for node in nodes {
-            if let Node::Directive(d) = node {
-                visit(d, parents);
-                if let Some(block) = d.block() {
-                    parents.push(d);
-                    go(&block.children, parents, visit);
-                    parents.pop();
-                }
-            }
-        }
-    }
-    go(nodes, &mut Vec::new(), &mut visit);
-}
-
 /// Every `upstream NAME { server ADDR ...; }` of the configuration, read
 /// once: a pass to NAME reaches those servers.
 fn upstreams(nginx: &Nginx) -> std::collections::HashMap<String, Vec<Address>> {
     let mut out = std::collections::HashMap::new();
     for config in nginx.loaded.configs() {
         walk(&config.children, |d, _| {
-            if name(config, d) != b"upstream" {
+            if config.name_of(d) != b"upstream" {
                 return;
             }
             let Some(upstream) = d.args.first().map(|a| config.value(a)) else {
@@ -94,7 +68,7 @@ fn upstreams(nginx: &Nginx) -> std::collections::HashMap<String, Vec<Address>> {
             };
             let servers = d
                 .directives()
-                .filter(|s| name(config, s) == b"server")
+                .filter(|s| config.name_of(s) == b"server")
                 .filter_map(|s| {
                     s.args
                         .first()
@@ -114,7 +88,7 @@ fn looks_like_php(config: &Config, location: &Directive, address: &str) -> bool 
     }
     let mut php = false;
     walk(location.children(), |d, _| {
-        let directive = name(config, d);
+        let directive = config.name_of(d);
         let args: Vec<String> = d.args.iter().map(|a| config.value(a)).collect();
         if directive == b"fastcgi_param" && args.first().is_some_and(|a| a == "SCRIPT_FILENAME") {
             php = true;
@@ -135,21 +109,21 @@ pub fn pass_locations(nginx: &Nginx) -> Vec<PassLocation<'_>> {
     for (file, loaded) in nginx.loaded.files.iter().enumerate() {
         let Ok(config) = &loaded.config else { continue };
         walk(&config.children, |d, parents| {
-            let Some(protocol) = Protocol::of_pass(name(config, d)) else {
+            let Some(protocol) = Protocol::of_pass(config.name_of(d)) else {
                 return;
             };
             // The innermost location around the pass (it may sit in an `if`).
             let Some(location) = parents
                 .iter()
                 .rev()
-                .find(|p| name(config, p) == b"location")
+                .find(|p| config.name_of(p) == b"location")
             else {
                 return;
             };
             let server = parents
                 .iter()
                 .rev()
-                .find(|p| name(config, p) == b"server")
+                .find(|p| config.name_of(p) == b"server")
                 .copied();
             let address_text = d.args.first().map(|a| config.value(a)).unwrap_or_default();
             let address = protocol.address(&address_text);

@@ -13,12 +13,13 @@ use std::path::Path;
 use super::notes::Notes;
 use super::options::{Mount, ScriptName};
 use crate::deploy::Nginx;
-use crate::deploy::locations::{PassLocation, walk};
+use crate::deploy::locations::PassLocation;
 use crate::diagnostic::Diagnostic;
 use crate::escape::nginx_word;
 use crate::lines::{
     comment_lines_above, insert_line_after, line_end, line_start, removal, tidy_removals,
 };
+use crate::nginx::syntax::walk;
 use crate::nginx::syntax::{Config, Directive, Word};
 use crate::plan::Edit;
 use crate::protocol::Address;
@@ -55,10 +56,6 @@ fn text(config: &Config, directive: &Directive) -> String {
     }
     out.push(';');
     out
-}
-
-fn name<'c>(config: &'c Config, directive: &Directive) -> &'c [u8] {
-    config.bytes(directive.name.span)
 }
 
 /// The edit that renames `fastcgi_*` to `uwsgi_*`.
@@ -160,7 +157,7 @@ fn rewrite_location(
     let has_split = {
         let mut found = false;
         walk(location.location.children(), |d, _| {
-            found |= name(config, d) == b"fastcgi_split_path_info";
+            found |= config.name_of(d) == b"fastcgi_split_path_info";
         });
         found
     };
@@ -170,7 +167,7 @@ fn rewrite_location(
     walk(location.location.children(), |d, _| directives.push(d));
     for d in directives {
         let place = config.source.location(d.name.span.start);
-        let directive_name = String::from_utf8_lossy(name(config, d)).into_owned();
+        let directive_name = String::from_utf8_lossy(config.name_of(d)).into_owned();
         let args: Vec<String> = d.args.iter().map(|a| config.value(a)).collect();
         match directive_name.as_str() {
             "fastcgi_pass" => {
@@ -352,7 +349,7 @@ fn rewrite_location(
         ));
         if current.is_root()
             && let Some(server) = location.server
-            && let Some(root) = server.directives().find(|d| name(config, d) == b"root")
+            && let Some(root) = server.directives().find(|d| config.name_of(d) == b"root")
         {
             out.notes.warning(format!(
                     "{}: `{}`: requests outside {} are now served from that directory; make sure it holds nothing private (paste.ini, mediagoblin.ini)",
@@ -405,7 +402,7 @@ fn rewrite_location(
     if let Some(server) = location.server {
         let inherited: Vec<String> = server
             .directives()
-            .filter(|d| name(config, d).starts_with(b"fastcgi_"))
+            .filter(|d| config.name_of(d).starts_with(b"fastcgi_"))
             .map(|d| text(config, d))
             .collect();
         if !inherited.is_empty() {
@@ -437,10 +434,11 @@ fn cache_twins(nginx: &Nginx, zones: &[String], out: &mut Rewrite) {
                         .iter()
                         .any(|a| config.value(a).starts_with(&format!("keys_zone={z}:")))
                 };
-                if name(config, d) == b"fastcgi_cache_path" && keys_zone(d, &zone) {
+                if config.name_of(d) == b"fastcgi_cache_path" && keys_zone(d, &zone) {
                     declared.push(d);
                 }
-                if name(config, d) == b"uwsgi_cache_path" && keys_zone(d, &format!("{zone}_uwsgi"))
+                if config.name_of(d) == b"uwsgi_cache_path"
+                    && keys_zone(d, &format!("{zone}_uwsgi"))
                 {
                     twin_exists = true;
                 }

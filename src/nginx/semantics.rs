@@ -5,10 +5,6 @@
 use super::include::Loaded;
 use super::syntax::{Config, Directive, Node};
 
-fn name<'c>(config: &'c Config, d: &Directive) -> &'c [u8] {
-    config.bytes(d.name.span)
-}
-
 /// Parses an nginx size (`8k`, `1m`, `4096`) into bytes.
 pub fn size(text: &str) -> Option<u64> {
     let text = text.trim().to_ascii_lowercase();
@@ -32,7 +28,7 @@ pub fn effective<'c>(
     let own = |block: &'c Directive| {
         block
             .directives()
-            .find(|d| name(config, d) == directive)
+            .find(|d| config.name_of(d) == directive)
             .map(|d| (config, d))
     };
     if let Some(found) = own(location) {
@@ -44,11 +40,11 @@ pub fn effective<'c>(
     for other in loaded.configs() {
         for node in &other.children {
             let Node::Directive(d) = node else { continue };
-            if name(other, d) == directive {
+            if other.name_of(d) == directive {
                 return Some((other, d));
             }
-            if name(other, d) == b"http"
-                && let Some(inner) = d.directives().find(|c| name(other, c) == directive)
+            if other.name_of(d) == b"http"
+                && let Some(inner) = d.directives().find(|c| other.name_of(c) == directive)
             {
                 return Some((other, inner));
             }
@@ -69,13 +65,13 @@ fn params_of_block(
     let mut out = Vec::new();
     for node in children {
         let Node::Directive(d) = node else { continue };
-        if name(config, d) == directive {
+        if config.name_of(d) == directive {
             let mut args = d.args.iter().map(|a| config.value(a));
             out.push((
                 args.next().unwrap_or_default(),
                 args.next().unwrap_or_default(),
             ));
-        } else if name(config, d) == b"include"
+        } else if config.name_of(d) == b"include"
             && let Some(included) = loaded
                 .files
                 .get(file)
@@ -123,7 +119,7 @@ pub fn params(
         let Ok(other) = &other.config else { continue };
         for node in &other.children {
             let Node::Directive(d) = node else { continue };
-            if name(other, d) == b"http" {
+            if other.name_of(d) == b"http" {
                 let at_http = params_of_block(loaded, index, other, d.children(), directive);
                 if !at_http.is_empty() {
                     return at_http;

@@ -155,6 +155,16 @@ impl Config {
         self.source.text(word.span)
     }
 
+    /// A directive's name as written: nginx compares names byte for byte.
+    pub fn name_of(&self, directive: &Directive) -> &[u8] {
+        self.bytes(directive.name.span)
+    }
+
+    /// Argument `index` of a directive, as nginx reads it.
+    pub fn arg(&self, directive: &Directive, index: usize) -> Option<String> {
+        directive.args.get(index).map(|word| self.value(word))
+    }
+
     /// Every token of the tree in file order: the spans that are not
     /// whitespace.
     pub fn tokens(&self) -> Vec<Span> {
@@ -255,6 +265,28 @@ pub fn unescape(raw: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// Every directive of `nodes`, nested blocks included, in file order, with
+/// the blocks around it (outermost first). The one walk over a tree that
+/// `check` and `migrate` share.
+pub fn walk<'c>(nodes: &'c [Node], mut visit: impl FnMut(&'c Directive, &[&'c Directive])) {
+    // Iterative, like the parser: nesting is bounded, but deep.
+    let mut parents: Vec<&'c Directive> = Vec::new();
+    let mut stack: Vec<std::slice::Iter<'c, Node>> = vec![nodes.iter()];
+    while let Some(iter) = stack.last_mut() {
+        let Some(node) = iter.next() else {
+            stack.pop();
+            parents.pop();
+            continue;
+        };
+        let Node::Directive(d) = node else { continue };
+        visit(d, &parents);
+        if let Some(block) = d.block() {
+            parents.push(d);
+            stack.push(block.children.iter());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod gitlab;
 pub mod json;
 pub mod notes;
 pub mod paths;
+pub mod plan;
 pub mod rdjsonl;
 pub mod rules;
 pub mod sarif;
