@@ -100,6 +100,18 @@ pub struct Fix {
     pub applicability: Applicability,
 }
 
+impl Fix {
+    /// The fix in a line, with how to make it: `check --fix`, or with
+    /// `--unsafe-fixes` for one that changes behaviour.
+    pub fn describe(&self) -> String {
+        let how = match self.applicability {
+            Applicability::Safe => "mgdeploy check --fix",
+            Applicability::Unsafe => "mgdeploy check --fix --unsafe-fixes",
+        };
+        format!("{} (`{how}`)", self.message)
+    }
+}
+
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
         Diagnostic {

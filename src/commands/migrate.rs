@@ -18,7 +18,8 @@ pub fn migrate(
     super::describe_deployment(&deployment);
     check_no_unfinished(&deployment.root)?;
     let mut nginx_problems = problems.nginx;
-    if let Ok(selection) = mediagoblin_locations(&deployment, None) {
+    let options = args.migration.options(&config);
+    if let Ok(selection) = mediagoblin_locations(&deployment, options.fcgi_address.as_ref()) {
         let ours: Vec<_> = selection.fastcgi.iter().collect();
         escalate_missing_includes(&mut nginx_problems, &ours);
     }
@@ -38,7 +39,7 @@ pub fn migrate(
             .map(|d| d.with_severity(Severity::Warning)),
     );
     report(&warnings);
-    let migration = plan(&deployment, &args.migration.options(&config))?;
+    let migration = plan(&deployment, &options)?;
     let targets = resolve(&migration.plan)?;
     let format = match args.format {
         PlanFormat::Text => plan_report::Format::Text,

@@ -66,13 +66,16 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 /// is: no color was put in, so none is stripped (anstream's stripping
 /// costs 15% of a large `parse`). A closed pipe is not an error.
 pub fn write_stdout_plain(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
     with_stdout_plain(|out| out.write_all(bytes))
 }
 
 /// Runs `write` on a buffered, plain standard output, flushed at the end;
 /// for output streamed as it is made (a large `parse`).
 pub fn with_stdout_plain(
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    // A concrete writer: serde_json writes a few bytes at a time, and a
+    // `dyn Write` would make each of them a call.
+    write: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
 ) -> Result<(), Failure> {
     use std::io::Write;
     let stdout = std::io::stdout();

@@ -1,5 +1,6 @@
 //! `mgdeploy parse`: an nginx configuration as crossplane's JSON.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Failure, Status, with_stdout_plain};

@@ -50,6 +50,9 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
         if let Some(help) = &d.help {
             message.push_str(&format!("\nhelp: {help}"));
         }
+        if let Some(fix) = &d.fix {
+            message.push_str(&format!("\nfix: {}", fix.describe()));
+        }
         out.push_str(&format!(
             "::{command} {}::{}\n",
             properties.join(","),

@@ -81,6 +81,9 @@ fn group<'a>(diagnostic: &'a Diagnostic, excerpts: &'a [Excerpt]) -> Group<'a> {
     if let Some(help) = &diagnostic.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
+    if let Some(fix) = &diagnostic.fix {
+        group = group.element(Level::HELP.message(format!("fix: {}", fix.describe())));
+    }
     group
 }
 
