@@ -51,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
                     mgdeploy::check::suppress::Dialect::Nginx,
                 ));
                 render_everywhere(&findings);
+                fixes_apply(data, &findings);
             }
         }
         Err(error) => render_everywhere(&[error]),
@@ -72,4 +73,23 @@ fn render_everywhere(findings: &[mgdeploy::diagnostic::Diagnostic]) {
         serde_json::from_str::<serde_json::Value>(line).expect("valid JSON line");
     }
     report::github::render(findings);
+}
+
+/// Each finding's fix applies to the file it was found in, and the one edit
+/// `check --fix` plans from the result turns the file into it.
+fn fixes_apply(data: &[u8], findings: &[mgdeploy::diagnostic::Diagnostic]) {
+    for fix in findings.iter().filter_map(|d| d.fix.as_ref()) {
+        let mut edits: Vec<mgdeploy::plan::Edit> = fix
+            .replacements
+            .iter()
+            .map(|r| mgdeploy::plan::Edit::replace(r.span, r.replacement.clone()))
+            .collect();
+        edits.sort_by_key(|e| (e.start, e.end));
+        let fixed = mgdeploy::plan::apply_edits(data, &edits).expect("a fix's edits apply");
+        if let Some(edit) = mgdeploy::check::fix::difference(data, &fixed) {
+            let again =
+                mgdeploy::plan::apply_edits(data, &[edit]).expect("the planned edit applies");
+            assert_eq!(again, fixed);
+        }
+    }
 }

@@ -174,7 +174,7 @@ pub fn plan<E>(
 /// The one edit that turns `old` into `new`: the bytes between their
 /// common start and common end. `None` when those bytes of `new` are not
 /// UTF-8 (an edit holds text).
-fn difference(old: &[u8], new: &[u8]) -> Option<Edit> {
+pub fn difference(old: &[u8], new: &[u8]) -> Option<Edit> {
     let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
     let room = old.len().min(new.len()) - prefix;
     let suffix = old
