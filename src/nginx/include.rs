@@ -353,9 +353,12 @@ pub fn resolve(
                         Some(twin) => missing.with_help(format!(
                             "file names are case-sensitive: did you mean `{twin}`?"
                         )),
+                        None if Path::new(&pattern).is_absolute() => {
+                            missing.with_help("check the path")
+                        }
                         None => missing.with_help(format!(
                             "check the path; relative paths start at {}",
-                            full.parent().unwrap_or(prefix).display()
+                            prefix.display()
                         )),
                     };
                     // The word as written, its last name replaced; only a

@@ -30,6 +30,57 @@ struct Entry<'a> {
     column: Option<usize>,
     end: Option<Position>,
     related: Vec<Related>,
+    /// What `check --fix` would do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<FixEntry>,
+}
+
+#[derive(Serialize)]
+struct FixEntry {
+    message: String,
+    /// `safe`, or `unsafe` (made only with `--unsafe-fixes`).
+    applicability: &'static str,
+    edits: Vec<EditEntry>,
+}
+
+/// Replace from `line`:`column` up to `end` (exclusive) with `replacement`.
+#[derive(Serialize)]
+struct EditEntry {
+    file: String,
+    line: usize,
+    column: usize,
+    end: Position,
+    replacement: String,
+}
+
+fn fix_entry(fix: &crate::diagnostic::Fix) -> FixEntry {
+    FixEntry {
+        message: fix.message.clone(),
+        applicability: match fix.applicability {
+            crate::diagnostic::Applicability::Safe => "safe",
+            crate::diagnostic::Applicability::Unsafe => "unsafe",
+        },
+        edits: fix
+            .replacements
+            .iter()
+            .map(|r| {
+                let (start, end) = (
+                    r.source.line_col(r.span.start),
+                    r.source.line_col(r.span.end),
+                );
+                EditEntry {
+                    file: crate::report::paths::shown_str(r.source.path()),
+                    line: start.line,
+                    column: start.column,
+                    end: Position {
+                        line: end.line,
+                        column: end.column,
+                    },
+                    replacement: r.replacement.clone(),
+                }
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -84,6 +135,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                 column,
                 end,
                 related: d.related.iter().map(related).collect(),
+                fix: d.fix.as_ref().map(fix_entry),
             }
         })
         .collect();

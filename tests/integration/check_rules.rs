@@ -203,7 +203,104 @@ impl Report {
         );
         let exit = if severity == "error" { 1 } else { 0 };
         assert_eq!(self.exit, Some(exit), "{}", self.all());
+        self.snapshot(finding);
         finding
+    }
+
+    /// What a user reads of `finding` (message, labels, notes, help, fix),
+    /// against the reviewed copy in tests/snapshots/check_rules/, named by
+    /// the test and the code. `MGDEPLOY_BLESS=1` writes the copy, for review.
+    fn snapshot(&self, finding: &Value) {
+        let top = self.top.to_string_lossy().into_owned();
+        let mut text = format!(
+            "{} {} {}:{}:{}\n{}\n",
+            finding["severity"].as_str().unwrap_or_default(),
+            finding["code"].as_str().unwrap_or_default(),
+            finding["file"].as_str().unwrap_or_default(),
+            finding["line"],
+            finding["column"],
+            finding["message"].as_str().unwrap_or_default()
+        );
+        for related in finding["related"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "  related {}:{}:{}: {}\n",
+                related["file"].as_str().unwrap_or_default(),
+                related["line"],
+                related["column"],
+                related["message"].as_str().unwrap_or_default()
+            ));
+        }
+        for note in finding["notes"].as_array().into_iter().flatten() {
+            text.push_str(&format!("  note: {}\n", note.as_str().unwrap_or_default()));
+        }
+        if let Some(help) = finding["help"].as_str() {
+            text.push_str(&format!("  help: {help}\n"));
+        }
+        if let Some(fix) = finding.get("fix") {
+            text.push_str(&format!(
+                "  fix ({}): {}\n",
+                fix["applicability"].as_str().unwrap_or_default(),
+                fix["message"].as_str().unwrap_or_default()
+            ));
+            for edit in fix["edits"].as_array().into_iter().flatten() {
+                text.push_str(&format!(
+                    "    {}:{}:{}-{}:{} -> {:?}\n",
+                    edit["file"].as_str().unwrap_or_default(),
+                    edit["line"],
+                    edit["column"],
+                    edit["end"]["line"],
+                    edit["end"]["column"],
+                    edit["replacement"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+        // The host's Python 3 is whichever Debian ships.
+        let text = text.replace(&top, "<tmp>");
+        let text = match text.split_once("Python 3.") {
+            Some((before, after)) => {
+                let minor = after.chars().take_while(char::is_ascii_digit).count();
+                format!(
+                    "{before}Python 3.x{}",
+                    after.get(minor..).unwrap_or_default()
+                )
+            }
+            None => text,
+        };
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .rsplit("::")
+            .next()
+            .unwrap_or("unnamed")
+            .to_string();
+        let code = finding["code"].as_str().unwrap_or("none");
+        // A test may show several findings: each its own copy, in order.
+        thread_local! {
+            static SHOWN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        }
+        let index = SHOWN.with(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        });
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/snapshots/check_rules")
+            .join(format!("{test}-{index}-{code}.txt"));
+        let bless = std::env::var_os("MGDEPLOY_BLESS").is_some();
+        match std::fs::read_to_string(&path) {
+            Ok(reviewed) if reviewed == text => {}
+            _ if bless => {
+                std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+                std::fs::write(&path, &text).expect("write snapshot");
+            }
+            Ok(reviewed) => panic!(
+                "{} changed:\n--- reviewed\n{reviewed}\n+++ now\n{text}\n(MGDEPLOY_BLESS=1 rewrites it; review the diff)",
+                path.display()
+            ),
+            Err(_) => panic!(
+                "no reviewed {}; this test shows:\n{text}\n(MGDEPLOY_BLESS=1 writes it; review it)",
+                path.display()
+            ),
+        }
     }
 
     /// The message and help of a finding, for assertions on what users read.
