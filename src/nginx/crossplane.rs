@@ -233,12 +233,12 @@ impl Serialize for DirectiveView<'_> {
 pub fn crossplane_value<'c>(config: &'c Config, word: &Word) -> Cow<'c, str> {
     let raw = config.bytes(word.inner_span());
     let quote = match word.quote {
-        Quote::None => return String::from_utf8_lossy(raw),
+        Quote::None => return text(raw),
         Quote::Double => b'"',
         Quote::Single => b'\'',
     };
     if !raw.contains(&b'\\') {
-        return String::from_utf8_lossy(raw);
+        return text(raw);
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -256,6 +256,15 @@ pub fn crossplane_value<'c>(config: &'c Config, word: &Word) -> Cow<'c, str> {
         }
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Bytes as text, borrowed when they are UTF-8 (checking that is much
+/// cheaper than the lossy conversion's scan).
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// crossplane's `_prepare_if_args`.
