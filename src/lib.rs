@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 #![forbid(unsafe_code)]
 
+pub mod ansible;
 pub mod apply;
 pub mod check;
 pub mod checksum;

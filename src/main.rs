@@ -9,6 +9,15 @@ use mgdeploy::commands::{self, Failure, Status};
 use mgdeploy::diagnostic::Diagnostic;
 
 fn main() -> ExitCode {
+    // Run by Ansible as its `migrate` or `check` module: one argument, the
+    // file of module arguments.
+    let invocation: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let (Some(module), Some(file)) = (
+        mgdeploy::ansible::Module::from_invocation(&invocation),
+        invocation.get(1),
+    ) {
+        return mgdeploy::ansible::run(module, std::path::Path::new(file));
+    }
     // clap prints help and usage errors while parsing, so the color choice
     // must be known before it runs.
     apply_color(color_from_args());

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod ansible;
 mod apply;
 mod boot;
 mod check_rules;

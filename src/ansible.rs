@@ -1,0 +1,580 @@
+//! mgdeploy as Ansible's binary modules `migrate` and `check`: Ansible
+//! copies the executable to the host under the module's name and runs it
+//! with the path of a JSON file of arguments; it prints one JSON result.
+//!
+//! The module runs this same executable as `mgdeploy migrate|check|apply|
+//! rollback` with the arguments mapped to options, so a module run and a
+//! command run validate, plan and write alike (one transaction per host,
+//! `nginx -t`, a journal that `rollback` reads). Check mode is the dry run;
+//! with `--diff`, each planned file is a `before`/`after` entry.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Map, Value, json};
+
+use crate::apply::resolve;
+use crate::plan::{Plan, PlanFile};
+use crate::sysroot::Sysroot;
+
+/// Which module the executable was run as, from the name Ansible gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    Migrate,
+    Check,
+}
+
+impl Module {
+    /// The module named by `argv[0]`, when there is exactly one argument
+    /// (the arguments file).
+    pub fn from_invocation(args: &[std::ffi::OsString]) -> Option<Module> {
+        let [program, _file] = args else {
+            return None;
+        };
+        let name = Path::new(program).file_name()?.to_str()?;
+        // Ansible copies a binary module to the host as `AnsiballZ_NAME`.
+        match name.strip_prefix("AnsiballZ_").unwrap_or(name) {
+            "migrate" => Some(Module::Migrate),
+            "check" => Some(Module::Check),
+            _ => None,
+        }
+    }
+}
+
+/// An option the module passes on: the module argument, the command-line
+/// flag, and whether it names a path.
+struct Passed {
+    key: &'static str,
+    flag: &'static str,
+}
+
+const DISCOVERY: &[Passed] = &[
+    Passed {
+        key: "root",
+        flag: "--root",
+    },
+    Passed {
+        key: "nginx",
+        flag: "--nginx",
+    },
+    Passed {
+        key: "nginx_prefix",
+        flag: "--nginx-prefix",
+    },
+    Passed {
+        key: "paste",
+        flag: "--paste",
+    },
+    Passed {
+        key: "mediagoblin_ini",
+        flag: "--mediagoblin-ini",
+    },
+    Passed {
+        key: "uwsgi_ini",
+        flag: "--uwsgi-ini",
+    },
+    Passed {
+        key: "service",
+        flag: "--service",
+    },
+    Passed {
+        key: "sysroot",
+        flag: "--sysroot",
+    },
+    Passed {
+        key: "config",
+        flag: "--config",
+    },
+    Passed {
+        key: "fcgi_address",
+        flag: "--fcgi-address",
+    },
+];
+
+const MIGRATION: &[Passed] = &[
+    Passed {
+        key: "mount",
+        flag: "--mount",
+    },
+    Passed {
+        key: "script_name",
+        flag: "--script-name",
+    },
+    Passed {
+        key: "socket",
+        flag: "--socket",
+    },
+    Passed {
+        key: "user",
+        flag: "--user",
+    },
+    Passed {
+        key: "group",
+        flag: "--group",
+    },
+    Passed {
+        key: "processes",
+        flag: "--processes",
+    },
+    Passed {
+        key: "plugin",
+        flag: "--plugin",
+    },
+    Passed {
+        key: "templates",
+        flag: "--templates",
+    },
+    Passed {
+        key: "service_style",
+        flag: "--service-style",
+    },
+];
+
+/// What the module prints: Ansible's result.
+type Result_ = Map<String, Value>;
+
+fn failed(msg: impl Into<String>) -> Result_ {
+    let mut out = Map::new();
+    out.insert("failed".into(), Value::Bool(true));
+    out.insert("changed".into(), Value::Bool(false));
+    out.insert("msg".into(), Value::String(msg.into()));
+    out
+}
+
+/// Runs the module on the arguments in `file` and prints its result.
+pub fn run(module: Module, file: &Path) -> std::process::ExitCode {
+    let result = match read_arguments(file) {
+        Ok(arguments) => match module {
+            Module::Migrate => migrate(&arguments),
+            Module::Check => check(&arguments),
+        },
+        Err(why) => failed(why),
+    };
+    let failed = result.get("failed").and_then(Value::as_bool) == Some(true);
+    println!("{}", Value::Object(result));
+    if failed {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
+fn read_arguments(file: &Path) -> Result<Map<String, Value>, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the module arguments {}: {e}", file.display()))?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("the module arguments are not a JSON object".into()),
+        Err(e) => Err(format!("the module arguments are not JSON: {e}")),
+    }
+}
+
+/// The arguments a module takes besides the options it passes on.
+const MIGRATE_OWN: &[&str] = &["state", "plan"];
+const CHECK_OWN: &[&str] = &["select", "ignore", "fail_on"];
+
+/// Refuses arguments the module does not take (Ansible's own start with
+/// `_ansible_`), and values that are not strings or numbers.
+fn validate(
+    arguments: &Map<String, Value>,
+    passed: &[&[Passed]],
+    own: &[&str],
+) -> Result<(), String> {
+    for (key, value) in arguments {
+        if key.starts_with("_ansible_") {
+            continue;
+        }
+        let known = passed.iter().flat_map(|p| p.iter()).any(|p| p.key == key);
+        if !known && !own.contains(&key.as_str()) {
+            let mut all: Vec<&str> = passed
+                .iter()
+                .flat_map(|p| p.iter().map(|p| p.key))
+                .chain(own.iter().copied())
+                .collect();
+            all.sort_unstable();
+            return Err(format!(
+                "unsupported parameter `{key}`; the parameters are {}",
+                all.join(", ")
+            ));
+        }
+        if known && !(value.is_string() || value.is_u64() || value.is_null()) {
+            return Err(format!("`{key}` must be a string"));
+        }
+    }
+    if !arguments.get("root").is_some_and(Value::is_string) {
+        return Err("`root` (the MediaGoblin checkout) is required".into());
+    }
+    Ok(())
+}
+
+/// `--flag value` for each argument given.
+fn options(arguments: &Map<String, Value>, passed: &[Passed]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in passed {
+        let value = match arguments.get(p.key) {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Number(number)) => number.to_string(),
+            _ => continue,
+        };
+        // `=` keeps a value that starts with `-` a value.
+        out.push(format!("{}={value}", p.flag));
+    }
+    out
+}
+
+fn flag(arguments: &Map<String, Value>, key: &str) -> bool {
+    arguments.get(key).and_then(Value::as_bool) == Some(true)
+}
+
+/// Runs this executable as `mgdeploy ARGS`.
+fn mgdeploy(args: &[String]) -> Result<std::process::Output, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    Command::new(exe)
+        .arg("--color=never")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run mgdeploy: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim_end().to_string()
+}
+
+fn migrate(arguments: &Map<String, Value>) -> Result_ {
+    if let Err(why) = validate(arguments, &[DISCOVERY, MIGRATION], MIGRATE_OWN) {
+        return failed(why);
+    }
+    let check_mode = flag(arguments, "_ansible_check_mode");
+    let diff = flag(arguments, "_ansible_diff");
+    let discovery = options(arguments, DISCOVERY);
+    match arguments.get("state").and_then(Value::as_str) {
+        None | Some("migrated") => {}
+        Some("rolled_back") => return rollback(arguments, check_mode),
+        Some(other) => {
+            return failed(format!(
+                "state must be `migrated` or `rolled_back`, not `{other}`"
+            ));
+        }
+    }
+
+    // Plan: a dry run prints the plan whatever happens next.
+    let mut args = vec![
+        "migrate".to_string(),
+        "--format=json".into(),
+        "--dry-run".into(),
+    ];
+    args.extend(discovery.iter().cloned());
+    args.extend(options(arguments, MIGRATION));
+    let planned = match mgdeploy(&args) {
+        Ok(output) => output,
+        Err(why) => return failed(why),
+    };
+    if planned.status.code() == Some(2) || planned.stdout.is_empty() {
+        return failed(text(&planned.stderr));
+    }
+    let report: Value = match serde_json::from_slice(&planned.stdout) {
+        Ok(report) => report,
+        Err(e) => return failed(format!("mgdeploy printed no plan: {e}")),
+    };
+    let sysroot = arguments
+        .get("sysroot")
+        .and_then(Value::as_str)
+        .map_or_else(Sysroot::none, |dir| Sysroot::at(PathBuf::from(dir)));
+
+    // A plan reviewed in check mode, to be applied as it was: files that
+    // changed since make this host fail, not a new plan.
+    let reviewed = arguments.get("plan").filter(|p| !p.is_null());
+    let plan_value = reviewed.cloned().unwrap_or_else(|| report["plan"].clone());
+    let plan_file: PlanFile = match serde_json::from_value(plan_value.clone()) {
+        Ok(plan) => plan,
+        Err(e) => return failed(format!("`plan` is not a plan mgdeploy made: {e}")),
+    };
+    // Whether anything is left to change is what the files say now; a
+    // reviewed plan already applied changes nothing.
+    let changes = report["changes"].as_bool() == Some(true) && !plan_file.files.is_empty();
+
+    let mut result = Map::new();
+    result.insert("changed".into(), Value::Bool(changes));
+    result.insert("plan".into(), plan_value.clone());
+    result.insert("notes".into(), report["notes"].clone());
+    result.insert("start_command".into(), report["start_command"].clone());
+    let warnings = text(&planned.stderr);
+    if !warnings.is_empty() {
+        result.insert("findings".into(), Value::String(warnings));
+    }
+    if diff && changes {
+        match diff_entries(&plan_file, &sysroot) {
+            Ok(entries) => {
+                result.insert("diff".into(), Value::Array(entries));
+            }
+            Err(why) => return failed(why),
+        }
+    }
+    if !changes {
+        result.insert(
+            "msg".into(),
+            Value::String(report["already_on_uwsgi"].as_str().map_or_else(
+                || "nothing to change".to_string(),
+                |place| format!("already served by uWSGI ({place})"),
+            )),
+        );
+        return result;
+    }
+    if check_mode {
+        result.insert(
+            "msg".into(),
+            Value::String(format!("{} file(s) would change", plan_file.files.len())),
+        );
+        return result;
+    }
+
+    // Apply: the plan as saved, through `mgdeploy apply` (one transaction,
+    // nginx -t, journal).
+    let saved = match tempfile_with(&plan_value) {
+        Ok(saved) => saved,
+        Err(why) => return failed(why),
+    };
+    let mut args = vec![
+        "apply".to_string(),
+        saved.path().to_string_lossy().into_owned(),
+        "--yes".into(),
+    ];
+    if let Some(dir) = arguments.get("sysroot").and_then(Value::as_str) {
+        args.push(format!("--sysroot={dir}"));
+    }
+    let applied = match mgdeploy(&args) {
+        Ok(output) => output,
+        Err(why) => return failed(why),
+    };
+    if !applied.status.success() {
+        let mut out = failed(text(&applied.stderr));
+        out.insert("plan".into(), plan_value);
+        return out;
+    }
+    let root = arguments.get("root").and_then(Value::as_str).unwrap_or(".");
+    result.insert("msg".into(), Value::String(text(&applied.stderr)));
+    result.insert(
+        "journal".into(),
+        Value::String(
+            sysroot
+                .host(&Path::new(root).join(".mgdeploy"))
+                .to_string_lossy()
+                .into_owned(),
+        ),
+    );
+    result
+}
+
+/// The plan's files as Ansible's diff entries: each file before and after.
+fn diff_entries(plan: &PlanFile, sysroot: &Sysroot) -> Result<Vec<Value>, String> {
+    let plan = Plan::from_file(plan.clone(), sysroot.clone())?;
+    let targets = resolve(&plan).map_err(|d| d.to_string())?;
+    Ok(targets
+        .iter()
+        .map(|t| {
+            let path = sysroot.server(&t.shown).to_string_lossy().into_owned();
+            json!({
+                "before_header": if t.before.is_some() { path.clone() } else { "/dev/null".to_string() },
+                "after_header": path,
+                "before": t.before.as_deref().map(text_lossless).unwrap_or_default(),
+                "after": text_lossless(&t.after),
+            })
+        })
+        .collect())
+}
+
+fn text_lossless(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A private temporary file holding `value` as JSON.
+fn tempfile_with(value: &Value) -> Result<TempFile, String> {
+    let dir = std::env::temp_dir();
+    let name = format!("mgdeploy-plan-{}-{}.json", std::process::id(), unique());
+    let path = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, value.to_string().as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(TempFile { path })
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Removed when dropped.
+struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn rollback(arguments: &Map<String, Value>, check_mode: bool) -> Result_ {
+    let root = arguments.get("root").and_then(Value::as_str).unwrap_or(".");
+    let mut args = vec!["rollback".to_string(), format!("--root={root}")];
+    if check_mode {
+        // Without --yes and without a terminal, rollback shows and writes nothing.
+    } else {
+        args.push("--yes".into());
+    }
+    let output = match mgdeploy(&args) {
+        Ok(output) => output,
+        Err(why) => return failed(why),
+    };
+    let said = text(&output.stderr);
+    if output.status.code() == Some(2) {
+        return failed(said);
+    }
+    let nothing = said.contains("Nothing to roll back");
+    let mut result = Map::new();
+    result.insert("changed".into(), Value::Bool(!nothing));
+    result.insert("msg".into(), Value::String(said));
+    if check_mode {
+        result.insert("diff_text".into(), Value::String(text(&output.stdout)));
+    }
+    result
+}
+
+fn check(arguments: &Map<String, Value>) -> Result_ {
+    if let Err(why) = validate(arguments, &[DISCOVERY], CHECK_OWN) {
+        return failed(why);
+    }
+    let mut args = vec![
+        "check".to_string(),
+        "--format=json".into(),
+        "--exit-zero".into(),
+    ];
+    args.extend(options(arguments, DISCOVERY));
+    for key in ["select", "ignore"] {
+        match arguments.get(key) {
+            Some(Value::String(codes)) => args.push(format!("--{key}={codes}")),
+            Some(Value::Array(codes)) => {
+                let codes: Vec<&str> = codes.iter().filter_map(Value::as_str).collect();
+                args.push(format!("--{key}={}", codes.join(",")));
+            }
+            _ => {}
+        }
+    }
+    let fail_on_error = match arguments.get("fail_on").and_then(Value::as_str) {
+        None | Some("error") => true,
+        Some("never") => false,
+        Some(other) => return failed(format!("fail_on must be `error` or `never`, not `{other}`")),
+    };
+    let output = match mgdeploy(&args) {
+        Ok(output) => output,
+        Err(why) => return failed(why),
+    };
+    if output.status.code() == Some(2) {
+        return failed(text(&output.stderr));
+    }
+    let report: Value = match serde_json::from_slice(&output.stdout) {
+        Ok(report) => report,
+        Err(e) => return failed(format!("mgdeploy printed no findings: {e}")),
+    };
+    let errors = report["summary"]["errors"].as_u64().unwrap_or(0);
+    let mut counts = BTreeMap::new();
+    for key in ["errors", "warnings", "infos"] {
+        counts.insert(key, report["summary"][key].clone());
+    }
+    let mut result = Map::new();
+    result.insert("changed".into(), Value::Bool(false));
+    result.insert("findings".into(), report["diagnostics"].clone());
+    result.insert("summary".into(), json!(counts));
+    let lines: Vec<String> = report["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{}:{}:{}: {} [{}] {}",
+                d["file"].as_str().unwrap_or("-"),
+                d["line"],
+                d["column"],
+                d["severity"].as_str().unwrap_or_default(),
+                d["code"].as_str().unwrap_or_default(),
+                d["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    result.insert(
+        "msg".into(),
+        Value::String(if lines.is_empty() {
+            "no problems found".into()
+        } else {
+            lines.join("\n")
+        }),
+    );
+    if fail_on_error && errors > 0 {
+        result.insert("failed".into(), Value::Bool(true));
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arguments(json: &str) -> Map<String, Value> {
+        match serde_json::from_str(json) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn module_from_its_name() {
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            Module::from_invocation(&args(&["/tmp/x/migrate", "/tmp/args"])),
+            Some(Module::Migrate)
+        );
+        assert_eq!(
+            Module::from_invocation(&args(&["check", "a"])),
+            Some(Module::Check)
+        );
+        assert_eq!(
+            Module::from_invocation(&args(&["/root/.ansible/tmp/t/AnsiballZ_check", "args"])),
+            Some(Module::Check)
+        );
+        assert_eq!(Module::from_invocation(&args(&["mgdeploy", "a"])), None);
+        assert_eq!(Module::from_invocation(&args(&["check", "a", "b"])), None);
+    }
+
+    #[test]
+    fn parameters_are_validated_and_passed_as_options() {
+        let given = arguments(
+            r#"{"root": "/srv/mg", "mount": "-x", "processes": 4, "_ansible_check_mode": true}"#,
+        );
+        assert!(validate(&given, &[DISCOVERY, MIGRATION], MIGRATE_OWN).is_ok());
+        assert_eq!(options(&given, DISCOVERY), vec!["--root=/srv/mg"]);
+        assert_eq!(
+            options(&given, MIGRATION),
+            vec!["--mount=-x", "--processes=4"]
+        );
+        let unknown = arguments(r#"{"root": "/srv/mg", "mountt": "/"}"#);
+        let why = validate(&unknown, &[DISCOVERY, MIGRATION], MIGRATE_OWN).unwrap_err();
+        assert!(why.starts_with("unsupported parameter `mountt`"), "{why}");
+        let nested = arguments(r#"{"root": "/srv/mg", "user": {"a": 1}}"#);
+        assert!(validate(&nested, &[DISCOVERY, MIGRATION], MIGRATE_OWN).is_err());
+        assert!(validate(&arguments("{}"), &[DISCOVERY], CHECK_OWN).is_err());
+    }
+}
