@@ -37,18 +37,54 @@ impl Fleet {
     fn new(names: &[&str]) -> Fleet {
         let dir = tempfile::tempdir().expect("temporary directory");
         let top = std::fs::canonicalize(dir.path()).expect("canonical");
-        let collection = top.join("collections/ansible_collections/mgdeploy/mediagoblin");
+        // The collection as ansible/build.sh makes it (with this build's
+        // mgdeploy as both modules), built and installed by ansible-galaxy.
+        let source = top.join("collection-source");
         copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("ansible"),
-            &collection,
+            &source,
         );
         for module in ["migrate", "check"] {
             std::fs::copy(
                 env!("CARGO_BIN_EXE_mgdeploy"),
-                collection.join("plugins/modules").join(module),
+                source.join("plugins/modules").join(module),
             )
-            .expect("install the module");
+            .expect("put the module in place");
+            // As shipped: without debug information (a test build's is
+            // most of its 70 MB, which ansible-galaxy would compress).
+            let stripped = Command::new("strip")
+                .arg(source.join("plugins/modules").join(module))
+                .status()
+                .expect("run strip (binutils)");
+            assert!(stripped.success(), "strip failed");
         }
+        let galaxy = |args: &[&str]| {
+            let output = Command::new(tool("ansible-galaxy"))
+                .args(args)
+                .current_dir(&top)
+                .output()
+                .expect("run ansible-galaxy");
+            assert!(
+                output.status.success(),
+                "ansible-galaxy {args:?}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        galaxy(&[
+            "collection",
+            "build",
+            "--output-path",
+            "built",
+            "collection-source",
+        ]);
+        galaxy(&[
+            "collection",
+            "install",
+            "-p",
+            "collections",
+            "built/mgdeploy-mediagoblin-0.1.0.tar.gz",
+        ]);
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mediagoblin");
         let mut inventory = String::from("[mediagoblin]\n");
         for name in names {
