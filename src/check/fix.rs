@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::deploy::Deployment;
+use crate::check::registry::Rule;
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Applicability, Diagnostic, Replacement};
 use crate::plan::{Edit, Plan, apply_edits};
@@ -26,6 +27,9 @@ pub struct Fixes {
     pub unsafe_left: usize,
     /// Findings whose fix overlaps another's and found no round to fit in.
     pub deferred: usize,
+    /// A round of fixes left a file that no longer parses, and was taken
+    /// back.
+    pub broke_a_file: bool,
 }
 
 fn overlaps(a: Span, b: Span) -> bool {
@@ -85,6 +89,7 @@ fn round(findings: &[Diagnostic], unsafe_fixes: bool) -> Round {
 }
 
 /// A file the fixes change: what it holds on disk and what it will.
+#[derive(Clone)]
 struct Staged {
     path: PathBuf,
     original: Vec<u8>,
@@ -105,9 +110,33 @@ pub fn plan<E>(
     let mut staged: BTreeMap<FileId, Staged> = BTreeMap::new();
     let mut fixed = 0;
     let (mut unsafe_left, mut deferred) = (0, 0);
+    let syntax_errors = |findings: &[Diagnostic]| {
+        findings
+            .iter()
+            .filter(|d| d.code == Some(Rule::SyntaxError.code()))
+            .count()
+    };
+    let mut unreadable_before = None;
+    let mut before_round: Option<(BTreeMap<FileId, Staged>, usize)> = None;
+    let mut broke_a_file = false;
     for _ in 0..MAX_ROUNDS {
         let contents = staged.iter().map(|(id, s)| (*id, s.now.clone())).collect();
         let findings = source::staged::with(contents, &mut lint)?;
+        // A round whose fixes leave a file unreadable (a fix is wrong
+        // somewhere) is taken back whole, and no further round is made.
+        let unreadable = syntax_errors(&findings);
+        match unreadable_before {
+            None => unreadable_before = Some(unreadable),
+            Some(before) if unreadable > before => {
+                if let Some((files, count)) = before_round.take() {
+                    (staged, fixed) = (files, count);
+                }
+                broke_a_file = true;
+                break;
+            }
+            Some(_) => {}
+        }
+        before_round = Some((staged.clone(), fixed));
         let taken = round(&findings, unsafe_fixes);
         (unsafe_left, deferred) = (taken.unsafe_left, taken.deferred);
         let mut changed = false;
@@ -168,6 +197,7 @@ pub fn plan<E>(
         fixed,
         unsafe_left,
         deferred,
+        broke_a_file,
     })
 }
 
