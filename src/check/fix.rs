@@ -2,16 +2,18 @@
 //! goes through the same transaction as `migrate` (diff, confirmation,
 //! journal, `nginx -t`, rollback).
 //!
-//! A finding's fix is taken whole or not at all: when one of its
-//! replacements overlaps a replacement already taken (two findings about
-//! the same text), the later finding keeps its fix for the next run.
+//! Fixes are found in rounds over the files as the fixes so far leave them
+//! (staged in memory, never written): a fixed directive name lets the rules
+//! about that directive see it. A finding's fix is taken whole or not at
+//! all: when one of its replacements overlaps one already taken (two
+//! findings about the same text), it waits for the next round.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::deploy::Deployment;
 use crate::check::registry::Rule;
+use crate::deploy::Deployment;
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Applicability, Diagnostic, Replacement};
 use crate::plan::{Edit, Plan, apply_edits};

@@ -128,7 +128,9 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
             ));
         }
         if fixes.broke_a_file {
-            say("A round of fixes would have left a file nginx, uWSGI or Python cannot read; it was left out (please report it).");
+            say(
+                "A round of fixes would have left a file nginx, uWSGI or Python cannot read; it was left out (please report it).",
+            );
         }
         if fixes.deferred > 0 {
             say(&format!(
