@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 cargo build --release --locked --target x86_64-unknown-linux-musl
 binary=target/x86_64-unknown-linux-musl/release/mgdeploy
 for module in migrate check; do
-    install -m 0755 "$binary" "ansible/plugins/modules/$module"
+    install -m 0755 -s "$binary" "ansible/plugins/modules/$module"
 done
+# ansible-galaxy from PATH, else the one .ci/python-env puts in .venv.
+galaxy=$(command -v ansible-galaxy || echo .venv/bin/ansible-galaxy)
 mkdir -p target/ansible
-ansible-galaxy collection build --force --output-path target/ansible ansible
+"$galaxy" collection build --force --output-path target/ansible ansible
