@@ -42,8 +42,8 @@ impl Module {
     }
 }
 
-/// An option the module passes on: the module argument, the command-line
-/// flag, and whether it names a path.
+/// An option the module passes on: the module argument and the
+/// command-line flag it becomes.
 struct Passed {
     key: &'static str,
     flag: &'static str,
@@ -132,9 +132,9 @@ const MIGRATION: &[Passed] = &[
 ];
 
 /// What the module prints: Ansible's result.
-type Result_ = Map<String, Value>;
+type ModuleResult = Map<String, Value>;
 
-fn failed(msg: impl Into<String>) -> Result_ {
+fn failed(msg: impl Into<String>) -> ModuleResult {
     let mut out = Map::new();
     out.insert("failed".into(), Value::Bool(true));
     out.insert("changed".into(), Value::Bool(false));
@@ -242,7 +242,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim_end().to_string()
 }
 
-fn migrate(arguments: &Map<String, Value>) -> Result_ {
+fn migrate(arguments: &Map<String, Value>) -> ModuleResult {
     if let Err(why) = validate(arguments, &[DISCOVERY, MIGRATION], MIGRATE_OWN) {
         return failed(why);
     }
@@ -428,7 +428,7 @@ impl Drop for TempFile {
     }
 }
 
-fn rollback(arguments: &Map<String, Value>, check_mode: bool) -> Result_ {
+fn rollback(arguments: &Map<String, Value>, check_mode: bool) -> ModuleResult {
     let root = arguments.get("root").and_then(Value::as_str).unwrap_or(".");
     let mut args = vec!["rollback".to_string(), format!("--root={root}")];
     if check_mode {
@@ -454,7 +454,7 @@ fn rollback(arguments: &Map<String, Value>, check_mode: bool) -> Result_ {
     result
 }
 
-fn check(arguments: &Map<String, Value>) -> Result_ {
+fn check(arguments: &Map<String, Value>) -> ModuleResult {
     if let Err(why) = validate(arguments, &[DISCOVERY], CHECK_OWN) {
         return failed(why);
     }
