@@ -108,6 +108,7 @@ impl Serialize for FileView<'_> {
                 &NodesView {
                     file: self.file,
                     config,
+                    text: std::str::from_utf8(config.source.bytes()).ok(),
                     nodes: &config.children,
                     options: self.options,
                 },
@@ -121,6 +122,9 @@ impl Serialize for FileView<'_> {
 struct NodesView<'a> {
     file: &'a LoadedFile,
     config: &'a Config,
+    /// The whole file, when it is UTF-8: a word is then a slice of it,
+    /// with no check of its own.
+    text: Option<&'a str>,
     nodes: &'a [Node],
     options: Options,
 }
@@ -192,22 +196,36 @@ impl Serialize for DirectiveView<'_> {
         let config = self.parent.config;
         let d = self.directive;
         let mut map = s.serialize_map(None)?;
-        let name = crossplane_value(config, &d.name);
+        let text = self.parent.text;
+        let name = value(config, text, &d.name);
         map.serialize_entry("directive", &name)?;
         map.serialize_entry("line", &d.name.line)?;
-        let mut args: Vec<Cow<'_, str>> =
-            d.args.iter().map(|a| crossplane_value(config, a)).collect();
-        if let Terminator::Lua(span) = &d.terminator {
-            let inner = crate::source::Span::new(
-                span.start + 1,
-                span.end.saturating_sub(1).max(span.start + 1),
-            );
-            args.push(String::from_utf8_lossy(config.bytes(inner)));
+        let lua = matches!(d.terminator, Terminator::Lua(_));
+        if name == "if" || lua {
+            let mut args: Vec<Cow<'_, str>> =
+                d.args.iter().map(|a| value(config, text, a)).collect();
+            if let Terminator::Lua(span) = &d.terminator {
+                let inner = crate::source::Span::new(
+                    span.start + 1,
+                    span.end.saturating_sub(1).max(span.start + 1),
+                );
+                args.push(String::from_utf8_lossy(config.bytes(inner)));
+            }
+            if name == "if" {
+                strip_if_parentheses(&mut args);
+            }
+            map.serialize_entry("args", &args)?;
+        } else {
+            // Most directives: each word written as it is read, no list made.
+            map.serialize_entry(
+                "args",
+                &ArgsView {
+                    config,
+                    text,
+                    words: &d.args,
+                },
+            )?;
         }
-        if name == "if" {
-            strip_if_parentheses(&mut args);
-        }
-        map.serialize_entry("args", &args)?;
         if self.parent.options.includes
             && let Some(files) = self.parent.file.included_by(d.name.span)
         {
@@ -219,12 +237,43 @@ impl Serialize for DirectiveView<'_> {
                 &NodesView {
                     file: self.parent.file,
                     config,
+                    text: self.parent.text,
                     nodes: &block.children,
                     options: self.parent.options,
                 },
             )?;
         }
         map.end()
+    }
+}
+
+/// A directive's arguments, serialized one by one.
+struct ArgsView<'a> {
+    config: &'a Config,
+    text: Option<&'a str>,
+    words: &'a [Word],
+}
+
+impl Serialize for ArgsView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.words.len()))?;
+        for word in self.words {
+            seq.serialize_element(&value(self.config, self.text, word))?;
+        }
+        seq.end()
+    }
+}
+
+/// `crossplane_value`, with the file's text when it is all UTF-8.
+fn value<'c>(config: &'c Config, text: Option<&'c str>, word: &Word) -> Cow<'c, str> {
+    let span = word.inner_span();
+    let plain = match word.quote {
+        Quote::None => true,
+        Quote::Double | Quote::Single => !config.bytes(span).contains(&b'\\'),
+    };
+    match text.and_then(|t| t.get(span.start..span.end)) {
+        Some(slice) if plain => Cow::Borrowed(slice),
+        _ => crossplane_value(config, word),
     }
 }
 
