@@ -19,6 +19,7 @@ pub mod escape;
 pub mod ini;
 pub mod lines;
 pub mod migrate;
+pub mod names;
 pub mod nginx;
 pub mod plan;
 pub mod prompt;

@@ -59,10 +59,10 @@ fn directives(config: &Config, mut visit: impl FnMut(&Directive, &[&Directive]))
 fn unknown_directives(config: &Config, out: &mut Vec<Diagnostic>) {
     let known = nginx_directives();
     directives(config, |d, _| {
-        let text = config.value(&d.name);
-        if known.contains(text.as_str()) {
+        if known.contains(config.value_ref(&d.name).as_ref()) {
             return;
         }
+        let text = config.value(&d.name);
         let span = d.name.span;
         match did_you_mean(&text, known) {
             Some(meant) => {

@@ -1,23 +1,23 @@
 //! The name tables rules compare against: nginx directives and uWSGI
 //! options (`tables/*.txt`, one name a line, `#` comments).
 
-use std::collections::HashSet;
+use crate::names::NameSet;
 use std::sync::OnceLock;
 
-fn names(text: &'static str) -> HashSet<&'static str> {
+fn names(text: &'static str) -> NameSet {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect()
 }
 
-pub fn nginx_directives() -> &'static HashSet<&'static str> {
-    static TABLE: OnceLock<HashSet<&'static str>> = OnceLock::new();
+pub fn nginx_directives() -> &'static NameSet {
+    static TABLE: OnceLock<NameSet> = OnceLock::new();
     TABLE.get_or_init(|| names(include_str!("tables/nginx_directives.txt")))
 }
 
-pub fn uwsgi_options() -> &'static HashSet<&'static str> {
-    static TABLE: OnceLock<HashSet<&'static str>> = OnceLock::new();
+pub fn uwsgi_options() -> &'static NameSet {
+    static TABLE: OnceLock<NameSet> = OnceLock::new();
     TABLE.get_or_init(|| names(include_str!("tables/uwsgi_options.txt")))
 }
 
@@ -41,7 +41,7 @@ pub fn distance(a: &str, b: &str) -> usize {
 /// The known name `name` most likely meant: the same letters in another
 /// case, else the nearest within two edits (for names long enough that two
 /// edits are a typo, not another word).
-pub fn did_you_mean(name: &str, known: &HashSet<&'static str>) -> Option<&'static str> {
+pub fn did_you_mean(name: &str, known: &NameSet) -> Option<&'static str> {
     if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) {
         return Some(same);
     }

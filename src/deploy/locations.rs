@@ -89,12 +89,12 @@ fn looks_like_php(config: &Config, location: &Directive, address: &str) -> bool 
     let mut php = false;
     walk(location.children(), |d, _| {
         let directive = config.name_of(d);
-        let args: Vec<String> = d.args.iter().map(|a| config.value(a)).collect();
-        if directive == b"fastcgi_param" && args.first().is_some_and(|a| a == "SCRIPT_FILENAME") {
+        if directive == b"fastcgi_param" && config.arg(d, 0).is_some_and(|a| a == "SCRIPT_FILENAME")
+        {
             php = true;
         }
         if (directive == b"fastcgi_index" || directive == b"include")
-            && args.iter().any(|a| mentions_php(a))
+            && d.args.iter().any(|a| mentions_php(&config.value(a)))
         {
             php = true;
         }

@@ -10,7 +10,9 @@
 //! next line's `include fastcgi_params;` read as one directive with three
 //! arguments, which nginx refuses with "invalid number of arguments".
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use crate::names::NameMap;
 use std::sync::OnceLock;
 
 use super::include::Loaded;
@@ -139,10 +141,10 @@ impl Command {
     }
 }
 
-fn table() -> &'static HashMap<&'static str, Vec<Command>> {
-    static TABLE: OnceLock<HashMap<&'static str, Vec<Command>>> = OnceLock::new();
+fn table() -> &'static NameMap<Vec<Command>> {
+    static TABLE: OnceLock<NameMap<Vec<Command>>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut out: HashMap<&'static str, Vec<Command>> = HashMap::new();
+        let mut out: NameMap<Vec<Command>> = NameMap::default();
         for line in include_str!("directives.tsv").lines() {
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;
@@ -174,8 +176,8 @@ fn judge(config: &Config, directive: &Directive, context: Context) -> Option<Dia
     if matches!(context, Context::Data | Context::Unknown) {
         return None;
     }
-    let name = config.value(&directive.name);
-    let commands = table().get(name.as_str())?;
+    let name = config.value_ref(&directive.name);
+    let commands = table().get(name.as_ref())?;
     let source = &config.source;
     let here: Vec<&Command> = commands.iter().filter(|c| c.allowed_in(context)).collect();
     if here.is_empty() {

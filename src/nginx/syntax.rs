@@ -147,7 +147,20 @@ impl Config {
     /// The text of a word with nginx's unescaping, quotes removed: what nginx
     /// itself passes to the directive handler.
     pub fn value(&self, word: &Word) -> String {
-        String::from_utf8_lossy(&unescape(self.bytes(word.inner_span()))).into_owned()
+        self.value_ref(word).into_owned()
+    }
+
+    /// `value`, borrowed from the file when there is nothing to unescape
+    /// (most words: no allocation).
+    pub fn value_ref(&self, word: &Word) -> std::borrow::Cow<'_, str> {
+        let bytes = self.bytes(word.inner_span());
+        if !bytes.contains(&b'\\') {
+            return match std::str::from_utf8(bytes) {
+                Ok(text) => std::borrow::Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            };
+        }
+        std::borrow::Cow::Owned(String::from_utf8_lossy(&unescape(bytes)).into_owned())
     }
 
     /// The text of a word exactly as written.
