@@ -8,7 +8,6 @@
 //! `nginx -t`, a journal that `rollback` reads). Check mode is the dry run;
 //! with `--diff`, each planned file is a `before`/`after` entry.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -199,7 +198,7 @@ fn validate(
             ));
         }
         if known && !(value.is_string() || value.is_u64() || value.is_null()) {
-            return Err(format!("`{key}` must be a string"));
+            return Err(format!("`{key}` must be a string or a number"));
         }
     }
     if !arguments.get("root").is_some_and(Value::is_string) {
@@ -378,15 +377,11 @@ fn diff_entries(plan: &PlanFile, sysroot: &Sysroot) -> Result<Vec<Value>, String
             json!({
                 "before_header": if t.before.is_some() { path.clone() } else { "/dev/null".to_string() },
                 "after_header": path,
-                "before": t.before.as_deref().map(text_lossless).unwrap_or_default(),
-                "after": text_lossless(&t.after),
+                "before": t.before.as_deref().map(String::from_utf8_lossy).unwrap_or_default(),
+                "after": String::from_utf8_lossy(&t.after),
             })
         })
         .collect())
-}
-
-fn text_lossless(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A private temporary file holding `value` as JSON.
@@ -431,9 +426,8 @@ impl Drop for TempFile {
 fn rollback(arguments: &Map<String, Value>, check_mode: bool) -> ModuleResult {
     let root = arguments.get("root").and_then(Value::as_str).unwrap_or(".");
     let mut args = vec!["rollback".to_string(), format!("--root={root}")];
-    if check_mode {
-        // Without --yes and without a terminal, rollback shows and writes nothing.
-    } else {
+    // Without --yes and without a terminal, rollback shows and writes nothing.
+    if !check_mode {
         args.push("--yes".into());
     }
     let output = match mgdeploy(&args) {
@@ -491,14 +485,10 @@ fn check(arguments: &Map<String, Value>) -> ModuleResult {
         Err(e) => return failed(format!("mgdeploy printed no findings: {e}")),
     };
     let errors = report["summary"]["errors"].as_u64().unwrap_or(0);
-    let mut counts = BTreeMap::new();
-    for key in ["errors", "warnings", "infos"] {
-        counts.insert(key, report["summary"][key].clone());
-    }
     let mut result = Map::new();
     result.insert("changed".into(), Value::Bool(false));
     result.insert("findings".into(), report["diagnostics"].clone());
-    result.insert("summary".into(), json!(counts));
+    result.insert("summary".into(), report["summary"].clone());
     let lines: Vec<String> = report["diagnostics"]
         .as_array()
         .into_iter()

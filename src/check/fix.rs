@@ -98,13 +98,14 @@ struct Staged {
     now: Vec<u8>,
 }
 
-/// As many rounds as it takes (at most `MAX_ROUNDS`): `lint` reads the
-/// files as the fixes so far leave them, and each round takes the fixes of
-/// what it finds. A fix can uncover another: the case of `uWSGI_modifier1`
+/// As many rounds as it takes (at most `MAX_ROUNDS`): the first takes the
+/// fixes of `findings` (the files as they are), each later one those of
+/// what `lint` finds in the files as the fixes so far leave them. A fix can uncover another: the case of `uWSGI_modifier1`
 /// fixed, the rule about `uwsgi_modifier1` sees it. The result is one plan,
 /// each file from what is on disk to what the last round left.
 pub fn plan<E>(
     deployment: &Deployment,
+    findings: &[Diagnostic],
     unsafe_fixes: bool,
     mut lint: impl FnMut() -> Result<Vec<Diagnostic>, E>,
 ) -> Result<Fixes, E> {
@@ -118,25 +119,23 @@ pub fn plan<E>(
             .filter(|d| d.code == Some(Rule::SyntaxError.code()))
             .count()
     };
-    let mut unreadable_before = None;
+    let unreadable_before = syntax_errors(findings);
     let mut before_round: Option<(BTreeMap<FileId, Staged>, usize)> = None;
     let mut broke_a_file = false;
-    for _ in 0..MAX_ROUNDS {
-        let contents = staged.iter().map(|(id, s)| (*id, s.now.clone())).collect();
-        let findings = source::staged::with(contents, &mut lint)?;
+    let mut findings = findings.to_vec();
+    for round_index in 0..MAX_ROUNDS {
+        if round_index > 0 {
+            let contents = staged.iter().map(|(id, s)| (*id, s.now.clone())).collect();
+            findings = source::staged::with(contents, &mut lint)?;
+        }
         // A round whose fixes leave a file unreadable (a fix is wrong
         // somewhere) is taken back whole, and no further round is made.
-        let unreadable = syntax_errors(&findings);
-        match unreadable_before {
-            None => unreadable_before = Some(unreadable),
-            Some(before) if unreadable > before => {
-                if let Some((files, count)) = before_round.take() {
-                    (staged, fixed) = (files, count);
-                }
-                broke_a_file = true;
-                break;
+        if syntax_errors(&findings) > unreadable_before {
+            if let Some((files, count)) = before_round.take() {
+                (staged, fixed) = (files, count);
             }
-            Some(_) => {}
+            broke_a_file = true;
+            break;
         }
         before_round = Some((staged.clone(), fixed));
         let taken = round(&findings, unsafe_fixes);
@@ -186,13 +185,7 @@ pub fn plan<E>(
         plan.modify(&file.path, &file.original, vec![edit]);
     }
     if touches_nginx {
-        plan.nginx_gate = Some(crate::nginx::binary::Gate::for_site(
-            &deployment.server(&nginx.main),
-            nginx.is_main_conf,
-            &nginx.prefix,
-            crate::nginx::analyze::site_context(&nginx.loaded, nginx.is_main_conf),
-            &deployment.sysroot,
-        ));
+        plan.nginx_gate = Some(deployment.nginx_gate());
     }
     Ok(Fixes {
         plan,

@@ -120,7 +120,9 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
             // Nothing parsed: there is nothing to fix, only MG001 to show.
             return report_findings(args, &findings);
         };
-        let fixes = fix::plan(deployment, args.unsafe_fixes, || lint().map(|(f, _)| f))?;
+        let fixes = fix::plan(deployment, &findings, args.unsafe_fixes, || {
+            lint().map(|(f, _)| f)
+        })?;
         if fixes.unsafe_left > 0 && !args.unsafe_fixes {
             say(&format!(
                 "{} finding(s) have a fix that changes behaviour; --unsafe-fixes makes them too.",
@@ -184,11 +186,10 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
 
 /// Prints `findings` in the chosen format; the exit status they make.
 fn report_findings(args: &CheckArgs, findings: &[Diagnostic]) -> Result<Status, Failure> {
-    let findings = findings.to_vec();
     let text = match args.format {
         CheckFormat::Text => {
-            let (errors, warnings, infos) = counts(&findings);
-            let mut text = report::text::render(&findings, true);
+            let (errors, warnings, infos) = counts(findings);
+            let mut text = report::text::render(findings, true);
             if super::verbosity() != super::Verbosity::Quiet {
                 if findings.is_empty() {
                     text.push_str("No problems found.\n");
@@ -200,11 +201,11 @@ fn report_findings(args: &CheckArgs, findings: &[Diagnostic]) -> Result<Status, 
             }
             text
         }
-        CheckFormat::Json => report::json::render(&findings),
-        CheckFormat::Sarif => report::sarif::render(&findings),
-        CheckFormat::Github => report::github::render(&findings),
-        CheckFormat::Rdjsonl => report::rdjsonl::render(&findings),
-        CheckFormat::Gitlab => report::gitlab::render(&findings),
+        CheckFormat::Json => report::json::render(findings),
+        CheckFormat::Sarif => report::sarif::render(findings),
+        CheckFormat::Github => report::github::render(findings),
+        CheckFormat::Rdjsonl => report::rdjsonl::render(findings),
+        CheckFormat::Gitlab => report::gitlab::render(findings),
     };
     // Only the text format has color to strip.
     if args.format == CheckFormat::Text {

@@ -157,6 +157,18 @@ impl Deployment {
         self.sysroot.server(host)
     }
 
+    /// How `nginx -t` tests a plan that changes this site's nginx files.
+    pub fn nginx_gate(&self) -> crate::nginx::binary::Gate {
+        let nginx = &self.nginx;
+        crate::nginx::binary::Gate::for_site(
+            &self.server(&nginx.main),
+            nginx.is_main_conf,
+            &nginx.prefix,
+            crate::nginx::analyze::site_context(&nginx.loaded, nginx.is_main_conf),
+            &self.sysroot,
+        )
+    }
+
     /// The name of the checkout's owner (its uid when it has none).
     pub fn owner_name(&self) -> Option<String> {
         let (uid, _) = self.owner?;

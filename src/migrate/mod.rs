@@ -102,14 +102,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         }
     }
     if !plan.is_empty() {
-        let nginx = &deployment.nginx;
-        plan.nginx_gate = Some(crate::nginx::binary::Gate::for_site(
-            &deployment.server(&nginx.main),
-            nginx.is_main_conf,
-            &nginx.prefix,
-            crate::nginx::analyze::site_context(&nginx.loaded, nginx.is_main_conf),
-            &deployment.sysroot,
-        ));
+        plan.nginx_gate = Some(deployment.nginx_gate());
     }
 
     // What starts uWSGI decides where its ini goes.

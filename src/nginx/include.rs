@@ -364,11 +364,15 @@ pub fn resolve(
                     // The word as written, its last name replaced; only a
                     // word without quotes or escapes is rewritten.
                     let raw = config.raw(arg);
+                    // The name comes from a directory listing: written as
+                    // an nginx word, or not at all.
                     if let Some(twin) = &twin
                         && raw == pattern
+                        && let Ok(fixed) = crate::escape::nginx_word(&format!(
+                            "{}{twin}",
+                            raw.rfind('/').and_then(|i| raw.get(..=i)).unwrap_or("")
+                        ))
                     {
-                        let dir = raw.rfind('/').and_then(|i| raw.get(..=i)).unwrap_or("");
-                        let fixed = format!("{dir}{twin}");
                         missing = missing.with_fix(
                             format!("include `{fixed}`"),
                             source,

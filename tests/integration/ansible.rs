@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common;
+use common::copy_tree;
 
 /// `.venv/bin/NAME`, which `.ci/python-env` installs.
 fn tool(name: &str) -> PathBuf {
@@ -138,22 +139,6 @@ impl Fleet {
         }
         out
     }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .expect("cp");
-    assert!(
-        status.success(),
-        "cp -a {} {}",
-        from.display(),
-        to.display()
-    );
 }
 
 struct Run {

@@ -41,26 +41,7 @@ nginx = \"/etc/nginx/sites-enabled/mediagoblin\"
 uwsgi-ini = \"/etc/uwsgi/apps-available/mediagoblin.ini\"
 ";
 
-fn run(command: &mut Command) -> Output {
-    command
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-fn git(repo: &Path, args: &[&str]) -> Output {
-    let output = run(Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["-c", "user.name=ops", "-c", "user.email=ops@example.org"])
-        .args(args));
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use common::{git, run};
 
 /// The ops repository: the server's nginx site (linked the Debian way, by
 /// an absolute link), a MediaGoblin 0.9-era checkout with its Python 2.7

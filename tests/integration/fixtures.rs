@@ -117,49 +117,7 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let output = run(Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=mgdeploy",
-            "-c",
-            "user.email=tests@mgdeploy.invalid",
-            "-c",
-            "core.autocrlf=false",
-        ])
-        .args(args));
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("list") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("name"));
-        let meta = std::fs::symlink_metadata(&path).expect("metadata");
-        if meta.file_type().is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&path).expect("link"), &target)
-                .expect("symlink");
-        } else if meta.is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_tree(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
-}
+use common::{copy_tree, git, run};
 
 /// Replaces `@TMP@` in every regular file under `dir`.
 fn fill_in(dir: &Path, tmp: &str) {

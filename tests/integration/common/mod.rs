@@ -5,6 +5,58 @@ pub mod http;
 pub mod servers;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Runs `command` with nothing on its standard input; panics only when it
+/// cannot be started.
+pub fn run(command: &mut Command) -> Output {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+/// `git -C dir ARGS` with a fixed identity and no line-ending conversion;
+/// a failing git fails the test.
+pub fn git(dir: &Path, args: &[&str]) -> Output {
+    let output = run(Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=mgdeploy",
+            "-c",
+            "user.email=tests@mgdeploy.invalid",
+            "-c",
+            "core.autocrlf=false",
+        ])
+        .args(args));
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Copies what is in `from` into `to` (made if missing): files with their
+/// permissions, directories, symbolic links as links.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("list") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        let meta = std::fs::symlink_metadata(&path).expect("metadata");
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&path).expect("link"), &target)
+                .expect("symlink");
+        } else if meta.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
 
 /// `../shared` beside the checkout (the corpus, real MediaGoblin builders).
 pub fn shared() -> PathBuf {
