@@ -1,6 +1,7 @@
 //! Parser throughput on the configurations `../shared/bench/gen_nginx.py`
 //! writes (2,000 and 20,000 servers), for the lexer (what mgdeploy uses), the
-//! pest grammar it is checked against, and the whole `parse` output.
+//! pest grammar it is checked against, and the whole `parse` output: from
+//! the tree through serde (`--indent`) and streamed as read (the default).
 //!
 //! `cargo bench --bench parse [-- SERVERS...]`. Prints the median of several
 //! runs; `benches/compare.sh` sets the figures beside crossplane and `nginx -t`.
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mgdeploy::nginx::crossplane::{Options, Payload};
+use mgdeploy::nginx::crossplane::{Options, Payload, stream};
 use mgdeploy::nginx::include::{Follow, load};
 use mgdeploy::nginx::{parse, parse_with_grammar};
 use mgdeploy::source::SourceFile;
@@ -86,19 +87,31 @@ fn main() {
             }),
         );
         let prefix = path.parent().expect("temporary directory").to_path_buf();
+        let options = Options {
+            comments: false,
+            includes: false,
+        };
         report(
-            "read + parse + JSON",
+            "read + tree + serde JSON",
             bytes,
             time(runs, || {
                 let loaded = load(&path, &prefix, Follow::SingleFile).expect("load");
                 let payload = Payload {
                     loaded: &loaded,
-                    options: Options {
-                        comments: false,
-                        includes: false,
-                    },
+                    options,
                 };
                 let json = serde_json::to_vec(&payload).expect("JSON");
+                assert!(json.len() > bytes / 2);
+            }),
+        );
+        report(
+            "read + streamed JSON (parse)",
+            bytes,
+            time(runs, || {
+                let streamed =
+                    stream::load(&path, &prefix, Follow::SingleFile, options).expect("load");
+                let mut json = Vec::new();
+                streamed.write(&mut json).expect("JSON");
                 assert!(json.len() > bytes / 2);
             }),
         );

@@ -75,12 +75,25 @@ pub fn write_stdout_plain(bytes: &[u8]) -> Result<(), Failure> {
 pub fn with_stdout_plain(
     // A concrete writer: serde_json writes a few bytes at a time, and a
     // `dyn Write` would make each of them a call.
-    write: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), Failure> {
     use std::io::Write;
+    use std::os::fd::AsFd;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match write(&mut out).and_then(|()| out.flush()) {
+    // Held so nothing else writes meanwhile; flushed so what it buffered
+    // comes first.
+    let mut lock = stdout.lock();
+    // Written through a duplicate of the descriptor: std's standard output
+    // looks for the last newline in everything written to it (a search
+    // through the whole of a large `parse`'s JSON, which has none).
+    let result = lock
+        .flush()
+        .and_then(|()| lock.as_fd().try_clone_to_owned())
+        .and_then(|fd| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::from(fd));
+            write(&mut out).and_then(|()| out.flush())
+        });
+    match result {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::io("cannot write to standard output", &e)),

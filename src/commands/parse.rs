@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{Failure, Status, with_stdout_plain};
 use crate::cli::ParseArgs;
 use crate::diagnostic::Diagnostic;
-use crate::nginx::crossplane::{Options, Payload};
+use crate::nginx::crossplane::{Options, Payload, stream};
 use crate::nginx::include::{Follow, load};
 
 /// Prints the payload, and the problems on standard error. Exit 2 when FILE
@@ -22,28 +22,40 @@ pub fn parse(args: &ParseArgs, report: &mut dyn FnMut(&[Diagnostic])) -> Result<
     } else {
         Follow::Includes
     };
-    let loaded = load(&args.file, &prefix, follow)?;
-    let payload = Payload {
-        loaded: &loaded,
-        options: Options {
-            comments: args.include_comments,
-            includes: !args.single_file,
-        },
+    let options = Options {
+        comments: args.include_comments,
+        includes: !args.single_file,
     };
-    // Streamed: a fleet's configuration makes hundreds of megabytes of JSON.
-    with_stdout_plain(|out| {
-        let as_io = |e: serde_json::Error| std::io::Error::from(e);
-        match args.indent {
-            Some(width) => {
+    let loaded = match args.indent {
+        // Indented output is for people reading a file or two: serde's
+        // pretty printer over the tree.
+        Some(width) => {
+            let loaded = load(&args.file, &prefix, follow)?;
+            let payload = Payload {
+                loaded: &loaded,
+                options,
+            };
+            with_stdout_plain(|out| {
                 let indent = vec![b' '; width];
                 let formatter = serde_json::ser::PrettyFormatter::with_indent(&indent);
                 let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
-                serde::Serialize::serialize(&payload, &mut serializer).map_err(as_io)?;
-            }
-            None => serde_json::to_writer(&mut *out, &payload).map_err(as_io)?,
+                serde::Serialize::serialize(&payload, &mut serializer)
+                    .map_err(std::io::Error::from)?;
+                out.write_all(b"\n")
+            })?;
+            loaded
         }
-        out.write_all(b"\n")
-    })?;
+        // A fleet's configuration makes hundreds of megabytes of JSON:
+        // written as each file is read, never held as a tree.
+        None => {
+            let streamed = stream::load(&args.file, &prefix, follow, options)?;
+            with_stdout_plain(|out| {
+                streamed.write(out)?;
+                out.write_all(b"\n")
+            })?;
+            streamed.loaded
+        }
+    };
 
     let problems: Vec<Diagnostic> = loaded.problems().cloned().collect();
     report(&problems);

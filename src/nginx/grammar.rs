@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use pest::Parser as _;
 
-use super::token::{Token, TokenKind};
+use super::token::{Token, TokenKind, newlines};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "src/nginx/grammar.pest"]
@@ -34,6 +34,8 @@ pub fn tokens(bytes: &[u8]) -> Result<Vec<Token>, GrammarFailure> {
         }
     })?;
     let mut out = Vec::new();
+    // Lines counted forward from one token's start to the next.
+    let (mut line, mut line_pos) = (1u32, 0usize);
     for file in pairs {
         for pair in file.into_inner() {
             let span = pair.as_span();
@@ -58,7 +60,11 @@ pub fn tokens(bytes: &[u8]) -> Result<Vec<Token>, GrammarFailure> {
                 Rule::bad_missing_end => TokenKind::BadMissingEnd,
                 _ => continue,
             };
-            out.push(Token::new(kind, span.start(), span.end()));
+            line = line.saturating_add(newlines(
+                bytes.get(line_pos..span.start()).unwrap_or_default(),
+            ));
+            line_pos = span.start();
+            out.push(Token::new(kind, span.start(), span.end(), line));
         }
     }
     Ok(out)

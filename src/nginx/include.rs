@@ -121,12 +121,17 @@ pub fn load(main: &Path, prefix: &Path, follow: Follow) -> Result<Loaded, Diagno
 /// Reads and parses the file a configuration starts from; only a file that
 /// cannot be read at all is an error here.
 pub fn read_main(main: &Path) -> Result<LoadedFile, Diagnostic> {
+    read_main_with(main, &mut parse)
+}
+
+/// `read_main`, parsing with `reader`.
+pub fn read_main_with(main: &Path, reader: &mut Reader<'_>) -> Result<LoadedFile, Diagnostic> {
     let source = SourceFile::read(main).map_err(|error| {
         Diagnostic::error(format!("cannot read {}: {error}", main.display())).in_file(main)
     })?;
     Ok(LoadedFile {
         path: main.to_path_buf(),
-        config: parse(&source),
+        config: reader(&source),
         includes: Vec::new(),
         include_errors: Vec::new(),
         stock: None,
@@ -136,6 +141,20 @@ pub fn read_main(main: &Path) -> Result<LoadedFile, Diagnostic> {
 /// `first` (from `read_main`) and every file it includes, relative paths
 /// starting at `prefix` (a server path), read inside `sysroot`.
 pub fn follow_includes(first: LoadedFile, prefix: &Path, sysroot: &Sysroot) -> Loaded {
+    follow_includes_with(first, prefix, sysroot, &mut parse)
+}
+
+/// What parses each file: `parse`, or a reader that writes as it reads and
+/// keeps only the `include` directives in the tree it returns.
+pub type Reader<'a> = dyn FnMut(&Arc<SourceFile>) -> Result<Config, Diagnostic> + 'a;
+
+/// `follow_includes`, parsing with `reader`.
+pub fn follow_includes_with(
+    first: LoadedFile,
+    prefix: &Path,
+    sysroot: &Sysroot,
+    reader: &mut Reader<'_>,
+) -> Loaded {
     let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
     index_of.insert(first.path.clone(), 0);
     let mut loaded = Loaded { files: vec![first] };
@@ -176,7 +195,9 @@ pub fn follow_includes(first: LoadedFile, prefix: &Path, sysroot: &Sysroot) -> L
                                 None => {
                                     let index = loaded.files.len() + found.len();
                                     index_of.insert(key, index);
-                                    found.push(read_included(included, sysroot, config, directive));
+                                    found.push(read_included(
+                                        included, sysroot, config, directive, reader,
+                                    ));
                                     index
                                 }
                             };
@@ -224,6 +245,7 @@ fn read_included(
     sysroot: &Sysroot,
     from: &Config,
     directive: &Directive,
+    reader: &mut Reader<'_>,
 ) -> LoadedFile {
     let path = included.host;
     let read = if let Some((_, text)) = included.stock {
@@ -238,7 +260,7 @@ fn read_included(
             .map(|source| SourceFile::new(&path, source.bytes().to_vec()))
     };
     let config = match read {
-        Ok(source) => parse(&source),
+        Ok(source) => reader(&source),
         Err(error) => Err(Diagnostic::error(format!(
             "cannot read included file {}: {error}",
             path.display()

@@ -2,7 +2,7 @@
 //! the bytes. Each function names the grammar rule it stands for; the test
 //! suite and the fuzz target hold the two to identical output.
 
-use super::token::{Token, TokenKind};
+use super::token::{Token, TokenKind, newlines};
 
 const LUA_SUFFIX: &[u8] = b"by_lua_block";
 
@@ -11,12 +11,23 @@ fn is_ws(b: u8) -> bool {
 }
 
 /// `bare_char`: everything but NUL, whitespace, `$ ; \ {`.
-fn is_bare_char(b: u8) -> bool {
+const fn is_bare_char(b: u8) -> bool {
     !matches!(
         b,
         0 | b' ' | b'\t' | b'\r' | b'\n' | b'$' | b';' | b'\\' | b'{'
     )
 }
+
+/// `is_bare_char` for every byte.
+const BARE_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_bare_char(b as u8);
+        b += 1;
+    }
+    table
+};
 
 /// `bare_start`: as `bare_char`, without `" # ' }`.
 fn is_bare_start(b: u8) -> bool {
@@ -26,7 +37,11 @@ fn is_bare_start(b: u8) -> bool {
 /// Reads `bytes` and hands each token to `sink`, stopping at the first error
 /// the sink returns.
 pub fn lex<E>(bytes: &[u8], mut sink: impl FnMut(Token) -> Result<(), E>) -> Result<(), E> {
-    let mut lexer = Lexer { bytes, pos: 0 };
+    let mut lexer = Lexer {
+        bytes,
+        pos: 0,
+        line: 1,
+    };
     let mut lua_tokens = Vec::new();
     loop {
         lexer.skip_ws();
@@ -34,15 +49,16 @@ pub fn lex<E>(bytes: &[u8], mut sink: impl FnMut(Token) -> Result<(), E>) -> Res
             return Ok(());
         };
         let start = lexer.pos;
+        let line = lexer.line;
         match b {
             b'}' => {
                 lexer.pos += 1;
-                sink(Token::new(TokenKind::Close, start, lexer.pos))?;
+                sink(Token::new(TokenKind::Close, start, lexer.pos, line))?;
             }
             b'#' => sink(lexer.comment())?,
             b';' | b'{' => {
                 lexer.pos += 1;
-                sink(Token::new(TokenKind::BadTerminator, start, lexer.pos))?;
+                sink(Token::new(TokenKind::BadTerminator, start, lexer.pos, line))?;
             }
             _ => {
                 lua_tokens.clear();
@@ -52,6 +68,7 @@ pub fn lex<E>(bytes: &[u8], mut sink: impl FnMut(Token) -> Result<(), E>) -> Res
                     }
                 } else {
                     lexer.pos = start;
+                    lexer.line = line;
                     lexer.plain_statement(&mut sink)?;
                 }
             }
@@ -62,6 +79,8 @@ pub fn lex<E>(bytes: &[u8], mut sink: impl FnMut(Token) -> Result<(), E>) -> Res
 struct Lexer<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// The line `pos` is on.
+    line: u32,
 }
 
 impl Lexer<'_> {
@@ -81,9 +100,16 @@ impl Lexer<'_> {
 
     /// `ws`
     fn skip_ws(&mut self) {
-        while self.peek().is_some_and(is_ws) {
+        while let Some(b) = self.peek().filter(|&b| is_ws(b)) {
+            if b == b'\n' {
+                self.line = self.line.saturating_add(1);
+            }
             self.pos += 1;
         }
+    }
+
+    fn token(&self, kind: TokenKind, start: usize, line: u32) -> Token {
+        Token::new(kind, start, self.pos, line)
     }
 
     /// `comment`: `#` up to the line end.
@@ -91,21 +117,24 @@ impl Lexer<'_> {
         let start = self.pos;
         let rest = self.bytes.get(start..).unwrap_or_default();
         self.pos = start + memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        Token::new(TokenKind::Comment, start, self.pos)
+        self.token(TokenKind::Comment, start, self.line)
     }
 
     /// `word`: a bare or quoted word starting at `self.pos`; false if none.
     fn word(&mut self) -> Option<Token> {
         let start = self.pos;
+        let line = self.line;
         let first = self.peek()?;
         if first == b'"' || first == b'\'' {
             self.pos = self.quoted_end(start, first);
+            let quoted = self.bytes.get(start..self.pos).unwrap_or_default();
+            self.line = self.line.saturating_add(newlines(quoted));
         } else if first == b'\\' || first == b'$' || is_bare_start(first) {
             self.bare();
         } else {
             return None;
         }
-        Some(Token::new(TokenKind::Word, start, self.pos))
+        Some(self.token(TokenKind::Word, start, line))
     }
 
     /// `double_quoted` / `single_quoted`, or `bad_unclosed_quote` (to the end
@@ -125,25 +154,30 @@ impl Lexer<'_> {
         }
     }
 
-    /// `bare`: the first byte is known to start a bare word.
+    /// `bare`: the first byte is known to start a bare word, so from there
+    /// on only `bare_char`, `\\` and `$` matter.
     fn bare(&mut self) {
-        let mut first = true;
-        while let Some(b) = self.peek() {
-            if b == b'\\' {
-                // `'\\' ~ ANY?`
-                self.pos = (self.pos + 2).min(self.bytes.len());
-            } else if b == b'$' {
-                // `'$' ~ "{"?`
+        loop {
+            while self.peek().is_some_and(|b| BARE_CHAR[usize::from(b)]) {
                 self.pos += 1;
-                if self.peek() == Some(b'{') {
-                    self.pos += 1;
-                }
-            } else if (first && is_bare_start(b)) || (!first && is_bare_char(b)) {
-                self.pos += 1;
-            } else {
-                break;
             }
-            first = false;
+            match self.peek() {
+                Some(b'\\') => {
+                    // `'\\' ~ ANY?`
+                    if self.at(self.pos + 1) == Some(b'\n') {
+                        self.line = self.line.saturating_add(1);
+                    }
+                    self.pos = (self.pos + 2).min(self.bytes.len());
+                }
+                Some(b'$') => {
+                    // `'$' ~ "{"?`
+                    self.pos += 1;
+                    if self.peek() == Some(b'{') {
+                        self.pos += 1;
+                    }
+                }
+                _ => return,
+            }
         }
     }
 
@@ -180,10 +214,10 @@ impl Lexer<'_> {
         let kind = match self.peek() {
             Some(b';') => TokenKind::Semicolon,
             Some(b'{') => TokenKind::Open,
-            _ => return sink(Token::new(TokenKind::BadMissingEnd, start, start)),
+            _ => return sink(self.token(TokenKind::BadMissingEnd, start, self.line)),
         };
         self.pos += 1;
-        sink(Token::new(kind, start, self.pos))
+        sink(self.token(kind, start, self.line))
     }
 
     /// `lua_statement`: on success its tokens are in `out`; on failure the
@@ -196,7 +230,7 @@ impl Lexer<'_> {
         let Some(name_end) = self.lua_name(start) else {
             return false;
         };
-        out.push(Token::new(TokenKind::LuaName, start, name_end));
+        out.push(Token::new(TokenKind::LuaName, start, name_end, self.line));
         self.pos = name_end;
         let Ok(()) = self.arguments(&mut |token| {
             out.push(token);
@@ -215,7 +249,9 @@ impl Lexer<'_> {
                 } else {
                     TokenKind::UnclosedLuaBlock
                 };
-                out.push(Token::new(kind, open, end));
+                out.push(Token::new(kind, open, end, self.line));
+                let block = self.bytes.get(open..end).unwrap_or_default();
+                self.line = self.line.saturating_add(newlines(block));
                 self.pos = end;
                 true
             }
@@ -225,16 +261,19 @@ impl Lexer<'_> {
 
     /// `lua_hint`: does `_by_lua_block` come before the next space or newline?
     fn lua_hint(&self, start: usize) -> bool {
+        // A plain loop: a name is a few bytes, shorter than a vector
+        // search's setup.
         let rest = self.bytes.get(start..).unwrap_or_default();
-        for i in memchr::memchr3_iter(b'_', b' ', b'\n', rest) {
-            if rest.get(i) != Some(&b'_') {
-                return false;
-            }
-            if rest
-                .get(i + 1..)
-                .is_some_and(|after| after.starts_with(LUA_SUFFIX))
-            {
-                return true;
+        for (i, &b) in rest.iter().enumerate() {
+            match b {
+                b' ' | b'\n' => return false,
+                b'_' if rest
+                    .get(i + 1..)
+                    .is_some_and(|after| after.starts_with(LUA_SUFFIX)) =>
+                {
+                    return true;
+                }
+                _ => {}
             }
         }
         false

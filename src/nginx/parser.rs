@@ -1,7 +1,11 @@
 //! Builds a `Config` from tokens: pairs braces with an explicit stack (no
 //! recursion, so no nesting depth can overflow the stack), keeps line numbers
-//! as it walks forward, and turns every kind of malformed input into one
+//! as the tokens carry them, and turns every kind of malformed input into one
 //! precise diagnostic.
+//!
+//! The builder checks; what it has read goes to a `Sink`. `TreeSink` makes
+//! the tree; `parse` (the command) writes crossplane's JSON as it reads
+//! instead, so a fleet's configuration is never held as a tree.
 
 use std::sync::Arc;
 
@@ -9,7 +13,7 @@ use super::syntax::{Block, Comment, Config, Directive, Node, Quote, Terminator, 
 use super::token::{Token, TokenKind};
 use super::{grammar, lexer};
 use crate::diagnostic::Diagnostic;
-use crate::source::{SourceFile, Span, char_len, count_newlines};
+use crate::source::{SourceFile, Span, char_len};
 
 /// Deeper nesting than this is refused. Real configurations nest a handful of
 /// levels; the limit keeps every tree walk in mgdeploy safely shallow.
@@ -17,8 +21,16 @@ pub const MAX_NESTING: usize = 200;
 
 /// Parses one file (includes are not followed here; see `include`).
 pub fn parse(source: &Arc<SourceFile>) -> Result<Config, Diagnostic> {
+    let mut tree = TreeSink::default();
+    read(source, &mut tree)?;
+    Ok(tree.finish(source))
+}
+
+/// Reads one file into `sink`. On an error the sink has seen part of the
+/// file and should be dropped.
+pub fn read(source: &Arc<SourceFile>, sink: &mut impl Sink) -> Result<(), Diagnostic> {
     check_nul(source)?;
-    let mut builder = Builder::new(source);
+    let mut builder = Builder::new(source, sink);
     lexer::lex(source.bytes(), |token| builder.push(token))?;
     builder.finish()
 }
@@ -35,11 +47,13 @@ pub fn parse_with_grammar(source: &Arc<SourceFile>) -> Result<Config, Diagnostic
         };
         Diagnostic::error(message).at(source, Span::at(failure.offset), "here")
     })?;
-    let mut builder = Builder::new(source);
+    let mut tree = TreeSink::default();
+    let mut builder = Builder::new(source, &mut tree);
     for token in tokens {
         builder.push(token)?;
     }
-    builder.finish()
+    builder.finish()?;
+    Ok(tree.finish(source))
 }
 
 fn check_nul(source: &Arc<SourceFile>) -> Result<(), Diagnostic> {
@@ -51,73 +65,44 @@ fn check_nul(source: &Arc<SourceFile>) -> Result<(), Diagnostic> {
     }
 }
 
-/// A directive whose name has been read but not yet its `;` or `{`.
-struct Pending {
-    name: Word,
-    args: Vec<Word>,
-    comments: Vec<Comment>,
+/// A directive as read, before its `;`, `{` or Lua block: borrowed from the
+/// builder, which reuses its lists from one directive to the next.
+pub struct Statement<'a> {
+    pub name: Word,
+    pub args: &'a [Word],
+    /// Comments between the arguments.
+    pub comments: &'a [Comment],
 }
 
-impl Pending {
-    fn finish(self, terminator: Terminator) -> Directive {
-        Directive {
-            name: self.name,
-            args: self.args,
-            comments: self.comments,
-            terminator,
-        }
-    }
-
-    fn last_token(&self) -> Span {
-        self.args.last().map_or(self.name.span, |w| w.span)
-    }
+/// Where the builder puts what it reads, in file order.
+pub trait Sink {
+    /// A comment between directives.
+    fn comment(&mut self, comment: Comment);
+    /// A directive ended by `;` or a Lua block (never `Terminator::Block`).
+    fn directive(&mut self, statement: &Statement<'_>, terminator: Terminator);
+    /// A directive whose block opens at `open`.
+    fn open(&mut self, statement: &Statement<'_>, open: Span);
+    /// The `}` of the innermost open block.
+    fn close(&mut self, close: Span);
 }
 
 /// A block whose `}` has not been seen yet.
 struct OpenBlock {
-    owner: Pending,
+    name: Word,
+    args: Vec<Word>,
+    comments: Vec<Comment>,
     open: Span,
     children: Vec<Node>,
 }
 
-struct Builder<'s> {
-    source: &'s Arc<SourceFile>,
+/// Makes the tree.
+#[derive(Default)]
+pub struct TreeSink {
     root: Vec<Node>,
     open: Vec<OpenBlock>,
-    pending: Option<Pending>,
-    /// Line number at byte `line_pos`, advanced as tokens are met in order.
-    line: u32,
-    line_pos: usize,
-    /// Where the last quoted word ended, until the next token is seen.
-    quoted_end: Option<usize>,
 }
 
-impl<'s> Builder<'s> {
-    fn new(source: &'s Arc<SourceFile>) -> Self {
-        Builder {
-            source,
-            root: Vec::new(),
-            open: Vec::new(),
-            pending: None,
-            line: 1,
-            line_pos: 0,
-            quoted_end: None,
-        }
-    }
-
-    fn line_at(&mut self, offset: usize) -> u32 {
-        let bytes = self.source.bytes();
-        if offset > self.line_pos {
-            let end = offset.min(bytes.len());
-            let lines = count_newlines(bytes.get(self.line_pos..end).unwrap_or_default());
-            self.line = self
-                .line
-                .saturating_add(u32::try_from(lines).unwrap_or(u32::MAX));
-            self.line_pos = end;
-        }
-        self.line
-    }
-
+impl TreeSink {
     fn children(&mut self) -> &mut Vec<Node> {
         match self.open.last_mut() {
             Some(block) => &mut block.children,
@@ -125,8 +110,87 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn word(&mut self, span: Span) -> Result<Word, Diagnostic> {
-        let line = self.line_at(span.start);
+    /// The tree of a file `read` accepted.
+    pub fn finish(self, source: &Arc<SourceFile>) -> Config {
+        Config {
+            source: Arc::clone(source),
+            children: self.root,
+        }
+    }
+}
+
+impl Sink for TreeSink {
+    fn comment(&mut self, comment: Comment) {
+        self.children().push(Node::Comment(comment));
+    }
+
+    fn directive(&mut self, statement: &Statement<'_>, terminator: Terminator) {
+        let directive = Directive {
+            name: statement.name,
+            args: statement.args.to_vec(),
+            comments: statement.comments.to_vec(),
+            terminator,
+        };
+        self.children().push(Node::Directive(directive));
+    }
+
+    fn open(&mut self, statement: &Statement<'_>, open: Span) {
+        self.open.push(OpenBlock {
+            name: statement.name,
+            args: statement.args.to_vec(),
+            comments: statement.comments.to_vec(),
+            open,
+            children: Vec::new(),
+        });
+    }
+
+    fn close(&mut self, close: Span) {
+        // The builder only closes what it opened.
+        let Some(block) = self.open.pop() else {
+            return;
+        };
+        let directive = Directive {
+            name: block.name,
+            args: block.args,
+            comments: block.comments,
+            terminator: Terminator::Block(Box::new(Block {
+                open: block.open,
+                children: block.children,
+                close,
+            })),
+        };
+        self.children().push(Node::Directive(directive));
+    }
+}
+
+struct Builder<'s, S> {
+    source: &'s Arc<SourceFile>,
+    sink: &'s mut S,
+    /// The name and `{` of each open block, for the errors about them.
+    open: Vec<(Word, Span)>,
+    /// The directive being read: its name, once seen, and what follows it.
+    name: Option<Word>,
+    args: Vec<Word>,
+    comments: Vec<Comment>,
+    /// Where the last quoted word ended, until the next token is seen.
+    quoted_end: Option<usize>,
+}
+
+impl<'s, S: Sink> Builder<'s, S> {
+    fn new(source: &'s Arc<SourceFile>, sink: &'s mut S) -> Self {
+        Builder {
+            source,
+            sink,
+            open: Vec::new(),
+            name: None,
+            args: Vec::new(),
+            comments: Vec::new(),
+            quoted_end: None,
+        }
+    }
+
+    fn word(&self, token: Token) -> Result<Word, Diagnostic> {
+        let (span, line) = (token.span, token.line);
         let raw = self.source.slice(span);
         let quote = match raw.first() {
             Some(b'"') => Quote::Double,
@@ -146,14 +210,35 @@ impl<'s> Builder<'s> {
         Ok(Word { span, line, quote })
     }
 
-    fn take_pending(&mut self, at: Span) -> Result<Pending, Diagnostic> {
-        self.pending.take().ok_or_else(|| {
-            Diagnostic::error("internal error: a terminator without a directive").at(
-                self.source,
-                at,
-                "here",
-            )
-        })
+    /// The directive being read, ended at `at`, and the sink to hand it to
+    /// (borrowed apart so both can be used at once).
+    fn statement(&mut self, at: Span) -> Result<(Statement<'_>, &mut S), Diagnostic> {
+        match self.name {
+            Some(name) => Ok((
+                Statement {
+                    name,
+                    args: &self.args,
+                    comments: &self.comments,
+                },
+                &mut *self.sink,
+            )),
+            None => Err(self.no_directive(at)),
+        }
+    }
+
+    /// The lexer never ends a statement it did not start; said, not assumed.
+    fn no_directive(&self, at: Span) -> Diagnostic {
+        Diagnostic::error("internal error: a terminator without a directive").at(
+            self.source,
+            at,
+            "here",
+        )
+    }
+
+    fn end_statement(&mut self) {
+        self.name = None;
+        self.args.clear();
+        self.comments.clear();
     }
 
     /// nginx wants whitespace after a closing quote, except before `;`, `{`
@@ -192,40 +277,44 @@ impl<'s> Builder<'s> {
             TokenKind::Comment => {
                 let comment = Comment {
                     span,
-                    line: self.line_at(span.start),
+                    line: token.line,
                 };
-                match &mut self.pending {
-                    Some(pending) => pending.comments.push(comment),
-                    None => self.children().push(Node::Comment(comment)),
+                if self.name.is_some() {
+                    self.comments.push(comment);
+                } else {
+                    self.sink.comment(comment);
                 }
             }
             TokenKind::Word | TokenKind::LuaName => {
-                let word = self.word(span)?;
+                let word = self.word(token)?;
                 if word.quote != Quote::None {
                     self.quoted_end = Some(span.end);
                 }
-                match &mut self.pending {
-                    Some(pending) => pending.args.push(word),
-                    None => {
-                        self.pending = Some(Pending {
-                            name: word,
-                            args: Vec::new(),
-                            comments: Vec::new(),
-                        })
-                    }
+                if self.name.is_some() {
+                    self.args.push(word);
+                } else {
+                    self.name = Some(word);
                 }
             }
-            TokenKind::Semicolon => {
-                let directive = self.take_pending(span)?.finish(Terminator::Semicolon(span));
-                self.children().push(Node::Directive(directive));
+            TokenKind::Semicolon | TokenKind::LuaBlock => {
+                let terminator = if token.kind == TokenKind::Semicolon {
+                    Terminator::Semicolon(span)
+                } else {
+                    Terminator::Lua(span)
+                };
+                let (statement, sink) = self.statement(span)?;
+                sink.directive(&statement, terminator);
+                self.end_statement();
             }
             TokenKind::Open => {
-                let owner = self.take_pending(span)?;
+                let Some(name) = self.name else {
+                    return Err(self.no_directive(span));
+                };
                 // A Lua directive only ends up here when its code has a `{`
                 // that is never closed (see `lua_block` in the grammar).
                 if self
                     .source
-                    .slice(owner.name.inner_span())
+                    .slice(name.inner_span())
                     .ends_with(b"_by_lua_block")
                 {
                     return Err(Diagnostic::error(
@@ -240,28 +329,18 @@ impl<'s> Builder<'s> {
                     ))
                     .at(self.source, span, "this block is too deep"));
                 }
-                self.open.push(OpenBlock {
-                    owner,
-                    open: span,
-                    children: Vec::new(),
-                });
+                let (statement, sink) = self.statement(span)?;
+                sink.open(&statement, span);
+                self.open.push((name, span));
+                self.end_statement();
             }
             TokenKind::Close => {
-                let Some(block) = self.open.pop() else {
+                if self.open.pop().is_none() {
                     return Err(Diagnostic::error("unexpected `}`: no block is open here")
                         .at(self.source, span, "nothing to close")
                         .with_help("remove this `}` or add the `{` it was meant to close"));
-                };
-                let directive = block.owner.finish(Terminator::Block(Box::new(Block {
-                    open: block.open,
-                    children: block.children,
-                    close: span,
-                })));
-                self.children().push(Node::Directive(directive));
-            }
-            TokenKind::LuaBlock => {
-                let directive = self.take_pending(span)?.finish(Terminator::Lua(span));
-                self.children().push(Node::Directive(directive));
+                }
+                self.sink.close(span);
             }
             TokenKind::UnclosedLuaBlock => {
                 return Err(Diagnostic::error("this Lua block is never closed")
@@ -283,8 +362,11 @@ impl<'s> Builder<'s> {
                     }));
             }
             TokenKind::BadMissingEnd => {
-                let (after, name) = match &self.pending {
-                    Some(p) => (p.last_token(), self.source.text(p.name.span).into_owned()),
+                let (after, name) = match self.name {
+                    Some(name) => (
+                        self.args.last().map_or(name.span, |w| w.span),
+                        self.source.text(name.span).into_owned(),
+                    ),
                     None => (span, String::new()),
                 };
                 let found = if span.start >= self.source.bytes().len() {
@@ -302,31 +384,28 @@ impl<'s> Builder<'s> {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Config, Diagnostic> {
+    fn finish(mut self) -> Result<(), Diagnostic> {
         // Point after the last token, not at the empty line after it.
         let bytes = self.source.bytes();
         let end = bytes
             .iter()
             .rposition(|b| !b.is_ascii_whitespace())
             .map_or(0, |i| i + 1);
-        if let Some(block) = self.open.pop() {
-            let name = self.source.text(block.owner.name.span).into_owned();
+        if let Some((name, open)) = self.open.pop() {
+            let text = self.source.text(name.span).into_owned();
             return Err(Diagnostic::error(format!(
-                "unexpected end of file: the `{name}` block opened on line {} is never closed",
-                block.owner.name.line
+                "unexpected end of file: the `{text}` block opened on line {} is never closed",
+                name.line
             ))
             .at(
                 self.source,
                 Span::at(end),
                 "expected `}` before the end of the file",
             )
-            .with_related(self.source, block.open, "this `{` has no matching `}`")
+            .with_related(self.source, open, "this `{` has no matching `}`")
             .with_help("add the missing `}`; check the blocks inside it too"));
         }
-        Ok(Config {
-            source: Arc::clone(self.source),
-            children: self.root,
-        })
+        Ok(())
     }
 }
 

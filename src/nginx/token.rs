@@ -27,13 +27,28 @@ pub enum TokenKind {
 pub struct Token {
     pub kind: TokenKind,
     pub span: Span,
+    /// The line the token starts on, from 1.
+    pub line: u32,
 }
 
 impl Token {
-    pub fn new(kind: TokenKind, start: usize, end: usize) -> Self {
+    pub fn new(kind: TokenKind, start: usize, end: usize, line: u32) -> Self {
         Token {
             kind,
             span: Span::new(start, end),
+            line,
         }
     }
+}
+
+/// Newlines in `bytes`, as a line count that saturates.
+pub fn newlines(bytes: &[u8]) -> u32 {
+    // Most spans are a word or two: a plain loop beats a vector search's
+    // setup.
+    let count = if bytes.len() < 128 {
+        bytes.iter().filter(|&&b| b == b'\n').count()
+    } else {
+        crate::source::count_newlines(bytes)
+    };
+    u32::try_from(count).unwrap_or(u32::MAX)
 }

@@ -215,3 +215,108 @@ fn directive_checks_agree_with_nginx() {
         "{accepted} accepted, {refused} refused"
     );
 }
+
+/// `parse` writes crossplane's JSON as it reads (`crossplane::stream`);
+/// `--indent` serializes the tree. Both must say the same, byte for byte
+/// once serde writes compactly, on every corpus file: with and without the
+/// files they include (the MediaGoblin docs' configurations include stock
+/// files), with and without comments.
+#[test]
+fn streamed_json_is_the_trees_json_on_the_corpus() {
+    use mgdeploy::nginx::crossplane::{Options, Payload, stream};
+    use mgdeploy::nginx::include::{Follow, load};
+
+    let mut files = plain_files();
+    files.extend(common::files_under(
+        &common::corpus().join("mediagoblin/nginx"),
+        &[],
+    ));
+    assert!(files.len() > 600, "only {} files", files.len());
+    let mut with_includes = 0;
+    for path in &files {
+        let prefix = path.parent().expect("a corpus file has a directory");
+        for follow in [Follow::SingleFile, Follow::Includes] {
+            for comments in [false, true] {
+                let options = Options {
+                    comments,
+                    includes: follow == Follow::Includes,
+                };
+                let tree = load(path, prefix, follow).expect("readable corpus file");
+                if tree.files.len() > 1 {
+                    with_includes += 1;
+                }
+                let expected = serde_json::to_vec(&Payload {
+                    loaded: &tree,
+                    options,
+                })
+                .expect("serializable");
+                let streamed =
+                    stream::load(path, prefix, follow, options).expect("readable corpus file");
+                let mut written = Vec::new();
+                streamed.write(&mut written).expect("written to memory");
+                assert!(
+                    written == expected,
+                    "{} ({follow:?}, comments: {comments}): the streamed JSON differs",
+                    path.display()
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{} files streamed as their trees serialize; {with_includes} runs followed includes",
+        files.len()
+    );
+    assert!(with_includes > 0, "no corpus file included another");
+}
+
+/// A file of a few megabytes is read on one thread while its JSON is
+/// written on another: the same bytes as the tree's JSON, also when the
+/// file breaks near its end (the error comes from the reading side after
+/// most of the JSON was written).
+#[test]
+fn streamed_json_of_a_fleet_file_is_the_trees_json() {
+    use mgdeploy::nginx::crossplane::{Options, Payload, stream};
+    use mgdeploy::nginx::include::{Follow, load};
+
+    let script = common::shared().join("bench/gen_nginx.py");
+    let generated = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("1000")
+        .output()
+        .expect("run gen_nginx.py");
+    assert!(generated.status.success(), "gen_nginx.py failed");
+    // Two threads from one megabyte on.
+    assert!(generated.stdout.len() > 1 << 20, "a file of megabytes");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let whole = dir.path().join("fleet.conf");
+    std::fs::write(&whole, &generated.stdout).expect("write the file");
+    let broken = dir.path().join("broken.conf");
+    let mut bytes = generated.stdout.clone();
+    bytes.extend_from_slice(b"\n}\n");
+    std::fs::write(&broken, &bytes).expect("write the file");
+
+    for (path, ok) in [(&whole, true), (&broken, false)] {
+        for comments in [false, true] {
+            let options = Options {
+                comments,
+                includes: true,
+            };
+            let tree = load(path, dir.path(), Follow::Includes).expect("readable");
+            let expected = serde_json::to_vec(&Payload {
+                loaded: &tree,
+                options,
+            })
+            .expect("serializable");
+            let streamed =
+                stream::load(path, dir.path(), Follow::Includes, options).expect("readable");
+            let mut written = Vec::new();
+            streamed.write(&mut written).expect("written to memory");
+            assert_eq!(tree.files[0].config.is_ok(), ok, "{}", path.display());
+            assert!(
+                written == expected,
+                "{} (comments: {comments}): the streamed JSON differs",
+                path.display()
+            );
+        }
+    }
+}

@@ -6,13 +6,17 @@
 //! the backslash before its own quote character, every other escape stays as
 //! written, and `if (...)` loses its parentheses.
 
+mod json;
+pub mod stream;
+
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use std::borrow::Cow;
 
 use super::include::{Loaded, LoadedFile};
-use super::syntax::{Comment, Config, Directive, Node, Quote, Terminator, Word};
+use super::syntax::{Comment, Directive, Node, Quote, Terminator, Word};
 use crate::diagnostic::Diagnostic;
+use crate::source::Span;
 
 /// What to put in the payload.
 #[derive(Clone, Copy, Debug)]
@@ -66,8 +70,8 @@ fn status(ok: bool) -> &'static str {
 
 struct ErrorView<'a> {
     /// Present in the payload-level list, absent in a file's own list.
-    file: Option<&'a LoadedFile>,
-    diagnostic: &'a Diagnostic,
+    pub(super) file: Option<&'a LoadedFile>,
+    pub(super) diagnostic: &'a Diagnostic,
 }
 
 impl Serialize for ErrorView<'_> {
@@ -107,8 +111,7 @@ impl Serialize for FileView<'_> {
                 "parsed",
                 &NodesView {
                     file: self.file,
-                    config,
-                    text: std::str::from_utf8(config.source.bytes()).ok(),
+                    words: FileText::new(config.source.bytes()),
                     nodes: &config.children,
                     options: self.options,
                 },
@@ -121,10 +124,7 @@ impl Serialize for FileView<'_> {
 
 struct NodesView<'a> {
     file: &'a LoadedFile,
-    config: &'a Config,
-    /// The whole file, when it is UTF-8: a word is then a slice of it,
-    /// with no check of its own.
-    text: Option<&'a str>,
+    words: FileText<'a>,
     nodes: &'a [Node],
     options: Options,
 }
@@ -137,7 +137,7 @@ impl Serialize for NodesView<'_> {
                 Node::Comment(comment) => {
                     if self.options.comments {
                         seq.serialize_element(&CommentView {
-                            config: self.config,
+                            words: self.words,
                             comment,
                             line: comment.line,
                         })?;
@@ -153,7 +153,7 @@ impl Serialize for NodesView<'_> {
                     if self.options.comments {
                         for comment in &directive.comments {
                             seq.serialize_element(&CommentView {
-                                config: self.config,
+                                words: self.words,
                                 comment,
                                 line: directive.name.line,
                             })?;
@@ -167,7 +167,7 @@ impl Serialize for NodesView<'_> {
 }
 
 struct CommentView<'a> {
-    config: &'a Config,
+    words: FileText<'a>,
     comment: &'a Comment,
     line: u32,
 }
@@ -178,10 +178,7 @@ impl Serialize for CommentView<'_> {
         map.serialize_entry("directive", "#")?;
         map.serialize_entry("line", &self.line)?;
         map.serialize_entry("args", &[(); 0])?;
-        let text = self.config.bytes(self.comment.span);
-        let text = text.strip_prefix(b"#").unwrap_or(text);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        map.serialize_entry("comment", &String::from_utf8_lossy(text))?;
+        map.serialize_entry("comment", &self.words.comment(self.comment))?;
         map.end()
     }
 }
@@ -193,38 +190,22 @@ struct DirectiveView<'a> {
 
 impl Serialize for DirectiveView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let config = self.parent.config;
+        let words = self.parent.words;
         let d = self.directive;
         let mut map = s.serialize_map(None)?;
-        let text = self.parent.text;
-        let name = value(config, text, &d.name);
+        let name = words.value(&d.name);
         map.serialize_entry("directive", &name)?;
         map.serialize_entry("line", &d.name.line)?;
-        let lua = matches!(d.terminator, Terminator::Lua(_));
-        if name == "if" || lua {
-            let mut args: Vec<Cow<'_, str>> =
-                d.args.iter().map(|a| value(config, text, a)).collect();
-            if let Terminator::Lua(span) = &d.terminator {
-                let inner = crate::source::Span::new(
-                    span.start + 1,
-                    span.end.saturating_sub(1).max(span.start + 1),
-                );
-                args.push(String::from_utf8_lossy(config.bytes(inner)));
-            }
-            if name == "if" {
-                strip_if_parentheses(&mut args);
-            }
-            map.serialize_entry("args", &args)?;
-        } else {
+        match special_args(words, &name, &d.args, &d.terminator) {
+            Some(args) => map.serialize_entry("args", &args)?,
             // Most directives: each word written as it is read, no list made.
-            map.serialize_entry(
+            None => map.serialize_entry(
                 "args",
                 &ArgsView {
-                    config,
-                    text,
-                    words: &d.args,
+                    words,
+                    args: &d.args,
                 },
-            )?;
+            )?,
         }
         if self.parent.options.includes
             && let Some(files) = self.parent.file.included_by(d.name.span)
@@ -236,8 +217,7 @@ impl Serialize for DirectiveView<'_> {
                 "block",
                 &NodesView {
                     file: self.parent.file,
-                    config,
-                    text: self.parent.text,
+                    words,
                     nodes: &block.children,
                     options: self.parent.options,
                 },
@@ -247,64 +227,122 @@ impl Serialize for DirectiveView<'_> {
     }
 }
 
+/// The arguments of `if` (parentheses stripped) and of a Lua block (its
+/// code added), which crossplane changes; `None` for every other directive.
+fn special_args<'a>(
+    words: FileText<'a>,
+    name: &str,
+    args: &[Word],
+    terminator: &Terminator,
+) -> Option<Vec<Cow<'a, str>>> {
+    let lua = match terminator {
+        Terminator::Lua(span) => Some(*span),
+        _ => None,
+    };
+    if name != "if" && lua.is_none() {
+        return None;
+    }
+    let mut values: Vec<Cow<'_, str>> = args.iter().map(|a| words.value(a)).collect();
+    if let Some(block) = lua {
+        values.push(words.lua(block));
+    }
+    if name == "if" {
+        strip_if_parentheses(&mut values);
+    }
+    Some(values)
+}
+
 /// A directive's arguments, serialized one by one.
 struct ArgsView<'a> {
-    config: &'a Config,
-    text: Option<&'a str>,
-    words: &'a [Word],
+    words: FileText<'a>,
+    args: &'a [Word],
 }
 
 impl Serialize for ArgsView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.words.len()))?;
-        for word in self.words {
-            seq.serialize_element(&value(self.config, self.text, word))?;
+        let mut seq = s.serialize_seq(Some(self.args.len()))?;
+        for word in self.args {
+            seq.serialize_element(&self.words.value(word))?;
         }
         seq.end()
     }
 }
 
-/// `crossplane_value`, with the file's text when it is all UTF-8.
-fn value<'c>(config: &'c Config, text: Option<&'c str>, word: &Word) -> Cow<'c, str> {
-    let span = word.inner_span();
-    let plain = match word.quote {
-        Quote::None => true,
-        Quote::Double | Quote::Single => !config.bytes(span).contains(&b'\\'),
-    };
-    match text.and_then(|t| t.get(span.start..span.end)) {
-        Some(slice) if plain => Cow::Borrowed(slice),
-        _ => crossplane_value(config, word),
-    }
+/// The file words are read from: its bytes, and the same as text when the
+/// whole file is UTF-8 (a word is then a slice of it, with no check of its
+/// own).
+#[derive(Clone, Copy)]
+pub(crate) struct FileText<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
 }
 
-/// A word as crossplane reports it; borrowed from the file when no escape
-/// needs resolving (most words: no allocation per word).
-pub fn crossplane_value<'c>(config: &'c Config, word: &Word) -> Cow<'c, str> {
-    let raw = config.bytes(word.inner_span());
-    let quote = match word.quote {
-        Quote::None => return text(raw),
-        Quote::Double => b'"',
-        Quote::Single => b'\'',
-    };
-    if !raw.contains(&b'\\') {
-        return text(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        if b == b'\\' {
-            match raw.get(i + 1) {
-                Some(&next) if next == quote => out.push(quote),
-                Some(&next) => out.extend_from_slice(&[b'\\', next]),
-                None => out.push(b'\\'),
-            }
-            i += 2;
-        } else {
-            out.push(b);
-            i += 1;
+impl<'a> FileText<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        FileText {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
         }
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+
+    fn slice(&self, span: Span) -> &'a [u8] {
+        let end = span.end.min(self.bytes.len());
+        self.bytes.get(span.start.min(end)..end).unwrap_or_default()
+    }
+
+    /// A word as crossplane reports it: quotes gone, and the backslash
+    /// before the word's own quote character; every other escape stays.
+    /// Borrowed from the file when no escape needs resolving (most words).
+    pub(crate) fn value(&self, word: &Word) -> Cow<'a, str> {
+        let span = word.inner_span();
+        let raw = self.slice(span);
+        let quote = match word.quote {
+            Quote::None => None,
+            Quote::Double => Some(b'"'),
+            Quote::Single => Some(b'\''),
+        };
+        let escaped = quote.is_some() && raw.contains(&b'\\');
+        if !escaped {
+            return match self.text.and_then(|t| t.get(span.start..span.end)) {
+                Some(slice) => Cow::Borrowed(slice),
+                None => text(raw),
+            };
+        }
+        let quote = quote.unwrap_or(b'"');
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while let Some(&b) = raw.get(i) {
+            if b == b'\\' {
+                match raw.get(i + 1) {
+                    Some(&next) if next == quote => out.push(quote),
+                    Some(&next) => out.extend_from_slice(&[b'\\', next]),
+                    None => out.push(b'\\'),
+                }
+                i += 2;
+            } else {
+                out.push(b);
+                i += 1;
+            }
+        }
+        Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// A comment's text as crossplane reports it: without `#` and a CR.
+    fn comment(&self, comment: &Comment) -> Cow<'a, str> {
+        let raw = self.slice(comment.span);
+        let raw = raw.strip_prefix(b"#").unwrap_or(raw);
+        String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw))
+    }
+
+    /// The Lua code between a Lua block's braces, which crossplane lists as
+    /// the directive's last argument.
+    fn lua(&self, block: Span) -> Cow<'a, str> {
+        let inner = Span::new(
+            block.start + 1,
+            block.end.saturating_sub(1).max(block.start + 1),
+        );
+        String::from_utf8_lossy(self.slice(inner))
+    }
 }
 
 /// Bytes as text, borrowed when they are UTF-8 (checking that is much
