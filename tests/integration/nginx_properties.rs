@@ -1,5 +1,6 @@
 //! Properties of the nginx parser on generated input: what parses prints
-//! back byte for byte, and the lexer always agrees with the grammar.
+//! back byte for byte, the lexer always agrees with the grammar, and
+//! `parse`'s streamed JSON is the tree's.
 
 use std::sync::Arc;
 
@@ -24,6 +25,45 @@ fn assert_twins(source: &Arc<SourceFile>) {
             a.err().map(|e| e.to_string()),
             b.err().map(|e| e.to_string())
         ),
+    }
+}
+
+/// `parse`'s streamed JSON, read on one thread and on two, is the tree's
+/// JSON, for files that parse and files that do not.
+fn assert_streamed_as_tree(bytes: &[u8]) {
+    use mgdeploy::nginx::crossplane::{Options, Payload, stream};
+    use mgdeploy::nginx::include::{Follow, load};
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("generated.conf");
+    std::fs::write(&path, bytes).expect("write the file");
+    let options = Options {
+        comments: true,
+        includes: false,
+    };
+    let tree = load(&path, dir.path(), Follow::SingleFile).expect("readable");
+    let expected = serde_json::to_vec(&Payload {
+        loaded: &tree,
+        options,
+    })
+    .expect("serializable");
+    for threads_from in [0, usize::MAX] {
+        let streamed = stream::load_with_threads_from(
+            &path,
+            dir.path(),
+            Follow::SingleFile,
+            options,
+            threads_from,
+        )
+        .expect("readable");
+        let mut written = Vec::new();
+        streamed.write(&mut written).expect("written to memory");
+        assert!(
+            written == expected,
+            "two threads from {threads_from} bytes: {}\nvs the tree's {}",
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&expected)
+        );
     }
 }
 
@@ -125,6 +165,7 @@ proptest! {
         let config = parse(&source).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(config.print().expect("lossless tree"), source.bytes());
         assert_twins(&source);
+        assert_streamed_as_tree(source.bytes());
     }
 
     /// Arbitrary bytes drawn mostly from nginx's special characters: never a
@@ -136,6 +177,7 @@ proptest! {
     ], 0..200)) {
         let source = source(bytes);
         assert_twins(&source);
+        assert_streamed_as_tree(source.bytes());
         if let Ok(config) = parse(&source) {
             prop_assert_eq!(config.print().expect("lossless tree"), source.bytes());
         }

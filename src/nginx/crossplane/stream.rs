@@ -53,9 +53,21 @@ pub fn load(
     follow: Follow,
     options: Options,
 ) -> Result<Streamed, Diagnostic> {
+    load_with_threads_from(main, prefix, follow, options, TWO_THREADS_FROM)
+}
+
+/// `load`, with files of `two_threads_from` bytes or more read on two
+/// threads (tests hold both ways to the same output on small files).
+pub fn load_with_threads_from(
+    main: &Path,
+    prefix: &Path,
+    follow: Follow,
+    options: Options,
+    two_threads_from: usize,
+) -> Result<Streamed, Diagnostic> {
     let mut written = HashMap::new();
     let mut reader = |source: &Arc<SourceFile>| {
-        let (config, file) = read_and_write(source, options)?;
+        let (config, file) = read_and_write(source, options, two_threads_from)?;
         written.insert(source.path().to_path_buf(), file);
         Ok(config)
     };
@@ -161,8 +173,9 @@ const EVENTS_PER_CHUNK: usize = 4096;
 fn read_and_write(
     source: &Arc<SourceFile>,
     options: Options,
+    two_threads_from: usize,
 ) -> Result<(Config, Written), Diagnostic> {
-    if source.bytes().len() < TWO_THREADS_FROM {
+    if source.bytes().len() < two_threads_from {
         let mut writer = Writer::new(source, options);
         read(source, &mut writer)?;
         return Ok(writer.finish(source));
