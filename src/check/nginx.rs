@@ -6,6 +6,7 @@ use super::finding;
 use super::registry::{Rule, RuleInfo};
 use super::tables::{did_you_mean, nginx_directives};
 use crate::diagnostic::{Applicability, Diagnostic, Severity};
+use crate::names::NameSet;
 use crate::nginx::include::Loaded;
 use crate::nginx::syntax::walk;
 use crate::nginx::syntax::{Config, Directive};
@@ -28,10 +29,17 @@ pub fn all(loaded: &Loaded, is_main_conf: bool) -> Vec<Diagnostic> {
     for file in &loaded.files {
         match &file.config {
             Err(error) => out.push(error.clone().with_code(Rule::SyntaxError.code())),
+            // One walk for the three rules: a fleet's file has a million
+            // directives.
             Ok(config) => {
-                unknown_directives(config, &mut out);
-                params_without_pass(config, &mut out);
-                alias_traversal(config, &mut out);
+                let known = nginx_directives();
+                directives(config, |d, _| {
+                    unknown_directive(config, known, d, &mut out);
+                    if config.name_of(d) == b"location" {
+                        params_without_pass(config, d, &mut out);
+                        alias_traversal(config, d, &mut out);
+                    }
+                });
             }
         }
         out.extend(
@@ -56,131 +64,130 @@ fn directives(config: &Config, mut visit: impl FnMut(&Directive, &[&Directive]))
 }
 
 /// MG002.
-fn unknown_directives(config: &Config, out: &mut Vec<Diagnostic>) {
-    let known = nginx_directives();
-    directives(config, |d, _| {
-        if known.contains(config.value_ref(&d.name).as_ref()) {
-            return;
-        }
-        let text = config.value(&d.name);
-        let span = d.name.span;
-        match did_you_mean(&text, known) {
-            Some(meant) => {
-                let only_case = meant.eq_ignore_ascii_case(&text);
-                out.push(
-                    finding(
-                        Rule::UnknownDirective,
-                        Severity::Error,
-                        format!("unknown directive `{text}`"),
-                    )
-                    .at(&config.source, span, format!("did you mean `{meant}`?"))
-                    .with_help(if only_case {
-                        format!("nginx directive names are case-sensitive: write `{meant}`")
-                    } else {
-                        format!("write `{meant}`")
-                    })
-                    .with_fix(
-                        format!("write `{meant}`"),
-                        &config.source,
-                        span,
-                        meant,
-                        // Another letter may be another directive than meant.
-                        if only_case {
-                            Applicability::Safe
-                        } else {
-                            Applicability::Unsafe
-                        },
-                    ),
-                )
-            }
-            None => out.push(
+fn unknown_directive(config: &Config, known: &NameSet, d: &Directive, out: &mut Vec<Diagnostic>) {
+    if known.contains(config.value_ref(&d.name).as_ref()) {
+        return;
+    }
+    let text = config.value(&d.name);
+    let span = d.name.span;
+    match did_you_mean(&text, known) {
+        Some(meant) => {
+            let only_case = meant.eq_ignore_ascii_case(&text);
+            out.push(
                 finding(
                     Rule::UnknownDirective,
-                    Severity::Warning,
+                    Severity::Error,
                     format!("unknown directive `{text}`"),
                 )
-                .at(
+                .at(&config.source, span, format!("did you mean `{meant}`?"))
+                .with_help(if only_case {
+                    format!("nginx directive names are case-sensitive: write `{meant}`")
+                } else {
+                    format!("write `{meant}`")
+                })
+                .with_fix(
+                    format!("write `{meant}`"),
                     &config.source,
                     span,
-                    "not an nginx directive mgdeploy knows",
-                )
-                .with_help(
-                    "if it comes from a third-party module, make sure nginx loads that module",
+                    meant,
+                    // Another letter may be another directive than meant.
+                    if only_case {
+                        Applicability::Safe
+                    } else {
+                        Applicability::Unsafe
+                    },
                 ),
-            ),
+            )
         }
-    });
+        None => out.push(
+            finding(
+                Rule::UnknownDirective,
+                Severity::Warning,
+                format!("unknown directive `{text}`"),
+            )
+            .at(
+                &config.source,
+                span,
+                "not an nginx directive mgdeploy knows",
+            )
+            .with_help("if it comes from a third-party module, make sure nginx loads that module"),
+        ),
+    }
 }
 
-/// MG006.
-fn params_without_pass(config: &Config, out: &mut Vec<Diagnostic>) {
-    directives(config, |d, _| {
-        if config.name_of(d) != b"location" {
-            return;
+/// MG006, at a `location`.
+fn params_without_pass(config: &Config, d: &Directive, out: &mut Vec<Diagnostic>) {
+    let mut has_pass = false;
+    walk(d.children(), |inner, _| {
+        has_pass |= config.name_of(inner) == b"uwsgi_pass"
+    });
+    if has_pass {
+        return;
+    }
+    if let Some(param) = d.directives().find(|c| config.name_of(c) == b"uwsgi_param") {
+        out.push(
+            finding(
+                Rule::ParamWithoutPass,
+                Severity::Error,
+                "`uwsgi_param` in a location that does not `uwsgi_pass`",
+            )
+            .at(
+                &config.source,
+                param.name.span,
+                "this parameter goes nowhere",
+            )
+            .with_related(
+                &config.source,
+                d.name.span,
+                "this location passes nothing to uWSGI",
+            )
+            .with_help(
+                "add the `uwsgi_pass` this location was meant to have, or remove the parameters",
+            ),
+        );
+    }
+}
+
+/// MG015, at a `location`.
+fn alias_traversal(config: &Config, d: &Directive, out: &mut Vec<Diagnostic>) {
+    let [uri] = d.args.as_slice() else { return };
+    let uri_text = config.value(uri);
+    for child in d.directives() {
+        if config.name_of(child) != b"alias" {
+            continue;
         }
-        let mut has_pass = false;
-        walk(d.children(), |inner, _| {
-            has_pass |= config.name_of(inner) == b"uwsgi_pass"
-        });
-        if has_pass {
-            return;
+        let Some(target) = child.args.first() else {
+            continue;
+        };
+        let target_text = config.value(target);
+        if target_text.contains('$') {
+            continue;
         }
-        if let Some(param) = d.directives().find(|c| config.name_of(c) == b"uwsgi_param") {
+        let (uri_slash, alias_slash) = (uri_text.ends_with('/'), target_text.ends_with('/'));
+        if !uri_slash && alias_slash {
             out.push(
-                finding(Rule::ParamWithoutPass, Severity::Error, "`uwsgi_param` in a location that does not `uwsgi_pass`")
-                    .at(&config.source, param.name.span, "this parameter goes nowhere")
-                    .with_related(&config.source, d.name.span, "this location passes nothing to uWSGI")
-                    .with_help("add the `uwsgi_pass` this location was meant to have, or remove the parameters"),
+                finding(
+                    Rule::AliasTraversal,
+                    Severity::Error,
+                    format!("`location {uri_text}` without a trailing slash, aliased to a directory: `{uri_text}../` reaches the directory above"),
+                )
+                .at(&config.source, uri.span, "no trailing slash here")
+                .with_related(&config.source, target.span, "but one here")
+                .with_help(format!("write `location {uri_text}/`")),
+            );
+        } else if uri_slash && !alias_slash && !target_text.is_empty() {
+            out.push(
+                finding(
+                    Rule::AliasTraversal,
+                    Severity::Warning,
+                    format!("`location {uri_text}` ends with `/` but its alias does not: `{uri_text}x` maps to `{target_text}x`"),
+                )
+                .at(&config.source, target.span, "no trailing slash here")
+                .with_related(&config.source, uri.span, "but one here")
+                .with_help(format!("write `alias {target_text}/;`")),
             );
         }
-    });
-}
-
-/// MG015.
-fn alias_traversal(config: &Config, out: &mut Vec<Diagnostic>) {
-    directives(config, |d, _| {
-        if config.name_of(d) != b"location" {
-            return;
-        }
-        let [uri] = d.args.as_slice() else { return };
-        let uri_text = config.value(uri);
-        for child in d.directives() {
-            if config.name_of(child) != b"alias" {
-                continue;
-            }
-            let Some(target) = child.args.first() else {
-                continue;
-            };
-            let target_text = config.value(target);
-            if target_text.contains('$') {
-                continue;
-            }
-            let (uri_slash, alias_slash) = (uri_text.ends_with('/'), target_text.ends_with('/'));
-            if !uri_slash && alias_slash {
-                out.push(
-                    finding(
-                        Rule::AliasTraversal,
-                        Severity::Error,
-                        format!("`location {uri_text}` without a trailing slash, aliased to a directory: `{uri_text}../` reaches the directory above"),
-                    )
-                    .at(&config.source, uri.span, "no trailing slash here")
-                    .with_related(&config.source, target.span, "but one here")
-                    .with_help(format!("write `location {uri_text}/`")),
-                );
-            } else if uri_slash && !alias_slash && !target_text.is_empty() {
-                out.push(
-                    finding(
-                        Rule::AliasTraversal,
-                        Severity::Warning,
-                        format!("`location {uri_text}` ends with `/` but its alias does not: `{uri_text}x` maps to `{target_text}x`"),
-                    )
-                    .at(&config.source, target.span, "no trailing slash here")
-                    .with_related(&config.source, uri.span, "but one here")
-                    .with_help(format!("write `alias {target_text}/;`")),
-                );
-            }
-        }
-    });
+    }
 }
 
 /// Every `location` of the configuration's servers, for the static-file rule.
