@@ -38,18 +38,7 @@ impl Serialize for Payload<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(3))?;
         map.serialize_entry("status", status(self.loaded.is_ok()))?;
-        let errors: Vec<ErrorView<'_>> = self
-            .loaded
-            .files
-            .iter()
-            .flat_map(|f| {
-                f.errors().map(move |d| ErrorView {
-                    file: Some(f),
-                    diagnostic: d,
-                })
-            })
-            .collect();
-        map.serialize_entry("errors", &errors)?;
+        map.serialize_entry("errors", &payload_errors(self.loaded))?;
         let files: Vec<FileView<'_>> = self
             .loaded
             .files
@@ -70,8 +59,32 @@ fn status(ok: bool) -> &'static str {
 
 struct ErrorView<'a> {
     /// Present in the payload-level list, absent in a file's own list.
-    pub(super) file: Option<&'a LoadedFile>,
-    pub(super) diagnostic: &'a Diagnostic,
+    file: Option<&'a LoadedFile>,
+    diagnostic: &'a Diagnostic,
+}
+
+/// The payload's `"errors"`: every file's, each naming its file.
+fn payload_errors(loaded: &Loaded) -> Vec<ErrorView<'_>> {
+    loaded
+        .files
+        .iter()
+        .flat_map(|file| {
+            file.errors().map(move |diagnostic| ErrorView {
+                file: Some(file),
+                diagnostic,
+            })
+        })
+        .collect()
+}
+
+/// A file's own `"errors"`.
+fn file_errors(file: &LoadedFile) -> Vec<ErrorView<'_>> {
+    file.errors()
+        .map(|diagnostic| ErrorView {
+            file: None,
+            diagnostic,
+        })
+        .collect()
 }
 
 impl Serialize for ErrorView<'_> {
@@ -97,15 +110,7 @@ impl Serialize for FileView<'_> {
         map.serialize_entry("file", &self.file.path.to_string_lossy())?;
         let ok = self.file.errors().next().is_none();
         map.serialize_entry("status", status(ok))?;
-        let errors: Vec<ErrorView<'_>> = self
-            .file
-            .errors()
-            .map(|d| ErrorView {
-                file: None,
-                diagnostic: d,
-            })
-            .collect();
-        map.serialize_entry("errors", &errors)?;
+        map.serialize_entry("errors", &file_errors(self.file))?;
         match &self.file.config {
             Ok(config) => map.serialize_entry(
                 "parsed",
@@ -196,7 +201,7 @@ impl Serialize for DirectiveView<'_> {
         let name = words.value(&d.name);
         map.serialize_entry("directive", &name)?;
         map.serialize_entry("line", &d.name.line)?;
-        match special_args(words, &name, &d.args, &d.terminator) {
+        match special_args(words, &name, &d.args, lua_block(&d.terminator)) {
             Some(args) => map.serialize_entry("args", &args)?,
             // Most directives: each word written as it is read, no list made.
             None => map.serialize_entry(
@@ -233,12 +238,8 @@ fn special_args<'a>(
     words: FileText<'a>,
     name: &str,
     args: &[Word],
-    terminator: &Terminator,
+    lua: Option<Span>,
 ) -> Option<Vec<Cow<'a, str>>> {
-    let lua = match terminator {
-        Terminator::Lua(span) => Some(*span),
-        _ => None,
-    };
     if name != "if" && lua.is_none() {
         return None;
     }
@@ -250,6 +251,14 @@ fn special_args<'a>(
         strip_if_parentheses(&mut values);
     }
     Some(values)
+}
+
+/// The span of a Lua directive's `{ ... }`.
+fn lua_block(terminator: &Terminator) -> Option<Span> {
+    match terminator {
+        Terminator::Lua(span) => Some(*span),
+        _ => None,
+    }
 }
 
 /// A directive's arguments, serialized one by one.

@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use super::{ErrorView, FileText, Options, json, special_args, status};
+use super::{
+    FileText, Options, file_errors, json, lua_block, payload_errors, special_args, status,
+};
 use crate::diagnostic::Diagnostic;
 use crate::nginx::include::{Follow, Loaded, LoadedFile, follow_includes_with, read_main_with};
 use crate::nginx::parser::{Sink, Statement, read};
@@ -93,18 +95,7 @@ impl Streamed {
         head.extend_from_slice(b"{\"status\":");
         json::string(&mut head, status(self.loaded.is_ok()));
         head.extend_from_slice(b",\"errors\":");
-        let errors: Vec<ErrorView<'_>> = self
-            .loaded
-            .files
-            .iter()
-            .flat_map(|f| {
-                f.errors().map(move |d| ErrorView {
-                    file: Some(f),
-                    diagnostic: d,
-                })
-            })
-            .collect();
-        serde_json::to_writer(&mut head, &errors)?;
+        serde_json::to_writer(&mut head, &payload_errors(&self.loaded))?;
         head.extend_from_slice(b",\"config\":[");
         out.write_all(&head)?;
         for (index, file) in self.loaded.files.iter().enumerate() {
@@ -123,14 +114,7 @@ impl Streamed {
         head.extend_from_slice(b",\"status\":");
         json::string(&mut head, status(file.errors().next().is_none()));
         head.extend_from_slice(b",\"errors\":");
-        let errors: Vec<ErrorView<'_>> = file
-            .errors()
-            .map(|d| ErrorView {
-                file: None,
-                diagnostic: d,
-            })
-            .collect();
-        serde_json::to_writer(&mut head, &errors)?;
+        serde_json::to_writer(&mut head, &file_errors(file))?;
         head.extend_from_slice(b",\"parsed\":");
         out.write_all(&head)?;
         let written = match &file.config {
@@ -385,7 +369,7 @@ impl<'a> Writer<'a> {
 
     /// `{"directive":…,"line":…,"args":[…]`, and the place for
     /// `"includes"`; whether it is an `include`.
-    fn head(&mut self, statement: &Statement<'_>, terminator: &Terminator) -> bool {
+    fn head(&mut self, statement: &Statement<'_>, lua: Option<Span>) -> bool {
         self.next_element();
         let words = self.words;
         let name = words.value(&statement.name);
@@ -394,16 +378,9 @@ impl<'a> Writer<'a> {
         self.json.extend_from_slice(b",\"line\":");
         json::number(&mut self.json, statement.name.line as usize);
         self.json.extend_from_slice(b",\"args\":[");
-        match special_args(words, &name, statement.args, terminator) {
-            Some(args) => self.args(args.iter().map(|a| a.as_ref())),
-            None => {
-                for (i, word) in statement.args.iter().enumerate() {
-                    if i > 0 {
-                        self.json.push(b',');
-                    }
-                    json::string(&mut self.json, &words.value(word));
-                }
-            }
+        match special_args(words, &name, statement.args, lua) {
+            Some(args) => self.args(args),
+            None => self.args(statement.args.iter().map(|word| words.value(word))),
         }
         self.json.push(b']');
         // As `include::include_directives` tells: by the name as written.
@@ -415,12 +392,12 @@ impl<'a> Writer<'a> {
         include
     }
 
-    fn args<'s>(&mut self, args: impl Iterator<Item = &'s str>) {
-        for (i, arg) in args.enumerate() {
+    fn args<S: AsRef<str>>(&mut self, args: impl IntoIterator<Item = S>) {
+        for (i, arg) in args.into_iter().enumerate() {
             if i > 0 {
                 self.json.push(b',');
             }
-            json::string(&mut self.json, arg);
+            json::string(&mut self.json, arg.as_ref());
         }
     }
 
@@ -453,7 +430,7 @@ impl Sink for Writer<'_> {
     }
 
     fn directive(&mut self, statement: &Statement<'_>, terminator: Terminator) {
-        let include = self.head(statement, &terminator);
+        let include = self.head(statement, lua_block(&terminator));
         self.json.push(b'}');
         self.comments(statement.comments, statement.name.line);
         if include {
@@ -467,19 +444,20 @@ impl Sink for Writer<'_> {
     }
 
     fn open(&mut self, statement: &Statement<'_>, open: Span) {
-        let placeholder = Terminator::Block(Box::new(Block {
-            open,
-            children: Vec::new(),
-            close: open,
-        }));
-        let include = self.head(statement, &placeholder);
+        let include = self.head(statement, None);
         self.json.extend_from_slice(b",\"block\":[");
+        // Its `}` is set when the block closes.
         let include = include.then(|| {
+            let block = Block {
+                open,
+                children: Vec::new(),
+                close: open,
+            };
             self.includes.push(Directive {
                 name: statement.name,
                 args: statement.args.to_vec(),
                 comments: Vec::new(),
-                terminator: placeholder,
+                terminator: Terminator::Block(Box::new(block)),
             });
             self.includes.len() - 1
         });
