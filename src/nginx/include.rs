@@ -111,10 +111,20 @@ pub enum Follow {
 /// Errors are recorded on the file where they occur, so a caller can show
 /// all of them; an unreadable main file is the only hard failure.
 pub fn load(main: &Path, prefix: &Path, follow: Follow) -> Result<Loaded, Diagnostic> {
-    let first = read_main(main)?;
+    load_with(main, prefix, follow, &mut parse)
+}
+
+/// `load`, parsing each file with `reader`.
+pub fn load_with(
+    main: &Path,
+    prefix: &Path,
+    follow: Follow,
+    reader: &mut Reader<'_>,
+) -> Result<Loaded, Diagnostic> {
+    let first = read_main_with(main, reader)?;
     Ok(match follow {
         Follow::SingleFile => Loaded { files: vec![first] },
-        Follow::Includes => follow_includes(first, prefix, &Sysroot::none()),
+        Follow::Includes => follow_includes_with(first, prefix, &Sysroot::none(), reader),
     })
 }
 
@@ -125,7 +135,7 @@ pub fn read_main(main: &Path) -> Result<LoadedFile, Diagnostic> {
 }
 
 /// `read_main`, parsing with `reader`.
-pub fn read_main_with(main: &Path, reader: &mut Reader<'_>) -> Result<LoadedFile, Diagnostic> {
+fn read_main_with(main: &Path, reader: &mut Reader<'_>) -> Result<LoadedFile, Diagnostic> {
     let source = SourceFile::read(main).map_err(|error| {
         Diagnostic::error(format!("cannot read {}: {error}", main.display())).in_file(main)
     })?;
@@ -149,7 +159,7 @@ pub fn follow_includes(first: LoadedFile, prefix: &Path, sysroot: &Sysroot) -> L
 pub type Reader<'a> = dyn FnMut(&Arc<SourceFile>) -> Result<Config, Diagnostic> + 'a;
 
 /// `follow_includes`, parsing with `reader`.
-pub fn follow_includes_with(
+fn follow_includes_with(
     first: LoadedFile,
     prefix: &Path,
     sysroot: &Sysroot,

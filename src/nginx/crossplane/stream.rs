@@ -27,11 +27,10 @@ use super::{
     FileText, Options, file_errors, json, lua_block, payload_errors, special_args, status,
 };
 use crate::diagnostic::Diagnostic;
-use crate::nginx::include::{Follow, Loaded, LoadedFile, follow_includes_with, read_main_with};
+use crate::nginx::include::{Follow, Loaded, LoadedFile, load_with};
 use crate::nginx::parser::{Sink, Statement, read};
 use crate::nginx::syntax::{Block, Comment, Config, Directive, Node, Terminator, Word};
 use crate::source::{SourceFile, Span};
-use crate::sysroot::Sysroot;
 
 /// A configuration read for `parse`: the files as the loader knows them
 /// (each parsed file's tree holds only its includes) and each parsed
@@ -76,11 +75,7 @@ pub fn load_with_threads_from(
         written.insert(source.path().to_path_buf(), file);
         Ok(config)
     };
-    let first = read_main_with(main, &mut reader)?;
-    let loaded = match follow {
-        Follow::SingleFile => Loaded { files: vec![first] },
-        Follow::Includes => follow_includes_with(first, prefix, &Sysroot::none(), &mut reader),
-    };
+    let loaded = load_with(main, prefix, follow, &mut reader)?;
     Ok(Streamed {
         loaded,
         written,
