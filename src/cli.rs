@@ -267,6 +267,7 @@ impl MigrationArgs {
         let defaults = &config.migrate;
         let standard = options::Options::default();
         options::Options {
+            from: self.from.or(defaults.from),
             mount: self.mount.clone().or(defaults.mount.clone()),
             script_name: self
                 .script_name
@@ -290,6 +291,12 @@ impl MigrationArgs {
 
 #[derive(Clone, Debug, Args)]
 pub struct MigrationArgs {
+    /// The server MediaGoblin is moved from: fastcgi (paster/flup behind
+    /// fastcgi_pass, MediaGoblin up to 0.9) or http (paster/waitress behind
+    /// proxy_pass, 0.10 and later) [default: the one nginx reaches today].
+    #[arg(long, value_name = "SERVER", value_parser = parse_from)]
+    pub from: Option<options::Origin>,
+
     /// URL prefix to serve MediaGoblin under, e.g. / or /mediagoblin [default: keep today's].
     #[arg(long, value_name = "PATH", value_parser = parse_mount)]
     pub mount: Option<Mount>,
@@ -338,6 +345,10 @@ pub struct MigrationArgs {
     /// when the host has one; else none].
     #[arg(long = "service-style", value_name = "STYLE", value_parser = parse_service_style)]
     pub service_style: Option<options::ServiceStyle>,
+}
+
+fn parse_from(text: &str) -> Result<options::Origin, String> {
+    options::Origin::parse(text)
 }
 
 fn parse_service_style(text: &str) -> Result<options::ServiceStyle, String> {

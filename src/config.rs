@@ -47,6 +47,7 @@ struct RawConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawMigrate {
+    from: Option<Spanned<String>>,
     mount: Option<Spanned<String>>,
     script_name: Option<Spanned<String>>,
     socket: Option<Spanned<String>>,
@@ -84,6 +85,7 @@ pub struct Locations {
 /// `[migrate]`: the migration's choices, validated.
 #[derive(Clone, Debug, Default)]
 pub struct MigrateDefaults {
+    pub from: Option<options::Origin>,
     pub mount: Option<Mount>,
     pub script_name: Option<ScriptName>,
     pub socket: Option<Address>,
@@ -240,6 +242,11 @@ fn parse(source: &Arc<SourceFile>, cwd: &Path) -> Result<Config, Diagnostic> {
     };
     let m = &raw.migrate;
     let migrate = MigrateDefaults {
+        from: m
+            .from
+            .as_ref()
+            .map(|v| options::Origin::parse(v.get_ref()).map_err(|why| wrong(v, why)))
+            .transpose()?,
         mount: m
             .mount
             .as_ref()

@@ -64,7 +64,8 @@ pub fn indentation(bytes: &[u8], offset: usize) -> String {
 
 /// What to delete to remove the text at `span`: its whole line (and a
 /// comment after it on that line) when nothing else is on the line,
-/// otherwise the text and the blanks after it.
+/// otherwise the text and the blanks after it, or, when it ends the line,
+/// the blanks before it (no trailing blanks are left).
 pub fn removal(bytes: &[u8], span: Span) -> Span {
     let start = line_start(bytes, span.start);
     let end = line_end(bytes, span.end);
@@ -75,6 +76,9 @@ pub fn removal(bytes: &[u8], span: Span) -> Span {
         && (after_trimmed.is_empty() || after_trimmed.first() == Some(&b'#'))
     {
         Span::new(start, after_line_ending(bytes, end))
+    } else if after.iter().all(|&b| is_blank(b)) {
+        let blanks = before.iter().rev().take_while(|&&b| is_blank(b)).count();
+        Span::new(span.start - blanks, end)
     } else {
         let blanks = after.iter().take_while(|&&b| is_blank(b)).count();
         Span::new(span.start, span.end + blanks)
@@ -205,6 +209,9 @@ mod tests {
         assert_eq!(&BLOCK[span.start..span.end], b"    param A b;\n");
         let inline = b"a; b; c;\n";
         assert_eq!(removal(inline, Span::new(3, 5)), Span::new(3, 6));
+        // Last on its line: the blanks before it go, none are left behind.
+        let last = b"a; b;  \nc;\n";
+        assert_eq!(removal(last, Span::new(3, 5)), Span::new(2, 7));
     }
 
     #[test]

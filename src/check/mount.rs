@@ -41,6 +41,24 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
             .with_help("`mgdeploy migrate` moves this location to uWSGI"),
         );
     }
+    for location in &selection.http {
+        out.push(
+            finding(
+                Rule::StillPasterHttp,
+                Severity::Info,
+                format!(
+                    "MediaGoblin is served by paster's HTTP server at {}",
+                    location.uri()
+                ),
+            )
+            .at(
+                &location.config.source,
+                location.pass.span(),
+                "HTTP (paster serve, waitress)",
+            )
+            .with_help("`mgdeploy migrate --from http` moves this location to uWSGI"),
+        );
+    }
     let settings = deployment.uwsgi.as_ref().map(Settings::of);
     let python3 = settings.as_ref().and_then(|s| runs_python3(deployment, s));
     for location in &selection.uwsgi {
@@ -460,6 +478,21 @@ pub const MG004: RuleInfo = RuleInfo {
     explanation: "MediaGoblin's location passes requests to flup's FastCGI server, which needs Python 2 and \
         `paster`. MediaGoblin stopped documenting FastCGI in 0.10.0. `mgdeploy migrate` moves the \
         location to uWSGI, writes the uWSGI ini and patches lazystarter.sh.",
+    fix: None,
+};
+
+/// MG032: MediaGoblin is served by paster's HTTP server.
+pub const MG032: RuleInfo = RuleInfo {
+    code: "MG032",
+    name: "still-paster-http",
+    severity: Severity::Info,
+    security_severity: None,
+    summary: "MediaGoblin is served by paster's HTTP server",
+    explanation: "MediaGoblin's location proxies requests to the HTTP server of paste.ini (`paster serve`, \
+        waitress), as MediaGoblin's docs describe from 0.10.0 on. Nothing is wrong with that; \
+        `mgdeploy migrate --from http` moves the location to uWSGI (one process tree, the binary uwsgi \
+        protocol instead of a second HTTP hop), writes the uWSGI ini and patches lazystarter.sh, \
+        keeping the request headers MediaGoblin builds its URLs from.",
     fix: None,
 };
 

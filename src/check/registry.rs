@@ -91,10 +91,12 @@ pub enum Rule {
     UwsgiNotStartedAtBoot,
     /// MG031
     AmbiguousLocation,
+    /// MG032
+    StillPasterHttp,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 31] = [
+    pub const ALL: [Rule; 32] = [
         Rule::SyntaxError,
         Rule::UnknownDirective,
         Rule::IncludeProblem,
@@ -126,6 +128,7 @@ impl Rule {
         Rule::ServiceUwsgiCannotRunSite,
         Rule::UwsgiNotStartedAtBoot,
         Rule::AmbiguousLocation,
+        Rule::StillPasterHttp,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -161,6 +164,7 @@ impl Rule {
             Rule::ServiceUwsgiCannotRunSite => &super::process::MG029,
             Rule::UwsgiNotStartedAtBoot => &super::process::MG030,
             Rule::AmbiguousLocation => &super::MG031,
+            Rule::StillPasterHttp => &super::mount::MG032,
         }
     }
 
@@ -202,6 +206,7 @@ pub const RULES: &[RuleInfo] = &[
     super::process::MG029,
     super::process::MG030,
     super::MG031,
+    super::mount::MG032,
 ];
 
 pub fn rule(code: &str) -> Option<&'static RuleInfo> {

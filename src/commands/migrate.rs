@@ -20,7 +20,7 @@ pub fn migrate(
     let mut nginx_problems = problems.nginx;
     let options = args.migration.options(&config);
     if let Ok(selection) = mediagoblin_locations(&deployment, options.fcgi_address.as_ref()) {
-        let ours: Vec<_> = selection.fastcgi.iter().collect();
+        let ours: Vec<_> = selection.fastcgi.iter().chain(&selection.http).collect();
         escalate_missing_includes(&mut nginx_problems, &ours);
     }
     // nginx would refuse what is an error here: nothing is planned on it.

@@ -414,19 +414,32 @@ fn http_servers(paste: &IniFile) -> Vec<Address> {
         .filter(|s| s.name != "server:fcgi")
         .filter_map(|s| view::<PasteServer>(paste, &s.name))
         .filter(|server| !server.use_.contains("flup"))
-        .filter_map(|server| {
+        .flat_map(|server| {
             match (
                 server.unix_socket.or(server.socket),
+                server.listen,
                 server.host,
                 server.port,
             ) {
-                (Some(socket), _, _) => Address::parse_uwsgi(&socket),
-                (None, host, Some(port)) => {
+                (Some(socket), ..) => Address::parse_uwsgi(&socket).into_iter().collect(),
+                // waitress: `listen = 127.0.0.1:6543 [::1]:6543 *:8080`.
+                (None, Some(listen), ..) => listen
+                    .split_whitespace()
+                    .filter_map(|one| {
+                        Address::parse_uwsgi(&match one.strip_prefix("*:") {
+                            Some(port) => format!("0.0.0.0:{port}"),
+                            None => one.to_string(),
+                        })
+                    })
+                    .collect(),
+                (None, None, host, Some(port)) => {
                     // waitress and paster's http take `host = 0.0.0.0` or nothing.
                     let host = host.unwrap_or_else(|| "0.0.0.0".to_string());
                     Address::parse_uwsgi(&format!("{host}:{port}"))
+                        .into_iter()
+                        .collect()
                 }
-                _ => None,
+                _ => Vec::new(),
             }
         })
         .collect()

@@ -204,9 +204,12 @@ impl Deployment {
 
     /// The services that start MediaGoblin's FastCGI server.
     pub fn fastcgi_services(&self) -> impl Iterator<Item = &Service> {
-        self.services
-            .iter()
-            .filter(|s| s.role == crate::service::Role::FastCgi)
+        self.services_of(crate::service::Role::FastCgi)
+    }
+
+    /// The services that run `role` for the site.
+    pub fn services_of(&self, role: crate::service::Role) -> impl Iterator<Item = &Service> {
+        self.services.iter().filter(move |s| s.role == role)
     }
 
     /// nginx's worker user and group (`user` in nginx.conf; Debian's

@@ -25,6 +25,8 @@ pub struct PasteServer {
     pub socket: Option<String>,
     /// waitress's name for a UNIX socket.
     pub unix_socket: Option<String>,
+    /// waitress's `listen = HOST:PORT ...` (instead of host and port).
+    pub listen: Option<String>,
 }
 
 /// `[app:mediagoblin]`: the app egg and its config files.

@@ -15,7 +15,7 @@ use crate::deploy::{Deployment, Lazystarter};
 use crate::diagnostic::Diagnostic;
 use crate::escape::shell_word;
 use crate::plan::Edit;
-use crate::service::{Role, Service, is_fastcgi_argument};
+use crate::service::{Role, Service, is_paster_server_argument};
 use crate::source::Span;
 
 const STARTER: &str = "starter_cmd=paster";
@@ -130,7 +130,7 @@ const NOT_CALLERS: [&str; 10] = [
 ];
 
 /// Lines in the checkout (two levels deep, text files under 256 KiB) that
-/// run lazyserver.sh with FastCGI arguments: `file:line`.
+/// run lazyserver.sh with paster's server arguments: `file:line`.
 fn callers_in_checkout(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut dirs = vec![(root.to_path_buf(), 0)];
@@ -173,7 +173,7 @@ fn callers_in_checkout(root: &Path) -> Vec<String> {
                 if calls
                     && words
                         .iter()
-                        .any(|w| is_fastcgi_argument(w.trim_matches(['"', '\''])))
+                        .any(|w| is_paster_server_argument(w.trim_matches(['"', '\''])))
                 {
                     out.push(format!("{}:{}", path.display(), index + 1));
                 }
@@ -183,10 +183,15 @@ fn callers_in_checkout(root: &Path) -> Vec<String> {
     out
 }
 
-/// Says which callers of lazyserver.sh pass FastCGI arguments, which uWSGI
-/// refuses after the move.
-/// `rewritten`: services the migration rewrites (they no longer call it).
-pub fn warn_about_callers(deployment: &Deployment, rewritten: &[&Service], notes: &mut Notes) {
+/// Says which callers of lazyserver.sh pass paster's server arguments,
+/// which uWSGI refuses after the move. `rewritten`: services the migration
+/// rewrites (they no longer call it); `role`: what the moved server was.
+pub fn warn_about_callers(
+    deployment: &Deployment,
+    rewritten: &[&Service],
+    role: Role,
+    notes: &mut Notes,
+) {
     if deployment.lazystarter.is_none() {
         return;
     }
@@ -195,13 +200,17 @@ pub fn warn_about_callers(deployment: &Deployment, rewritten: &[&Service], notes
         deployment
             .services
             .iter()
-            .filter(|s| s.role == Role::FastCgi && s.runs_lazyserver())
+            .filter(|s| s.role == role && s.runs_lazyserver())
             .filter(|s| !rewritten.iter().any(|r| r.path == s.path))
             .map(|s| s.place()),
     );
     if !callers.is_empty() {
         notes.warning(format!(
-            "these start lazyserver.sh with FastCGI arguments (--server-name=fcgi fcgi_host=... fcgi_port=...), which uWSGI refuses (\"unrecognized option\"); run plain `./lazyserver.sh` there:\n{}",
+            "these start lazyserver.sh with paster's server arguments ({}), which uWSGI refuses (\"unrecognized option\"); run plain `./lazyserver.sh` there:\n{}",
+            match role {
+                Role::Http => "--server-name=main",
+                _ => "--server-name=fcgi fcgi_host=... fcgi_port=...",
+            },
             callers.join("\n")
         ));
     }
@@ -289,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn callers_with_fastcgi_arguments_are_found() {
+    fn callers_with_paster_server_arguments_are_found() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("docker")).unwrap();
         std::fs::write(
@@ -299,16 +308,16 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.path().join("notes.txt"),
-            "./lazyserver.sh --server-name=broadcast\n",
+            "# ./lazyserver.sh --server-name=fcgi\n./lazyserver.sh\n./lazyserver.sh --server-name=main\n",
         )
         .unwrap();
         let callers = callers_in_checkout(dir.path());
         assert_eq!(
             callers,
-            [format!(
-                "{}:3",
-                dir.path().join("docker/entrypoint.sh").display()
-            )]
+            [
+                format!("{}:3", dir.path().join("notes.txt").display()),
+                format!("{}:3", dir.path().join("docker/entrypoint.sh").display())
+            ]
         );
     }
 }

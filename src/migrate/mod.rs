@@ -6,6 +6,7 @@ pub mod lazystarter;
 pub mod nginx;
 pub mod notes;
 pub mod options;
+mod proxy;
 pub mod runtime;
 pub mod service;
 pub mod uwsgi_ini;
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use notes::Notes;
 use uwsgi_ini::IniValues;
 
-pub use options::{Mount, Options, ScriptName};
+pub use options::{Mount, Options, Origin, ScriptName};
 pub use runtime::Runtime;
 
 use crate::deploy::access::{Blocked, Want, blocked};
@@ -43,8 +44,15 @@ pub struct Migration {
 /// Plans the move of `deployment` with the choices of `options`.
 pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Diagnostic> {
     let selection = mediagoblin_locations(deployment, options.fcgi_address.as_ref())?;
-    let Some(reference) = selection.fastcgi.first() else {
-        return not_on_fastcgi(deployment, &selection);
+    let Some(origin) = origin(&selection, options.from)? else {
+        return nothing_to_move(deployment, &selection, options.from);
+    };
+    let locations = match origin {
+        Origin::FastCgi => &selection.fastcgi,
+        Origin::Http => &selection.http,
+    };
+    let Some(reference) = locations.first() else {
+        return nothing_to_move(deployment, &selection, options.from);
     };
     let runtime = runtime::choose(deployment, options.plugin.as_deref())?;
     if options.script_name == ScriptName::Modifier1 && runtime.is_python3() {
@@ -54,8 +62,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             .with_help("use --script-name mount (the default) or fixpathinfo"));
     }
     let current_mount = Mount::of_location(&reference.uri());
-    let mounts: Vec<Mount> = selection
-        .fastcgi
+    let mounts: Vec<Mount> = locations
         .iter()
         .map(|l| Mount::of_location(&l.uri()))
         .collect();
@@ -83,7 +90,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
     };
     let rewrite = nginx::rewrite(
         &deployment.nginx,
-        &selection.fastcgi,
+        locations,
         &nginx::Options {
             socket: options.socket.as_ref(),
             mount: &mount,
@@ -106,7 +113,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
     }
 
     // What starts uWSGI decides where its ini goes.
-    let choice = service::choose(deployment, options.service_style, &runtime)?;
+    let choice = service::choose(deployment, options.service_style, &runtime, origin.role())?;
 
     // The files as the server knows them: what mgdeploy writes into them
     // and into commands (the same as where they are read, on the server).
@@ -124,10 +131,10 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
         service::Choice::Rewrite(services) => services,
         _ => &[],
     };
-    lazystarter::warn_about_callers(deployment, rewritten, &mut notes);
+    lazystarter::warn_about_callers(deployment, rewritten, origin.role(), &mut notes);
 
     // The uWSGI ini.
-    let account = account(deployment, options)?;
+    let account = account(deployment, options, origin)?;
     let (user, group) = (account.user.clone(), account.group.clone());
     let mut uwsgi_ini_values = None;
     let existing = existing_ini(deployment, &socket)?;
@@ -246,11 +253,11 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
     if !plan.is_empty() {
         next_steps(
             deployment,
+            origin,
             &runtime,
             &start_command,
             &planned,
-            &user,
-            &group,
+            &account,
             &mut notes,
         );
     }
@@ -275,8 +282,14 @@ struct Account {
 /// (`uid`, `gid`), else, on the server itself, the checkout's owner. A
 /// mirror's file owners are this machine's: there one of the others must
 /// say.
-fn account(deployment: &Deployment, options: &Options) -> Result<Account, Diagnostic> {
-    let service = deployment.fastcgi_services().find(|s| s.user.is_some());
+fn account(
+    deployment: &Deployment,
+    options: &Options,
+    origin: Origin,
+) -> Result<Account, Diagnostic> {
+    let service = deployment
+        .services_of(origin.role())
+        .find(|s| s.user.is_some());
     let ini_value = |key: &str| {
         deployment.uwsgi.as_ref().and_then(|file| {
             crate::deploy::uwsgi_entries(file)
@@ -393,10 +406,36 @@ fn existing_ini(
     })
 }
 
-/// No FastCGI location is MediaGoblin's: say what it is served by instead.
-fn not_on_fastcgi(
+/// The server the move starts from: `--from` when given and nginx reaches
+/// MediaGoblin that way, else the one way nginx reaches it; `None` when
+/// there is nothing of that kind to move.
+fn origin(selection: &Selection<'_>, from: Option<Origin>) -> Result<Option<Origin>, Diagnostic> {
+    let fastcgi = !selection.fastcgi.is_empty();
+    let http = !selection.http.is_empty();
+    Ok(match from {
+        Some(Origin::FastCgi) => fastcgi.then_some(Origin::FastCgi),
+        Some(Origin::Http) => http.then_some(Origin::Http),
+        None if fastcgi && http => {
+            let (f, h) = (&selection.fastcgi[0], &selection.http[0]);
+            return Err(Diagnostic::error(
+                "nginx reaches MediaGoblin both over FastCGI and over HTTP; mgdeploy will not guess which to move",
+            )
+            .at(&f.config.source, f.pass.span(), "FastCGI (paster/flup)")
+            .with_related(&h.config.source, h.pass.span(), "HTTP (paster's HTTP server)")
+            .with_help("choose with --from fastcgi or --from http"));
+        }
+        None if fastcgi => Some(Origin::FastCgi),
+        None if http => Some(Origin::Http),
+        None => None,
+    })
+}
+
+/// Nothing to move from (`--from`'s server, or any): the site is on uWSGI
+/// already (nothing to do), or served another way, or not found.
+fn nothing_to_move(
     deployment: &Deployment,
     selection: &Selection<'_>,
+    from: Option<Origin>,
 ) -> Result<Migration, Diagnostic> {
     if let Some(location) = selection.uwsgi.first() {
         let mut notes = Notes::default();
@@ -420,7 +459,9 @@ fn not_on_fastcgi(
             already_on_uwsgi: Some(place),
         });
     }
-    if let Some(location) = selection.http.first() {
+    if from == Some(Origin::FastCgi)
+        && let Some(location) = selection.http.first()
+    {
         return Err(Diagnostic::error(
             "MediaGoblin is served over HTTP here, not FastCGI: there is no FastCGI to move",
         )
@@ -429,13 +470,44 @@ fn not_on_fastcgi(
             location.pass.span(),
             format!("nginx proxies to paster's HTTP server at {}", location.address),
         )
-        .with_note("this is how MediaGoblin 0.10 and later are deployed (paster serve paste.ini behind proxy_pass)"));
+        .with_note("this is how MediaGoblin 0.10 and later are deployed (paster serve paste.ini behind proxy_pass)")
+        .with_help("--from http moves it"));
     }
-    Err(
-        Diagnostic::error("no nginx location passes requests to MediaGoblin")
-            .in_file(&deployment.nginx.main)
-            .with_help("name the nginx file that has MediaGoblin's `location` with --nginx FILE"),
-    )
+    if from == Some(Origin::Http)
+        && let Some(location) = selection.fastcgi.first()
+    {
+        return Err(Diagnostic::error(
+            "MediaGoblin is served over FastCGI here, not HTTP: there is no HTTP server to move",
+        )
+        .at(
+            &location.config.source,
+            location.pass.span(),
+            format!("nginx passes to FastCGI at {}", location.address),
+        )
+        .with_help("--from fastcgi moves it"));
+    }
+    let mut error = Diagnostic::error("no nginx location passes requests to MediaGoblin")
+        .in_file(&deployment.nginx.main)
+        .with_help("name the nginx file that has MediaGoblin's `location` with --nginx FILE");
+    if from == Some(Origin::Http) {
+        let listening: Vec<String> = deployment
+            .http_servers
+            .iter()
+            .map(|a| a.to_nginx())
+            .collect();
+        error = error.with_note(if listening.is_empty() {
+            format!(
+                "{} has no [server:*] that says where paster's HTTP server listens (host and port, or unix_socket)",
+                deployment.paste.path.display()
+            )
+        } else {
+            format!(
+                "no proxy_pass reaches where paste.ini's HTTP servers listen: {}",
+                listening.join(", ")
+            )
+        });
+    }
+    Err(error)
 }
 
 fn lazystarter_uses_bin(deployment: &Deployment) -> bool {
@@ -580,23 +652,25 @@ fn access_warnings(
 
 fn next_steps(
     deployment: &Deployment,
+    origin: Origin,
     runtime: &Runtime,
     start: &[String],
     planned: &service::Planned,
-    user: &str,
-    group: &str,
+    account: &Account,
     notes: &mut Notes,
 ) {
+    let (user, group) = (&account.user, &account.group);
     if let Some(install) = &runtime.install {
         notes.next_step(format!(
             "Install uWSGI into the virtualenv, built against its Python (it needs a C compiler and the Python headers): `{}`.",
             runtime::shell_command(install)
         ));
     }
-    if deployment.fastcgi_services().next().is_none() {
-        notes.next_step(
-            "Stop the FastCGI server: the `paster serve ... --server-name=fcgi` process started by lazyserver.sh.",
-        );
+    if deployment.services_of(origin.role()).next().is_none() {
+        notes.next_step(match origin {
+            Origin::FastCgi => "Stop the FastCGI server: the `paster serve ... --server-name=fcgi` process started by lazyserver.sh.",
+            Origin::Http => "Stop paster's HTTP server, so that uWSGI can take its address: the `paster serve ... --server-name=main` process started by lazyserver.sh.",
+        });
     }
     for step in &planned.steps {
         notes.next_step(step.clone());

@@ -1,7 +1,8 @@
 //! Rewriting MediaGoblin's FastCGI locations into uWSGI ones as minimal
 //! edits: directive names renamed, FastCGI-only directives and MediaGoblin's
 //! PATH_INFO workaround removed with their comment, the params include
-//! switched to uwsgi_params, the prefix moved when asked. SCRIPT_NAME always
+//! switched to uwsgi_params, the prefix moved when asked (HTTP locations:
+//! `proxy.rs`, then the same prefix and SCRIPT_NAME steps). SCRIPT_NAME always
 //! reaches the app: MediaGoblin and Paste's urlmap read
 //! `environ['SCRIPT_NAME']`, uwsgi_params sends none, and uWSGI adds none for
 //! an app at `/`, so at `/` the location sends it empty. Nothing outside
@@ -22,8 +23,8 @@ use crate::lines::{
 use crate::nginx::syntax::walk;
 use crate::nginx::syntax::{Config, Directive, Word};
 use crate::plan::Edit;
-use crate::protocol::Address;
 use crate::protocol::directives::{Fate, PARAMS_FILES, UWSGI_PARAMS, fate};
+use crate::protocol::{Address, Protocol};
 use crate::source::Span;
 
 /// What the rewrite needs to know besides the locations.
@@ -45,10 +46,11 @@ pub struct Rewrite {
 }
 
 /// The comment that says why SCRIPT_NAME is sent at `/`.
-const SCRIPT_NAME_COMMENT: &str =
+pub(super) const SCRIPT_NAME_COMMENT: &str =
     "# MediaGoblin reads SCRIPT_NAME, which uwsgi_params does not send.";
 
-fn text(config: &Config, directive: &Directive) -> String {
+/// A directive as written: its name and raw arguments, then `;`.
+pub(super) fn text(config: &Config, directive: &Directive) -> String {
     let mut out = config.raw(&directive.name).into_owned();
     for arg in &directive.args {
         out.push(' ');
@@ -60,11 +62,15 @@ fn text(config: &Config, directive: &Directive) -> String {
 
 /// The edit that renames `fastcgi_*` to `uwsgi_*`.
 fn rename(config: &Config, word: &Word) -> Option<Edit> {
+    rename_from(config, word, "fastcgi")
+}
+
+/// The edit that renames `{family}_*` to `uwsgi_*`.
+pub(super) fn rename_from(config: &Config, word: &Word, family: &str) -> Option<Edit> {
     let span = word.inner_span();
-    config
-        .bytes(span)
-        .starts_with(b"fastcgi_")
-        .then(|| Edit::replace(Span::new(span.start, span.start + "fastcgi".len()), "uwsgi"))
+    let name = config.bytes(span);
+    (name.starts_with(family.as_bytes()) && name.get(family.len()) == Some(&b'_'))
+        .then(|| Edit::replace(Span::new(span.start, span.start + family.len()), "uwsgi"))
 }
 
 /// A word with `$fastcgi_script_name` / `$fastcgi_path_info` replaced by
@@ -104,7 +110,7 @@ pub fn rewrite(
     options: &Options<'_>,
 ) -> Result<Rewrite, Diagnostic> {
     let mut out = Rewrite::default();
-    let mut cache_zones: Vec<String> = Vec::new();
+    let mut cache_zones: Vec<CacheZone> = Vec::new();
     for location in locations {
         rewrite_location(nginx, location, options, &mut out, &mut cache_zones)?;
     }
@@ -112,23 +118,33 @@ pub fn rewrite(
     Ok(out)
 }
 
+/// A cache zone a renamed `fastcgi_cache`/`proxy_cache` used.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct CacheZone {
+    pub name: String,
+    /// The directive that declares it: `fastcgi_cache_path`, `proxy_cache_path`.
+    pub declared_by: &'static str,
+}
+
 /// The nginx value of a word mgdeploy writes, quoted as nginx needs it.
-fn word(value: &str) -> Result<String, Diagnostic> {
+pub(super) fn word(value: &str) -> Result<String, Diagnostic> {
     nginx_word(value)
         .map_err(|e| Diagnostic::error(format!("cannot write the nginx configuration: {e}")))
 }
 
 /// What one location's rewrite has found so far.
 #[derive(Default)]
-struct Found {
-    removals: Vec<Span>,
+pub(super) struct Found {
+    pub removals: Vec<Span>,
     /// Start of the first line of MediaGoblin's SCRIPT_NAME/PATH_INFO
     /// workaround (removed or kept), where its comment ends.
-    first_workaround: Option<usize>,
-    /// `fastcgi_param SCRIPT_NAME "";`, kept as `uwsgi_param` at `/`.
-    kept_script_name: bool,
-    include_end: Option<usize>,
-    pass_end: Option<usize>,
+    pub first_workaround: Option<usize>,
+    /// The location sends SCRIPT_NAME itself (`fastcgi_param SCRIPT_NAME
+    /// "";` kept as `uwsgi_param` at `/`, ...).
+    pub kept_script_name: bool,
+    /// Where the params include ends, after which SCRIPT_NAME goes.
+    pub include_end: Option<usize>,
+    pub pass_end: Option<usize>,
 }
 
 fn rewrite_location(
@@ -136,11 +152,9 @@ fn rewrite_location(
     location: &PassLocation<'_>,
     options: &Options<'_>,
     out: &mut Rewrite,
-    cache_zones: &mut Vec<String>,
+    cache_zones: &mut Vec<CacheZone>,
 ) -> Result<(), Diagnostic> {
     let config = location.config;
-    let bytes = config.source.bytes();
-    let file = location.file;
     let source = &config.source;
     let prefix_location = match location.location.args.as_slice() {
         [_] => true,
@@ -152,7 +166,28 @@ fn rewrite_location(
             .at(source, location.location.span(), "mgdeploy rewrites prefix locations only")
             .with_help("change it to a prefix location such as `location /mediagoblin/ {`, then run migrate again"));
     }
-    let current = Mount::of_location(&location.uri());
+    let found = match location.protocol {
+        Protocol::Http => {
+            super::proxy::rewrite_location(nginx, location, options, out, cache_zones)?
+        }
+        Protocol::FastCgi | Protocol::Uwsgi => {
+            rewrite_fastcgi(nginx, location, options, out, cache_zones)?
+        }
+    };
+    finish_location(location, options, found, out)
+}
+
+/// The FastCGI directives of one location, renamed or removed.
+fn rewrite_fastcgi(
+    nginx: &Nginx,
+    location: &PassLocation<'_>,
+    options: &Options<'_>,
+    out: &mut Rewrite,
+    cache_zones: &mut Vec<CacheZone>,
+) -> Result<Found, Diagnostic> {
+    let config = location.config;
+    let bytes = config.source.bytes();
+    let file = location.file;
     let at_root = options.mount.is_root();
     let has_split = {
         let mut found = false;
@@ -286,7 +321,10 @@ fn rewrite_location(
                                 file,
                                 Edit::replace(zone.span, word(&format!("{zone_name}_uwsgi"))?),
                             ));
-                            cache_zones.push(zone_name);
+                            cache_zones.push(CacheZone {
+                                name: zone_name,
+                                declared_by: "fastcgi_cache_path",
+                            });
                         }
                     }
                 }
@@ -330,7 +368,24 @@ fn rewrite_location(
             found.removals.extend(lines);
         }
     }
-    for span in tidy_removals(bytes, found.removals) {
+    Ok(found)
+}
+
+/// What every moved location gets, whatever it passed to before: the
+/// removals made tidy, the prefix moved when asked, SCRIPT_NAME sent as the
+/// mount needs, and a word on settings inherited from the server block.
+fn finish_location(
+    location: &PassLocation<'_>,
+    options: &Options<'_>,
+    mut found: Found,
+    out: &mut Rewrite,
+) -> Result<(), Diagnostic> {
+    let config = location.config;
+    let bytes = config.source.bytes();
+    let file = location.file;
+    let current = Mount::of_location(&location.uri());
+    let at_root = options.mount.is_root();
+    for span in tidy_removals(bytes, std::mem::take(&mut found.removals)) {
         out.edits.push((file, Edit::delete(span)));
     }
 
@@ -398,31 +453,41 @@ fn rewrite_location(
         ));
     }
 
-    // FastCGI settings inherited from the server block do not reach uWSGI.
+    // Settings inherited from the server block do not reach uWSGI.
+    let family: &[u8] = match location.protocol {
+        Protocol::Http => b"proxy_",
+        Protocol::FastCgi | Protocol::Uwsgi => b"fastcgi_",
+    };
     if let Some(server) = location.server {
         let inherited: Vec<String> = server
             .directives()
-            .filter(|d| config.name_of(d).starts_with(b"fastcgi_"))
+            .filter(|d| config.name_of(d).starts_with(family))
             .map(|d| text(config, d))
             .collect();
         if !inherited.is_empty() {
             out.notes.warning(format!(
-                "{place}: the server block sets {}; these applied to MediaGoblin over FastCGI, and their uwsgi_* twins must be added by hand if still wanted",
-                inherited.join(" ")
+                "{place}: the server block sets {}; these applied to MediaGoblin over {}, and their uwsgi_* twins (uwsgi_param HTTP_* for a header) must be added by hand if still wanted",
+                inherited.join(" "),
+                location.protocol.name()
             ));
         }
     }
     Ok(())
 }
 
-/// `fastcgi_cache ZONE` became `uwsgi_cache ZONE_uwsgi`: the zone needs a
-/// `uwsgi_cache_path` of its own (FastCGI and uWSGI cache zones cannot be
-/// shared), next to the `fastcgi_cache_path` that declares ZONE.
-fn cache_twins(nginx: &Nginx, zones: &[String], out: &mut Rewrite) {
+/// `fastcgi_cache ZONE` (or `proxy_cache ZONE`) became `uwsgi_cache
+/// ZONE_uwsgi`: the zone needs a `uwsgi_cache_path` of its own (cache zones
+/// of two modules cannot be shared), next to the `fastcgi_cache_path` (or
+/// `proxy_cache_path`) that declares ZONE.
+fn cache_twins(nginx: &Nginx, zones: &[CacheZone], out: &mut Rewrite) {
     let mut zones = zones.to_vec();
     zones.sort();
     zones.dedup();
-    for zone in zones {
+    for CacheZone {
+        name: zone,
+        declared_by,
+    } in zones
+    {
         let mut found = false;
         for (file, loaded) in nginx.loaded.files.iter().enumerate() {
             let Ok(config) = &loaded.config else { continue };
@@ -434,7 +499,7 @@ fn cache_twins(nginx: &Nginx, zones: &[String], out: &mut Rewrite) {
                         .iter()
                         .any(|a| config.value(a).starts_with(&format!("keys_zone={z}:")))
                 };
-                if config.name_of(d) == b"fastcgi_cache_path" && keys_zone(d, &zone) {
+                if config.name_of(d) == declared_by.as_bytes() && keys_zone(d, &zone) {
                     declared.push(d);
                 }
                 if config.name_of(d) == b"uwsgi_cache_path"
@@ -472,7 +537,7 @@ fn cache_twins(nginx: &Nginx, zones: &[String], out: &mut Rewrite) {
         }
         if !found {
             out.notes.warning(format!(
-                "no fastcgi_cache_path declares cache zone {zone}; add a uwsgi_cache_path with keys_zone={zone}_uwsgi"
+                "no {declared_by} declares cache zone {zone}; add a uwsgi_cache_path with keys_zone={zone}_uwsgi"
             ));
         }
     }

@@ -19,6 +19,42 @@ pub enum ScriptName {
     Modifier1,
 }
 
+/// The server MediaGoblin is moved from: how nginx reaches it today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// paster/flup behind `fastcgi_pass` (MediaGoblin up to 0.9).
+    FastCgi,
+    /// paster/waitress behind `proxy_pass` (MediaGoblin 0.10 and later).
+    Http,
+}
+
+impl Origin {
+    pub fn parse(text: &str) -> Result<Origin, String> {
+        match text {
+            "fastcgi" => Ok(Origin::FastCgi),
+            "http" => Ok(Origin::Http),
+            other => Err(format!(
+                "`{other}` is not a server to move from: use fastcgi or http"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::FastCgi => "fastcgi",
+            Origin::Http => "http",
+        }
+    }
+
+    /// What the services that ran this server do.
+    pub fn role(self) -> crate::service::Role {
+        match self {
+            Origin::FastCgi => crate::service::Role::FastCgi,
+            Origin::Http => crate::service::Role::Http,
+        }
+    }
+}
+
 /// What starts uWSGI after the move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServiceStyle {
@@ -179,6 +215,8 @@ pub fn fcgi_address(text: &str) -> Result<Address, String> {
 /// Everything `migrate::plan` needs besides the deployment.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// The server to move from; `None`: the one nginx reaches today.
+    pub from: Option<Origin>,
     /// Where to serve MediaGoblin; `None` keeps today's prefix.
     pub mount: Option<Mount>,
     pub script_name: ScriptName,
@@ -200,6 +238,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            from: None,
             mount: None,
             script_name: ScriptName::Mount,
             socket: None,

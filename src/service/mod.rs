@@ -50,6 +50,18 @@ pub enum Role {
     Uwsgi,
 }
 
+impl Role {
+    /// The server, as the summary names it.
+    pub fn server(self) -> &'static str {
+        match self {
+            Role::FastCgi => "the FastCGI server",
+            Role::Http => "paster's HTTP server",
+            Role::Celery => "the celery worker",
+            Role::Uwsgi => "uWSGI",
+        }
+    }
+}
+
 /// One service of the site.
 #[derive(Clone, Debug)]
 pub struct Service {
@@ -141,6 +153,16 @@ impl Service {
 
 fn basename(word: &str) -> &str {
     word.rsplit('/').next().unwrap_or(word)
+}
+
+/// Arguments with which paster (or lazyserver.sh) starts one of paste.ini's
+/// servers (`--server-name=main`, `http_port=...`, flup's), which uWSGI
+/// refuses.
+pub fn is_paster_server_argument(word: &str) -> bool {
+    is_fastcgi_argument(word)
+        || word.starts_with("--server-name")
+        || word.starts_with("http_host=")
+        || word.starts_with("http_port=")
 }
 
 /// Arguments with which paster (or lazyserver.sh) starts flup's FastCGI server.

@@ -530,11 +530,14 @@ fn run_case(case: &Case, failures: &mut Vec<String>) {
         return;
     }
 
-    // check sees the FastCGI mount before the move.
+    // check sees the mount to move: FastCGI (MG004) or paster's HTTP (MG032).
     let before = check(case, &top);
-    if !codes(&before).iter().any(|c| c.contains(" MG004 ")) {
+    if !codes(&before)
+        .iter()
+        .any(|c| c.contains(" MG004 ") || c.contains(" MG032 "))
+    {
         failures.push(format!(
-            "{}: check on the input does not report the FastCGI mount: {:?}",
+            "{}: check on the input does not report the FastCGI or HTTP mount: {:?}",
             case.name,
             codes(&before)
         ));
@@ -742,6 +745,10 @@ fixtures! {
     debian_apps => "debian-apps",
     debian_layout => "debian-layout",
     docs_v0_1_0 => "docs-v0.1.0",
+    docs_v0_10_0 => "docs-v0.10.0",
+    docs_v0_12_1 => "docs-v0.12.1",
+    docs_v0_12_1_subpath => "docs-v0.12.1-subpath",
+    docs_v0_15_0_proxy_params => "docs-v0.15.0-proxy-params",
     docs_v0_1_0_subpath => "docs-v0.1.0-subpath",
     docs_v0_2_0 => "docs-v0.2.0",
     docs_v0_2_0_subpath => "docs-v0.2.0-subpath",
@@ -756,7 +763,7 @@ fixtures! {
     emperor_vassal => "emperor-vassal",
     fastcgi_cache => "fastcgi-cache",
     fixpathinfo => "fixpathinfo",
-    http_proxy => "http-proxy",
+    http_prefix_location => "http-prefix-location",
     init_script => "init-script",
     php_beside => "php-beside",
     python2_virtualenv => "python2-virtualenv",

@@ -534,7 +534,9 @@ fn callers_passing_fastcgi_arguments_are_named() {
     let output = migrate(&top, &["--dry-run"]);
     let text = out(&output);
     assert!(
-        text.contains("these start lazyserver.sh with FastCGI arguments"),
+        text.contains(
+            "these start lazyserver.sh with paster's server arguments (--server-name=fcgi"
+        ),
         "{text}"
     );
     assert!(

@@ -93,12 +93,14 @@ fn needs_system_uwsgi(style: ServiceStyle, runtime: &Runtime) -> Result<(), Diag
 }
 
 /// Chooses what starts uWSGI: `style` when given, else what the host uses.
+/// `role`: what the services to replace ran (FastCGI or paster's HTTP server).
 pub fn choose<'d>(
     deployment: &'d Deployment,
     style: Option<ServiceStyle>,
     runtime: &Runtime,
+    role: crate::service::Role,
 ) -> Result<Choice<'d>, Diagnostic> {
-    let fastcgi: Vec<&Service> = deployment.fastcgi_services().collect();
+    let fastcgi: Vec<&Service> = deployment.services_of(role).collect();
     Ok(match style {
         None if !fastcgi.is_empty() => Choice::Rewrite(fastcgi),
         None | Some(ServiceStyle::None) => Choice::None(fastcgi),
@@ -133,8 +135,8 @@ fn program_path(runtime: &Runtime, deployment: &Deployment) -> String {
     }
 }
 
-/// How to stop a service that started FastCGI and keep it from starting
-/// at boot.
+/// How to stop a service that started paster (FastCGI or HTTP) and keep
+/// it from starting at boot.
 fn stop_and_disable(service: &Service, deployment: &Deployment) -> String {
     let name = service.name();
     let how = match service.manager {
@@ -146,7 +148,8 @@ fn stop_and_disable(service: &Service, deployment: &Deployment) -> String {
         ),
     };
     format!(
-        "Stop the FastCGI server and keep it from starting at boot: {how} ({} starts it).",
+        "Stop {} and keep it from starting at boot: {how} ({} starts it).",
+        service.role.server(),
         deployment.server(&service.path).display()
     )
 }

@@ -1,0 +1,627 @@
+//! Rewriting MediaGoblin's `proxy_pass` location (paster's HTTP server, the
+//! way MediaGoblin 0.10 and later are deployed) into a uWSGI one, as
+//! minimal edits: `proxy_pass` becomes `uwsgi_pass` on the same address,
+//! `include uwsgi_params` is added, `proxy_*` settings with a `uwsgi_*` twin
+//! are renamed and the others removed with the reason, and the request
+//! headers nginx set for paster (`proxy_set_header`, Debian's
+//! `proxy_params`) become the `uwsgi_param HTTP_*` variables MediaGoblin
+//! reads them from, so it builds the same absolute URLs. The prefix and
+//! SCRIPT_NAME are then handled as for FastCGI (`nginx.rs`).
+
+use super::nginx::{CacheZone, Found, Options, Rewrite, rename_from, text, word};
+use crate::deploy::Nginx;
+use crate::deploy::locations::PassLocation;
+use crate::diagnostic::Diagnostic;
+use crate::lines::{comment_lines_above, insert_line_after, line_end, line_start, removal};
+use crate::nginx::syntax::{Config, Directive, walk};
+use crate::plan::Edit;
+use crate::protocol::directives::{Fate, UWSGI_PARAMS, proxy_fate};
+use crate::source::Span;
+
+/// Headers of the HTTP hop itself: they meant nothing to MediaGoblin.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+];
+
+/// The comment that says what the `uwsgi_param HTTP_*` lines are.
+const HEADERS_COMMENT: &str =
+    "# The request headers nginx set for paster, as the variables MediaGoblin reads.";
+
+/// The parts of a `proxy_pass` URL that matter here.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct ProxyUrl<'a> {
+    pub https: bool,
+    /// `host:port`, `unix:/path`, or an upstream's name, as written.
+    pub authority: &'a str,
+    /// What follows the address: `""`, `/`, `/path/`.
+    pub uri: &'a str,
+}
+
+impl<'a> ProxyUrl<'a> {
+    pub fn parse(url: &'a str) -> ProxyUrl<'a> {
+        let (https, rest) = match url.strip_prefix("https://") {
+            Some(rest) => (true, rest),
+            None => (false, url.strip_prefix("http://").unwrap_or(url)),
+        };
+        // `unix:/path:/uri`: the socket's path ends at the next colon.
+        let end = match rest.strip_prefix("unix:") {
+            Some(path) => path.find(':').map_or(rest.len(), |i| "unix:".len() + i),
+            None => rest.find('/').unwrap_or(rest.len()),
+        };
+        let (authority, uri) = rest.split_at(end);
+        let uri = if authority.starts_with("unix:") {
+            uri.strip_prefix(':').unwrap_or(uri)
+        } else {
+            uri
+        };
+        ProxyUrl {
+            https,
+            authority,
+            uri,
+        }
+    }
+
+    /// The port nginx put into `$proxy_port` and `Host: $proxy_host`.
+    fn port(&self) -> String {
+        match self.authority.rsplit_once(':') {
+            Some((_, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                port.to_string()
+            }
+            _ if self.https => "443".to_string(),
+            _ => "80".to_string(),
+        }
+    }
+}
+
+/// The uWSGI variable a request header arrives in: `X-Real-IP` →
+/// `HTTP_X_REAL_IP`. `None` for a name that is no HTTP token of letters,
+/// digits and `-` (there would be no telling what MediaGoblin reads).
+pub(super) fn header_variable(name: &str) -> Option<String> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return None;
+    }
+    Some(format!(
+        "HTTP_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    ))
+}
+
+/// `proxy_set_header NAME VALUE;` said as uWSGI's: `uwsgi_param
+/// HTTP_NAME VALUE if_not_empty;`. nginx leaves out a header whose value is
+/// empty, and `if_not_empty` does the same for the variable; a parameter
+/// named `HTTP_*` also keeps nginx from sending the visitor's own header of
+/// that name, as `proxy_set_header` did.
+pub(super) fn header_param(variable: &str, raw_value: &str) -> String {
+    let may_be_empty = raw_value.contains('$') || matches!(raw_value, "\"\"" | "''");
+    if may_be_empty {
+        format!("uwsgi_param {variable} {raw_value} if_not_empty;")
+    } else {
+        format!("uwsgi_param {variable} {raw_value};")
+    }
+}
+
+/// A header's value with the variables that only exist while proxying
+/// (`$proxy_host`, `$proxy_port`) replaced by what they held.
+fn without_proxy_variables(raw: &str, url: &ProxyUrl<'_>) -> Option<String> {
+    let port = url.port();
+    let replaced = raw
+        .replace("${proxy_host}", url.authority)
+        .replace("$proxy_host", url.authority)
+        .replace("${proxy_port}", &port)
+        .replace("$proxy_port", &port);
+    (replaced != raw).then_some(replaced)
+}
+
+/// What one `proxy_set_header` becomes.
+enum Header {
+    /// `uwsgi_param` lines, and what to say about them.
+    Param {
+        lines: Vec<String>,
+        said: Option<String>,
+    },
+    /// Nothing, for this reason.
+    Dropped(String),
+}
+
+fn header(name: &str, raw_value: &str, url: &ProxyUrl<'_>) -> Header {
+    let lower = name.to_ascii_lowercase();
+    if HOP_BY_HOP.contains(&lower.as_str()) {
+        return Header::Dropped(
+            "a header of the HTTP connection to paster; the uwsgi protocol has no such connection"
+                .to_string(),
+        );
+    }
+    let Some(variable) = header_variable(name) else {
+        return Header::Dropped(format!(
+            "`{name}` is not a header name of letters, digits and -, so there is no telling which uWSGI variable it would be"
+        ));
+    };
+    let (value, replaced) = match without_proxy_variables(raw_value, url) {
+        Some(value) => (value, true),
+        None => (raw_value.to_string(), false),
+    };
+    let said = if replaced {
+        Some(format!(
+            "$proxy_host and $proxy_port exist only while proxying; they are written out as what they held ({})",
+            url.authority
+        ))
+    } else if lower == "host" {
+        Some("MediaGoblin builds its absolute URLs from this Host, as before".to_string())
+    } else if lower == "x-forwarded-proto" && raw_value == "$scheme" {
+        Some("MediaGoblin sees the scheme nginx received: uwsgi_params sends HTTPS on for a request over TLS".to_string())
+    } else if lower == "x-forwarded-proto" {
+        Some(format!(
+            "uWSGI takes the scheme MediaGoblin sees from UWSGI_SCHEME, so it is {value} as the header says"
+        ))
+    } else {
+        None
+    };
+    let mut lines = vec![header_param(&variable, &value)];
+    if lower == "x-forwarded-proto" && raw_value != "$scheme" {
+        lines.push(header_param("UWSGI_SCHEME", &value));
+    }
+    Header::Param { lines, said }
+}
+
+/// The `include uwsgi_params;` mgdeploy adds: the file next to nginx.conf
+/// when it is there, else the one beside the files the configuration
+/// already includes from an absolute directory (`/etc/nginx/mime.types`),
+/// else `/etc/nginx/uwsgi_params`.
+fn uwsgi_params_path(nginx: &Nginx, options: &Options<'_>) -> (String, bool) {
+    let exists = |server: &std::path::Path| options.sysroot.host(server).is_file();
+    if exists(&nginx.prefix.join(UWSGI_PARAMS)) {
+        return (UWSGI_PARAMS.to_string(), true);
+    }
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for config in nginx.loaded.configs() {
+        walk(&config.children, |d, _| {
+            if config.name_of(d) != b"include" {
+                return;
+            }
+            if let Some(arg) = d.args.first() {
+                let value = config.value(arg);
+                let path = std::path::Path::new(&value);
+                if path.is_absolute()
+                    && let Some(dir) = path.parent()
+                    && !dirs.iter().any(|known| known == dir)
+                {
+                    dirs.push(dir.to_path_buf());
+                }
+            }
+        });
+    }
+    dirs.push(std::path::PathBuf::from("/etc/nginx"));
+    for dir in &dirs {
+        let candidate = dir.join(UWSGI_PARAMS);
+        if exists(&candidate) {
+            return (candidate.display().to_string(), true);
+        }
+    }
+    (UWSGI_PARAMS.to_string(), false)
+}
+
+/// The `proxy_set_header`s of the files an `include` at `d` pulls in
+/// (Debian's `proxy_params`), in order.
+fn included_headers<'n>(
+    nginx: &'n Nginx,
+    location: &PassLocation<'_>,
+    d: &Directive,
+) -> Vec<(&'n Config, &'n Directive)> {
+    let mut out = Vec::new();
+    let Some(loaded) = nginx.loaded.files.get(location.file) else {
+        return out;
+    };
+    let Some((_, files)) = loaded
+        .includes
+        .iter()
+        .find(|(span, _)| *span == d.name.span)
+    else {
+        return out;
+    };
+    for index in files {
+        let Some(Ok(config)) = nginx.loaded.files.get(*index).map(|f| &f.config) else {
+            continue;
+        };
+        walk(&config.children, |inner, _| {
+            if config.name_of(inner) == b"proxy_set_header" {
+                out.push((config, inner));
+            }
+        });
+    }
+    out
+}
+
+/// Whether the server block around `location` takes TLS connections.
+fn serves_tls(config: &Config, location: &PassLocation<'_>) -> bool {
+    location.server.is_some_and(|server| {
+        server.directives().any(|d| match config.name_of(d) {
+            b"listen" => d.args.iter().skip(1).any(|a| config.value(a) == "ssl"),
+            b"ssl" => config.arg(d, 0).is_some_and(|v| v == "on"),
+            _ => false,
+        })
+    })
+}
+
+/// Rewrites the HTTP directives of one location; the caller then moves the
+/// prefix and sends SCRIPT_NAME.
+pub(super) fn rewrite_location(
+    nginx: &Nginx,
+    location: &PassLocation<'_>,
+    options: &Options<'_>,
+    out: &mut Rewrite,
+    cache_zones: &mut Vec<CacheZone>,
+) -> Result<Found, Diagnostic> {
+    let config = location.config;
+    let bytes = config.source.bytes();
+    let file = location.file;
+    let place = location.place();
+    let url_text = config.arg(location.pass, 0).unwrap_or_default();
+    let url = ProxyUrl::parse(&url_text);
+    if url_text.contains('$') {
+        return Err(
+            Diagnostic::error("proxy_pass names its address with a variable")
+                .at(
+                    &config.source,
+                    location.pass.span(),
+                    "mgdeploy cannot tell where this goes",
+                )
+                .with_help("write the address of paster's HTTP server out, then run migrate again"),
+        );
+    }
+    if !matches!(url.uri, "" | "/") {
+        return Err(Diagnostic::error(format!(
+            "proxy_pass replaces the location's prefix with {}",
+            url.uri
+        ))
+        .at(&config.source, location.pass.span(), "MediaGoblin sees other paths than nginx")
+        .with_note("mgdeploy moves `proxy_pass http://ADDRESS` and `proxy_pass http://ADDRESS/`: MediaGoblin is then served at the location's prefix")
+        .with_help("serve MediaGoblin at the location's prefix first (proxy_pass without the path, and the prefix in paste.ini), then run migrate again"));
+    }
+    let mount = super::Mount::of_location(&location.uri());
+    if url.uri == "/" && !mount.is_root() {
+        out.notes.changed(format!(
+            "{place}: nginx cut {mount} off the path before paster saw it; uWSGI now tells MediaGoblin its prefix (SCRIPT_NAME {mount}), so its links carry it"
+        ));
+    }
+    if url.https {
+        out.notes.warning(format!(
+            "{place}: nginx reached paster over https; uWSGI is reached over its own socket, without TLS"
+        ));
+    }
+
+    let mut found = Found::default();
+    let mut directives: Vec<&Directive> = Vec::new();
+    walk(location.location.children(), |d, _| directives.push(d));
+    // The first line that set headers, and whether it is a
+    // proxy_set_header (else an include, which writes its own comment).
+    let mut first_header: Option<(usize, bool)> = None;
+    let mut carried_forwarded_for = false;
+    let mut host_set = false;
+    for d in directives {
+        let place = config.source.location(d.name.span.start);
+        let name = String::from_utf8_lossy(config.name_of(d)).into_owned();
+        match name.as_str() {
+            "proxy_pass" => {
+                out.edits
+                    .extend(rename_from(config, &d.name, "proxy").map(|e| (file, e)));
+                let address = match options.socket {
+                    Some(socket) => socket.to_nginx(),
+                    None => location.address.to_nginx(),
+                };
+                if let Some(arg) = d.args.first() {
+                    out.edits
+                        .push((file, Edit::replace(arg.span, word(&address)?)));
+                }
+                found.pass_end = Some(d.span().end);
+                out.notes.changed(format!(
+                    "{place}: `{}` → `uwsgi_pass {address};`",
+                    text(config, d)
+                ));
+            }
+            "proxy_set_header" => {
+                first_header.get_or_insert((line_start(bytes, d.span().start), true));
+                let header_name = config.arg(d, 0).unwrap_or_default();
+                let raw_value = d
+                    .args
+                    .get(1)
+                    .map(|a| config.raw(a).into_owned())
+                    .unwrap_or_default();
+                match header(&header_name, &raw_value, &url) {
+                    Header::Param { lines, said } => {
+                        let start = d.span().start;
+                        let mut rest = lines.iter();
+                        let line = rest.next().cloned().unwrap_or_default();
+                        out.edits.push((
+                            file,
+                            Edit::replace(Span::new(start, d.span().end), line.clone()),
+                        ));
+                        for more in rest {
+                            out.edits
+                                .push((file, insert_line_after(bytes, d.span().end, more)));
+                        }
+                        let line = lines.join(" ");
+                        carried_forwarded_for |=
+                            header_name.eq_ignore_ascii_case("x-forwarded-for");
+                        host_set |= header_name.eq_ignore_ascii_case("host");
+                        out.notes.changed(format!(
+                            "{place}: `{}` → `{line}`{}",
+                            text(config, d),
+                            said.map(|s| format!(": {s}")).unwrap_or_default()
+                        ));
+                    }
+                    Header::Dropped(why) => {
+                        found.removals.push(removal(bytes, d.span()));
+                        out.notes
+                            .dropped(format!("{place}: `{}`", text(config, d)), why);
+                    }
+                }
+            }
+            "include" => {
+                let headers = included_headers(nginx, location, d);
+                let Some(arg) = d.args.first() else { continue };
+                let value = config.value(arg);
+                let file_name = value.rsplit('/').next().unwrap_or_default();
+                if file_name != "proxy_params" && headers.is_empty() {
+                    continue;
+                }
+                first_header.get_or_insert((line_start(bytes, d.span().start), false));
+                let raw = config.raw(arg).into_owned();
+                let replaced = match raw.rfind(file_name) {
+                    Some(at) if file_name == "proxy_params" => {
+                        let beside = format!(
+                            "{}{UWSGI_PARAMS}",
+                            value.strip_suffix(file_name).unwrap_or_default()
+                        );
+                        let server_path = nginx.prefix.join(&beside);
+                        if options.sysroot.host(&server_path).is_file() {
+                            format!(
+                                "{}{UWSGI_PARAMS}{}",
+                                raw.get(..at).unwrap_or_default(),
+                                raw.get(at + file_name.len()..).unwrap_or_default()
+                            )
+                        } else {
+                            // proxy_params came from mgdeploy's stock copy, or
+                            // uwsgi_params lives elsewhere.
+                            word(&uwsgi_params_path(nginx, options).0)?
+                        }
+                    }
+                    _ => {
+                        // Some other file of proxy_set_header lines: it goes,
+                        // its headers stay as uWSGI params.
+                        found.removals.push(removal(bytes, d.span()));
+                        String::new()
+                    }
+                };
+                let mut lines = vec![HEADERS_COMMENT.to_string()];
+                for (included, h) in &headers {
+                    let header_name = included.arg(h, 0).unwrap_or_default();
+                    let raw_value = h
+                        .args
+                        .get(1)
+                        .map(|a| included.raw(a).into_owned())
+                        .unwrap_or_default();
+                    if let Header::Param { lines: more, .. } =
+                        header(&header_name, &raw_value, &url)
+                    {
+                        carried_forwarded_for |=
+                            header_name.eq_ignore_ascii_case("x-forwarded-for");
+                        host_set |= header_name.eq_ignore_ascii_case("host");
+                        lines.extend(more);
+                    }
+                }
+                if replaced.is_empty() {
+                    out.notes.dropped(
+                        format!("{place}: `{}`", text(config, d)),
+                        "its proxy_set_header lines are written into the location as uwsgi_param HTTP_* lines",
+                    );
+                } else {
+                    out.edits
+                        .push((file, Edit::replace(arg.span, replaced.clone())));
+                    found.include_end = Some(d.span().end);
+                    out.notes.changed(format!(
+                        "{place}: `include {raw};` → `include {replaced};`, and its {} headers as uwsgi_param HTTP_* lines",
+                        lines.len() - 1
+                    ));
+                }
+                if lines.len() > 1 {
+                    for line in lines {
+                        out.edits
+                            .push((file, insert_line_after(bytes, d.span().end, &line)));
+                    }
+                }
+            }
+            other if other.starts_with("proxy_") => match proxy_fate(other) {
+                Some(Fate::Rename) => {
+                    out.edits
+                        .extend(rename_from(config, &d.name, "proxy").map(|e| (file, e)));
+                    if other == "proxy_cache"
+                        && let Some(zone) = d.args.first()
+                    {
+                        let zone_name = config.value(zone);
+                        if zone_name != "off" {
+                            out.edits.push((
+                                file,
+                                Edit::replace(zone.span, word(&format!("{zone_name}_uwsgi"))?),
+                            ));
+                            cache_zones.push(CacheZone {
+                                name: zone_name,
+                                declared_by: "proxy_cache_path",
+                            });
+                        }
+                    }
+                }
+                Some(Fate::Drop(why)) => {
+                    found.removals.push(removal(bytes, d.span()));
+                    out.notes
+                        .dropped(format!("{place}: `{}`", text(config, d)), why);
+                    if matches!(other, "proxy_method" | "proxy_set_body") {
+                        out.notes.warning(format!(
+                            "{place}: `{}` changed what paster received; check that MediaGoblin does not depend on it",
+                            text(config, d)
+                        ));
+                    }
+                }
+                None => out.notes.warning(format!(
+                    "{place}: `{}` is not a directive nginx knows; it was left as it is",
+                    text(config, d)
+                )),
+            },
+            _ => {
+                if d.args.iter().any(|a| {
+                    config.raw(a).contains("$proxy_host") || config.raw(a).contains("$proxy_port")
+                }) {
+                    out.notes.warning(format!(
+                        "{place}: `{}` uses $proxy_host or $proxy_port, which are empty without proxy_pass",
+                        text(config, d)
+                    ));
+                }
+            }
+        }
+    }
+
+    // The comment above the headers spoke of proxy_set_header (the docs':
+    // "... can be replaced by: include proxy_params;"): its first line says
+    // what the lines are now, the rest goes.
+    if let Some((start, replace_first)) = first_header {
+        let comments = comment_lines_above(bytes, start);
+        let about_headers = comments.iter().any(|span| {
+            let line = String::from_utf8_lossy(config.bytes(*span)).to_ascii_lowercase();
+            line.contains("proxy_set_header") || line.contains("proxy_params")
+        });
+        if about_headers {
+            let mut lines = comments.into_iter();
+            if replace_first && let Some(first) = lines.next() {
+                let end = line_end(bytes, first.start);
+                let hash = bytes
+                    .get(first.start..end)
+                    .and_then(|line| line.iter().position(|&b| b == b'#'))
+                    .map_or(first.start, |i| first.start + i);
+                out.edits
+                    .push((file, Edit::replace(Span::new(hash, end), HEADERS_COMMENT)));
+            }
+            found.removals.extend(lines);
+        }
+    }
+
+    if found.include_end.is_none() {
+        let (path, exists) = uwsgi_params_path(nginx, options);
+        let after = found.pass_end.unwrap_or(location.pass.span().end);
+        out.edits.push((
+            file,
+            insert_line_after(bytes, after, &format!("include {};", word(&path)?)),
+        ));
+        out.notes.changed(format!(
+            "{place}: added `include {path};`, the variables uWSGI needs"
+        ));
+        if !exists && !options.sysroot.is_mirror() {
+            out.notes.warning(
+                "no uwsgi_params was found beside nginx.conf or in /etc/nginx; nginx needs one (Debian's nginx-common ships it)",
+            );
+        }
+    }
+    if !host_set {
+        out.notes.warning(format!(
+            "{place}: nginx sent paster its own Host, {} (proxy_pass's default), so the absolute URLs MediaGoblin wrote (feeds, e-mails) named that address; uWSGI passes the visitor's Host, as MediaGoblin's docs set it from 0.12.1 on",
+            url.authority
+        ));
+    }
+    if serves_tls(config, location) {
+        out.notes.warning(format!(
+            "{place}: nginx serves this over TLS, and MediaGoblin now sees it (uwsgi_params' HTTPS): its cookies are Secure and its absolute URLs start with https://; paster saw http unless paste.ini's server trusted nginx's X-Forwarded-Proto (waitress's trusted_proxy)"
+        ));
+    }
+    out.notes.changed(format!(
+        "{place}: MediaGoblin now sees the visitor's address as REMOTE_ADDR (uwsgi_params), where paster saw nginx's{}",
+        if carried_forwarded_for {
+            "; X-Forwarded-For still reaches it as HTTP_X_FORWARDED_FOR"
+        } else {
+            ""
+        }
+    ));
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_urls_are_split_into_address_and_path() {
+        let url = ProxyUrl::parse("http://127.0.0.1:6543");
+        assert_eq!(
+            (url.authority, url.uri, url.https),
+            ("127.0.0.1:6543", "", false)
+        );
+        let url = ProxyUrl::parse("http://127.0.0.1:6543/");
+        assert_eq!((url.authority, url.uri), ("127.0.0.1:6543", "/"));
+        let url = ProxyUrl::parse("https://mediagoblin/x/");
+        assert_eq!(
+            (url.authority, url.uri, url.https),
+            ("mediagoblin", "/x/", true)
+        );
+        let url = ProxyUrl::parse("http://unix:/run/mg.sock");
+        assert_eq!((url.authority, url.uri), ("unix:/run/mg.sock", ""));
+        let url = ProxyUrl::parse("http://unix:/run/mg.sock:/");
+        assert_eq!((url.authority, url.uri), ("unix:/run/mg.sock", "/"));
+        assert_eq!(ProxyUrl::parse("http://[::1]:6543").port(), "6543");
+        assert_eq!(ProxyUrl::parse("http://mediagoblin").port(), "80");
+    }
+
+    #[test]
+    fn headers_become_uwsgi_variables() {
+        assert_eq!(
+            header_variable("X-Real-IP").as_deref(),
+            Some("HTTP_X_REAL_IP")
+        );
+        assert_eq!(header_variable("host").as_deref(), Some("HTTP_HOST"));
+        assert_eq!(header_variable("X_Y"), None);
+        assert_eq!(header_variable(""), None);
+        assert_eq!(header_variable("a;b"), None);
+        assert_eq!(
+            header_param("HTTP_HOST", "$http_host"),
+            "uwsgi_param HTTP_HOST $http_host if_not_empty;"
+        );
+        assert_eq!(
+            header_param("HTTP_X_FORWARDED_PROTO", "https"),
+            "uwsgi_param HTTP_X_FORWARDED_PROTO https;"
+        );
+        assert_eq!(
+            header_param("HTTP_ACCEPT_ENCODING", "\"\""),
+            "uwsgi_param HTTP_ACCEPT_ENCODING \"\" if_not_empty;"
+        );
+        let url = ProxyUrl::parse("http://127.0.0.1:6543");
+        assert_eq!(
+            without_proxy_variables("$proxy_host", &url).as_deref(),
+            Some("127.0.0.1:6543")
+        );
+        assert!(matches!(
+            header("Connection", "\"\"", &url),
+            Header::Dropped(_)
+        ));
+        let Header::Param { lines, .. } = header("X-Forwarded-Proto", "https", &url) else {
+            panic!("X-Forwarded-Proto dropped");
+        };
+        assert_eq!(
+            lines,
+            [
+                "uwsgi_param HTTP_X_FORWARDED_PROTO https;",
+                "uwsgi_param UWSGI_SCHEME https;"
+            ]
+        );
+        let Header::Param { lines, .. } = header("X-Forwarded-Proto", "$scheme", &url) else {
+            panic!("X-Forwarded-Proto dropped");
+        };
+        assert_eq!(lines.len(), 1, "uwsgi_params' HTTPS carries $scheme");
+        assert!(matches!(
+            header("Upgrade", "$http_upgrade", &url),
+            Header::Dropped(_)
+        ));
+    }
+}
