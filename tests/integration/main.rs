@@ -22,5 +22,6 @@ mod migrate_properties;
 mod nginx_corpus;
 mod nginx_properties;
 mod real_mediagoblin;
+mod real_mediagoblin_http;
 mod servers;
 mod tuning;

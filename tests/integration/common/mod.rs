@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod pages;
 pub mod servers;
 
 use std::path::{Path, PathBuf};
