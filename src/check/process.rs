@@ -19,8 +19,8 @@ pub fn all(deployment: &Deployment, selection: Option<&Selection<'_>>, out: &mut
     lazyserver(deployment, out);
     // Services are judged only once MediaGoblin's location passes to uWSGI
     // (the move is made).
-    if selection.is_some_and(|s| s.fastcgi.is_empty() && !s.uwsgi.is_empty()) {
-        services(deployment, out);
+    if let Some(selection) = selection.filter(|s| s.fastcgi.is_empty() && !s.uwsgi.is_empty()) {
+        services(deployment, selection.http.is_empty(), out);
     }
 }
 
@@ -35,9 +35,14 @@ fn ini_of(command: &[String]) -> Option<&str> {
     })
 }
 
-/// MG028, MG029, MG030.
-fn services(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
-    for service in deployment.fastcgi_services() {
+/// MG028, MG029, MG030. `http_moved`: no location proxies to paster's
+/// HTTP server any more, so a service that starts it is left over too.
+fn services(deployment: &Deployment, http_moved: bool, out: &mut Vec<Diagnostic>) {
+    let left_over = deployment.services.iter().filter(|s| {
+        s.role == crate::service::Role::FastCgi
+            || (http_moved && s.role == crate::service::Role::Http)
+    });
+    for service in left_over {
         if !service.enabled(&deployment.sysroot) {
             continue;
         }
@@ -46,8 +51,12 @@ fn services(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
                 Rule::FastcgiServiceEnabled,
                 Severity::Error,
                 format!(
-                    "{} still starts paster's FastCGI server at boot, but nginx passes MediaGoblin's requests to uWSGI",
-                    service.name()
+                    "{} still starts {} at boot, but nginx passes MediaGoblin's requests to uWSGI",
+                    service.name(),
+                    match service.role {
+                        crate::service::Role::Http => "paster's HTTP server",
+                        _ => "paster's FastCGI server",
+                    }
                 ),
             )
             .at(&service.source, service.command_span, "paster, at every boot")
@@ -298,15 +307,16 @@ pub const MG025: RuleInfo = RuleInfo {
     fix: None,
 };
 
-/// MG028: a service that starts paster's FastCGI server is still enabled after the move to uWSGI.
+/// MG028: a service that starts paster (its FastCGI or HTTP server) is still enabled after the move to uWSGI.
 pub const MG028: RuleInfo = RuleInfo {
     code: "MG028",
     name: "fastcgi-service-enabled",
     severity: Severity::Error,
     security_severity: None,
-    summary: "a service that starts paster's FastCGI server is still enabled after the move to uWSGI",
+    summary: "a service that starts paster's FastCGI or HTTP server is still enabled after the move to uWSGI",
     explanation: "nginx passes MediaGoblin's requests to uWSGI, but a systemd unit, init script or supervisor \
-        program still starts `paster serve … --server-name=fcgi` at boot. After the next reboot paster \
+        program still starts `paster serve … --server-name=fcgi` (or, once no location proxies to paster's \
+        HTTP server, `paster serve … --server-name=main`) at boot. After the next reboot paster \
         takes the address first (uWSGI then fails to bind) or loses it: one of the two is down, and the \
         site with it. `mgdeploy migrate` rewrites such a service to start uWSGI; otherwise disable it \
         (`systemctl disable --now mediagoblin-paster`, `update-rc.d NAME disable`, `autostart=false`).",

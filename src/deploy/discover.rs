@@ -499,8 +499,12 @@ fn celery_mode(
         ),
         None => reason,
     };
-    // A service that starts the FastCGI server decides.
-    if let Some(server) = services.iter().find(|s| s.role == Role::FastCgi) {
+    // A service that starts paster's server (FastCGI or HTTP) decides.
+    if let Some(server) = services
+        .iter()
+        .find(|s| s.role == Role::FastCgi)
+        .or_else(|| services.iter().find(|s| s.role == Role::Http))
+    {
         // Said in the ini mgdeploy writes: the server's name for it.
         let server_path = sysroot.server(&server.path);
         let name = server_path.display();

@@ -749,6 +749,7 @@ fixtures! {
     docs_v0_12_1 => "docs-v0.12.1",
     docs_v0_12_1_subpath => "docs-v0.12.1-subpath",
     docs_v0_15_0_proxy_params => "docs-v0.15.0-proxy-params",
+    docs_v0_15_0_systemd => "docs-v0.15.0-systemd",
     docs_v0_1_0_subpath => "docs-v0.1.0-subpath",
     docs_v0_2_0 => "docs-v0.2.0",
     docs_v0_2_0_subpath => "docs-v0.2.0-subpath",
