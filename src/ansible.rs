@@ -93,6 +93,10 @@ const DISCOVERY: &[Passed] = &[
 
 const MIGRATION: &[Passed] = &[
     Passed {
+        key: "from",
+        flag: "--from",
+    },
+    Passed {
         key: "mount",
         flag: "--mount",
     },

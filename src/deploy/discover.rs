@@ -560,3 +560,34 @@ fn static_urls(mediagoblin: Option<&IniFile>) -> StaticUrls {
     }
     urls
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paste_ini(text: &str) -> IniFile {
+        let path = Path::new("/srv/mg/paste.ini");
+        let source = SourceFile::new(path, text.as_bytes().to_vec());
+        IniFile {
+            path: path.to_path_buf(),
+            document: paste::read(&source).expect("paste.ini reads"),
+        }
+    }
+
+    #[test]
+    fn http_servers_are_read_as_pastedeploy_reads_them() {
+        let file = paste_ini(
+            "[DEFAULT]\nhttp_port = 6543\n\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\nport = %(http_port)s\n\n[server:sock]\nuse = egg:waitress#main\nunix_socket = %(here)s/run/paster.sock\n\n[server:listen]\nuse = egg:waitress#main\nlisten = 127.0.0.1:8080 *:8081\n\n[server:cli]\nuse = egg:waitress#main\nhost = %(http_host)s\nport = %(http_port_given)s\n\n[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = 127.0.0.1\nport = 26543\n",
+        );
+        let found: Vec<String> = http_servers(&file).iter().map(Address::to_nginx).collect();
+        assert_eq!(
+            found,
+            [
+                "127.0.0.1:6543",
+                "unix:/srv/mg/run/paster.sock",
+                "127.0.0.1:8080",
+                "0.0.0.0:8081"
+            ]
+        );
+    }
+}

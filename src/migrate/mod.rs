@@ -415,8 +415,7 @@ fn origin(selection: &Selection<'_>, from: Option<Origin>) -> Result<Option<Orig
     Ok(match from {
         Some(Origin::FastCgi) => fastcgi.then_some(Origin::FastCgi),
         Some(Origin::Http) => http.then_some(Origin::Http),
-        None if fastcgi && http => {
-            let (f, h) = (&selection.fastcgi[0], &selection.http[0]);
+        None if let (Some(f), Some(h)) = (selection.fastcgi.first(), selection.http.first()) => {
             return Err(Diagnostic::error(
                 "nginx reaches MediaGoblin both over FastCGI and over HTTP; mgdeploy will not guess which to move",
             )

@@ -601,3 +601,116 @@ fn paths_the_uwsgi_user_cannot_reach_are_named() {
         out(&owner)
     );
 }
+
+/// paste.ini with paster's HTTP server as well as flup's.
+const PASTE_BOTH: &str = "[DEFAULT]\nhttp_port = 6543\n\n[pipeline:main]\npipeline = mediagoblin\n\n[app:mediagoblin]\nuse = egg:mediagoblin#app\n\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\nport = %(http_port)s\n\n[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = %(fcgi_host)s\nport = %(fcgi_port)s\n";
+
+const HTTP_SITE: &str = "server {\n    listen 127.0.0.1:8080;\n    location / {\n        proxy_pass http://127.0.0.1:6543;\n        proxy_set_header Host $host;\n        proxy_read_timeout 300s;\n        proxy_redirect off;\n    }\n}\n";
+
+#[test]
+fn from_chooses_between_fastcgi_and_http_and_is_needed_only_when_both_are_there() {
+    // Only HTTP: moved without --from; --from fastcgi is refused, pointing at it.
+    let (_dir, top) = tree(HTTP_SITE);
+    std::fs::write(top.join("mediagoblin/paste.ini"), PASTE_BOTH).expect("write");
+    let before = files(&top);
+    let output = migrate(&top, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(1), "{}", err(&output));
+    let plan = out(&output);
+    for expected in [
+        "+        uwsgi_pass 127.0.0.1:6543;",
+        "+        uwsgi_param HTTP_HOST $host if_not_empty;",
+        "+        uwsgi_read_timeout 300s;",
+        "-        proxy_redirect off;",
+        "it rewrote the Location headers paster sent",
+        "1. Stop paster's HTTP server",
+    ] {
+        assert!(plan.contains(expected), "{expected:?} missing:\n{plan}");
+    }
+    let refused = migrate(&top, &["--from", "fastcgi", "--dry-run"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", out(&refused));
+    assert!(
+        err(&refused).contains("served over HTTP here, not FastCGI")
+            && err(&refused).contains("--from http moves it")
+            && err(&refused).contains("mediagoblin.conf:4:9"),
+        "{}",
+        err(&refused)
+    );
+    let chosen = migrate(&top, &["--from", "http", "--dry-run"]);
+    assert_eq!(out(&chosen), plan);
+    assert_eq!(files(&top), before, "a dry run wrote something");
+
+    // Both: refused without --from, naming both; each --from moves its own.
+    let both = format!(
+        "{HTTP_SITE}server {{\n    listen 127.0.0.1:8081;\n    location / {{\n        fastcgi_pass 127.0.0.1:26543;\n        include /etc/nginx/fastcgi_params;\n    }}\n}}\n"
+    );
+    std::fs::write(top.join("nginx/sites/mediagoblin.conf"), &both).expect("write");
+    let before_both = files(&top);
+    let refused = migrate(&top, &["--dry-run"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", out(&refused));
+    assert!(
+        err(&refused).contains("both over FastCGI and over HTTP")
+            && err(&refused).contains("mediagoblin.conf:4:9")
+            && err(&refused).contains("mediagoblin.conf:13:9")
+            && err(&refused).contains("--from fastcgi or --from http"),
+        "{}",
+        err(&refused)
+    );
+    let http = out(&migrate(&top, &["--from", "http", "--dry-run"]));
+    assert!(
+        http.contains("-        proxy_pass http://127.0.0.1:6543;"),
+        "{http}"
+    );
+    assert!(!http.contains("-        fastcgi_pass"), "{http}");
+    let fastcgi = out(&migrate(&top, &["--from", "fastcgi", "--dry-run"]));
+    assert!(
+        fastcgi.contains("-        fastcgi_pass 127.0.0.1:26543;"),
+        "{fastcgi}"
+    );
+    assert!(!fastcgi.contains("-        proxy_pass"), "{fastcgi}");
+    assert_eq!(files(&top), before_both, "a dry run wrote something");
+
+    // Only FastCGI: --from http is refused, pointing at it.
+    std::fs::write(top.join("nginx/sites/mediagoblin.conf"), SITE).expect("write");
+    let refused = migrate(&top, &["--from", "http", "--dry-run"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", out(&refused));
+    assert!(
+        err(&refused).contains("served over FastCGI here, not HTTP")
+            && err(&refused).contains("--from fastcgi moves it"),
+        "{}",
+        err(&refused)
+    );
+}
+
+#[test]
+fn a_proxy_pass_that_rewrites_the_path_or_names_no_paster_is_not_moved() {
+    // proxy_pass with a path other than /: MediaGoblin sees other paths.
+    let site = HTTP_SITE.replace(
+        "http://127.0.0.1:6543;",
+        "http://127.0.0.1:6543/mediagoblin/;",
+    );
+    let (_dir, top) = tree(&site);
+    std::fs::write(top.join("mediagoblin/paste.ini"), PASTE_BOTH).expect("write");
+    let before = files(&top);
+    let refused = migrate(&top, &["--yes"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", out(&refused));
+    assert!(
+        err(&refused).contains("proxy_pass replaces the location's prefix with /mediagoblin/")
+            && err(&refused).contains("mediagoblin.conf:4:9"),
+        "{}",
+        err(&refused)
+    );
+    assert_eq!(files(&top), before, "a refused move wrote something");
+
+    // A proxy_pass to something paste.ini does not serve is not MediaGoblin's.
+    let elsewhere = HTTP_SITE.replace("6543", "9000");
+    std::fs::write(top.join("nginx/sites/mediagoblin.conf"), &elsewhere).expect("write");
+    let refused = migrate(&top, &["--from", "http", "--yes"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", out(&refused));
+    assert!(
+        err(&refused).contains(
+            "no proxy_pass reaches where paste.ini's HTTP servers listen: 127.0.0.1:6543"
+        ),
+        "{}",
+        err(&refused)
+    );
+}

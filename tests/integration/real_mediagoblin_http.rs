@@ -111,6 +111,23 @@ fn answers(site: &Site, prefix: &str) -> Vec<Page> {
 /// How a scenario moves the site.
 struct Scenario {
     mount: Option<&'static str>,
+    /// Then `mgdeploy rollback`, and the before-state started again.
+    rollback: bool,
+}
+
+/// The files the move changes or adds, as they are now.
+fn moved_files(site: &Site) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    [
+        site.w.join("nginx/sites/mediagoblin-http.conf"),
+        site.root.join("lazystarter.sh"),
+        site.root.join("mediagoblin-uwsgi.ini"),
+    ]
+    .into_iter()
+    .map(|path| {
+        let bytes = std::fs::read(&path).ok();
+        (path, bytes)
+    })
+    .collect()
 }
 
 fn run(scenario: Scenario) {
@@ -142,6 +159,7 @@ fn run(scenario: Scenario) {
     start_nginx(&mut servers, &site);
     let before = answers(&site, "");
     servers.stop("nginx");
+    let files_before = moved_files(&site);
 
     // The move, as root on the server; the summary's steps in order.
     let mut migrate = common::mgdeploy();
@@ -262,16 +280,64 @@ fn run(scenario: Scenario) {
         "a second migrate:\n{}",
         String::from_utf8_lossy(&again.stdout)
     );
+
+    if !scenario.rollback {
+        return;
+    }
+    // rollback puts every file back, byte for byte, and paster serves the
+    // same pages again.
+    let rolled_back = common::mgdeploy()
+        .arg("rollback")
+        .arg("-C")
+        .arg(&site.root)
+        .arg("--yes")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mgdeploy rollback");
+    assert_eq!(
+        rolled_back.status.code(),
+        Some(0),
+        "rollback:\n{}{}",
+        String::from_utf8_lossy(&rolled_back.stdout),
+        String::from_utf8_lossy(&rolled_back.stderr)
+    );
+    assert!(
+        moved_files(&site) == files_before,
+        "rollback left files changed"
+    );
+    let paster_log = site.w.join("logs/paster-again.log");
+    servers.start(
+        "paster",
+        Command::new("./lazyserver.sh")
+            .arg("--server-name=main")
+            .current_dir(&site.root)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&paster_log).expect("log")),
+    );
+    wait_for(&site.paste.to_string(), &paster_log);
+    start_nginx(&mut servers, &site);
+    let again = answers(&site, "");
+    servers.stop("nginx");
+    servers.stop("paster");
+    compare(&mut Vec::new(), "after rollback", &before, &again, "");
+    eprintln!(
+        "| (all of the above after `mgdeploy rollback`, paster again) | | | same: {} pages |",
+        again.len()
+    );
 }
 
 #[test]
 fn mediagoblin_0_15_over_http_at_root_answers_as_before() {
-    run(Scenario { mount: None });
+    run(Scenario {
+        mount: None,
+        rollback: true,
+    });
 }
 
 #[test]
 fn mediagoblin_0_15_over_http_moved_under_a_prefix_answers_as_before() {
     run(Scenario {
         mount: Some("/mediagoblin"),
+        rollback: false,
     });
 }
