@@ -371,6 +371,14 @@ pub(super) fn rewrite_location(
                 if file_name != "proxy_params" && headers.is_empty() {
                     continue;
                 }
+                if found.include_end.is_some() && file_name == "proxy_params" {
+                    found.removals.push(removal(bytes, d.span()));
+                    out.notes.dropped(
+                        format!("{place}: `{}`", text(config, d)),
+                        "proxy_params is included above already; its headers are there as uwsgi_param lines",
+                    );
+                    continue;
+                }
                 first_header.get_or_insert((line_start(bytes, d.span().start), false));
                 let raw = config.raw(arg).into_owned();
                 let replaced = match raw.rfind(file_name) {
