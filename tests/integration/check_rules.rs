@@ -455,6 +455,30 @@ fn mg004_still_fastcgi() {
 }
 
 #[test]
+fn mg032_still_paster_http() {
+    let http = |s: &mut Site| {
+        replace(
+            &mut s.site,
+            "uwsgi_pass 127.0.0.1:26543;",
+            "proxy_pass http://127.0.0.1:6543;",
+        );
+        replace(&mut s.site, "        include /etc/nginx/uwsgi_params;\n", "");
+        replace(&mut s.site, "        uwsgi_param SCRIPT_NAME \"\";\n", "");
+        s.paste.push_str("\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\nport = 6543\n");
+    };
+    let report = Site::healthy().with(http).check();
+    report.expect("MG032", "info", "site.conf", "proxy_pass http");
+    report.expect_none("MG004");
+    // A proxy_pass to something paste.ini does not serve is not MediaGoblin's.
+    Site::healthy()
+        .with(http)
+        .with(|s| replace(&mut s.paste, "port = 6543", "port = 6544"))
+        .check()
+        .expect_none("MG032");
+    Site::healthy().check().expect_none("MG032");
+}
+
+#[test]
 fn mg005_address_mismatch() {
     let report = Site::healthy()
         .with(|s| {
