@@ -111,7 +111,15 @@ pub fn rewrite(
 ) -> Result<Rewrite, Diagnostic> {
     let mut out = Rewrite::default();
     let mut cache_zones: Vec<CacheZone> = Vec::new();
+    // A location with several passes (one in an `if`) is listed once per
+    // pass, and rewritten once.
+    let mut done: Vec<(usize, Span)> = Vec::new();
     for location in locations {
+        let key = (location.file, location.location.span());
+        if done.contains(&key) {
+            continue;
+        }
+        done.push(key);
         rewrite_location(nginx, location, options, &mut out, &mut cache_zones)?;
     }
     cache_twins(nginx, &cache_zones, &mut out);
@@ -213,7 +221,9 @@ fn rewrite_fastcgi(
                     out.edits
                         .push((file, Edit::replace(arg.span, word(&socket.to_nginx())?)));
                 }
-                found.pass_end = Some(d.span().end);
+                if d.span() == location.pass.span() {
+                    found.pass_end = Some(d.span().end);
+                }
                 out.notes.changed(format!(
                     "{place}: `{}` → `uwsgi_pass {};`",
                     text(config, d),

@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lines::{comment_lines_above, insert_line_after, line_end, line_start, removal};
 use crate::nginx::syntax::{Config, Directive, walk};
 use crate::plan::Edit;
+use crate::protocol::Protocol;
 use crate::protocol::directives::{Fate, UWSGI_PARAMS, proxy_fate};
 use crate::source::Span;
 
@@ -309,6 +310,16 @@ pub(super) fn rewrite_location(
         let name = String::from_utf8_lossy(config.name_of(d)).into_owned();
         match name.as_str() {
             "proxy_pass" => {
+                let own = d.span() == location.pass.span();
+                let value = config.arg(d, 0).unwrap_or_default();
+                if !own && Protocol::Http.address(&value) != location.address {
+                    return Err(Diagnostic::error(format!(
+                        "MediaGoblin's location also proxies to {value}"
+                    ))
+                    .at(&config.source, d.span(), "not paster's HTTP server")
+                    .with_related(&config.source, location.pass.span(), "paster's")
+                    .with_help("mgdeploy moves a location whose proxy_pass all reach paster: move the other one to a location of its own, then run migrate again"));
+                }
                 out.edits
                     .extend(rename_from(config, &d.name, "proxy").map(|e| (file, e)));
                 let address = match options.socket {
@@ -319,7 +330,9 @@ pub(super) fn rewrite_location(
                     out.edits
                         .push((file, Edit::replace(arg.span, word(&address)?)));
                 }
-                found.pass_end = Some(d.span().end);
+                if own {
+                    found.pass_end = Some(d.span().end);
+                }
                 out.notes.changed(format!(
                     "{place}: `{}` → `uwsgi_pass {address};`",
                     text(config, d)

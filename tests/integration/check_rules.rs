@@ -462,9 +462,14 @@ fn mg032_still_paster_http() {
             "uwsgi_pass 127.0.0.1:26543;",
             "proxy_pass http://127.0.0.1:6543;",
         );
-        replace(&mut s.site, "        include /etc/nginx/uwsgi_params;\n", "");
+        replace(
+            &mut s.site,
+            "        include /etc/nginx/uwsgi_params;\n",
+            "",
+        );
         replace(&mut s.site, "        uwsgi_param SCRIPT_NAME \"\";\n", "");
-        s.paste.push_str("\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\nport = 6543\n");
+        s.paste
+            .push_str("\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\nport = 6543\n");
     };
     let report = Site::healthy().with(http).check();
     report.expect("MG032", "info", "site.conf", "proxy_pass http");

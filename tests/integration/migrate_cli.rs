@@ -701,6 +701,46 @@ fn a_proxy_pass_that_rewrites_the_path_or_names_no_paster_is_not_moved() {
     );
     assert_eq!(files(&top), before, "a refused move wrote something");
 
+    // A second proxy_pass in the location (in an `if`) elsewhere: refused;
+    // to paster as well: both moved, uwsgi_params added once, outside the if.
+    let inner = |to: &str| {
+        HTTP_SITE.replace(
+            "        proxy_redirect off;\n",
+            &format!("        if ($arg_x) {{\n            proxy_pass http://{to};\n        }}\n"),
+        )
+    };
+    std::fs::write(
+        top.join("nginx/sites/mediagoblin.conf"),
+        inner("127.0.0.1:9999"),
+    )
+    .expect("write");
+    let refused = migrate(&top, &["--yes"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", out(&refused));
+    assert!(
+        err(&refused).contains("MediaGoblin's location also proxies to http://127.0.0.1:9999")
+            && err(&refused).contains("mediagoblin.conf:8:13"),
+        "{}",
+        err(&refused)
+    );
+    std::fs::write(
+        top.join("nginx/sites/mediagoblin.conf"),
+        inner("127.0.0.1:6543"),
+    )
+    .expect("write");
+    let moved = migrate(&top, &["--dry-run"]);
+    assert_eq!(moved.status.code(), Some(1), "{}", err(&moved));
+    assert!(
+        out(&moved).contains("+        uwsgi_pass 127.0.0.1:6543;\n+        include ")
+            && out(&moved).contains("+            uwsgi_pass 127.0.0.1:6543;\n         }")
+            && out(&moved)
+                .lines()
+                .filter(|l| l.starts_with('+') && l.contains("uwsgi_params;"))
+                .count()
+                == 1,
+        "{}",
+        out(&moved)
+    );
+
     // A proxy_pass to something paste.ini does not serve is not MediaGoblin's.
     let elsewhere = HTTP_SITE.replace("6543", "9000");
     std::fs::write(top.join("nginx/sites/mediagoblin.conf"), &elsewhere).expect("write");
