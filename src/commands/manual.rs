@@ -61,6 +61,10 @@ const MIGRATE: Extra = Extra {
             "mgdeploy migrate --dry-run -C /srv/mediagoblin --nginx /etc/nginx/sites-enabled/mediagoblin",
         ),
         (
+            "Move a MediaGoblin 0.10+ site from paster's HTTP server (nginx proxy_pass) to uWSGI, where nginx also has an old FastCGI location:",
+            "mgdeploy migrate --from http -C /srv/mediagoblin --nginx /etc/nginx/sites-enabled/mediagoblin",
+        ),
+        (
             "Serve the site under /mediagoblin, on a UNIX socket, as the mediagoblin user:",
             "mgdeploy migrate --mount /mediagoblin --socket unix:/run/mediagoblin/uwsgi.sock --user mediagoblin --group www-data",
         ),
