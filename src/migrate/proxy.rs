@@ -110,7 +110,16 @@ pub(super) fn header_param(variable: &str, raw_value: &str) -> String {
 
 /// A header's value with the variables that only exist while proxying
 /// (`$proxy_host`, `$proxy_port`) replaced by what they held.
+/// `None` too when the address holds a character that would need quoting
+/// in nginx (it is written into the value as it is).
 fn without_proxy_variables(raw: &str, url: &ProxyUrl<'_>) -> Option<String> {
+    let plain = url
+        .authority
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".:-_[]/@".contains(&b));
+    if !plain {
+        return None;
+    }
     let port = url.port();
     let replaced = raw
         .replace("${proxy_host}", url.authority)
@@ -148,6 +157,8 @@ fn header(name: &str, raw_value: &str, url: &ProxyUrl<'_>) -> Header {
         Some(value) => (value, true),
         None => (raw_value.to_string(), false),
     };
+    let empty = matches!(raw_value, "\"\"" | "''");
+    let sets_scheme = lower == "x-forwarded-proto" && raw_value != "$scheme" && !empty;
     let said = if replaced {
         Some(format!(
             "$proxy_host and $proxy_port exist only while proxying; they are written out as what they held ({})",
@@ -157,7 +168,7 @@ fn header(name: &str, raw_value: &str, url: &ProxyUrl<'_>) -> Header {
         Some("MediaGoblin builds its absolute URLs from this Host, as before".to_string())
     } else if lower == "x-forwarded-proto" && raw_value == "$scheme" {
         Some("MediaGoblin sees the scheme nginx received: uwsgi_params sends HTTPS on for a request over TLS".to_string())
-    } else if lower == "x-forwarded-proto" {
+    } else if sets_scheme {
         Some(format!(
             "uWSGI takes the scheme MediaGoblin sees from UWSGI_SCHEME, so it is {value} as the header says"
         ))
@@ -165,7 +176,7 @@ fn header(name: &str, raw_value: &str, url: &ProxyUrl<'_>) -> Header {
         None
     };
     let mut lines = vec![header_param(&variable, &value)];
-    if lower == "x-forwarded-proto" && raw_value != "$scheme" {
+    if sets_scheme {
         lines.push(header_param("UWSGI_SCHEME", &value));
     }
     Header::Param { lines, said }
@@ -622,6 +633,8 @@ mod tests {
             without_proxy_variables("$proxy_host", &url).as_deref(),
             Some("127.0.0.1:6543")
         );
+        let odd = ProxyUrl::parse("http://a;b");
+        assert_eq!(without_proxy_variables("$proxy_host", &odd), None);
         assert!(matches!(
             header("Connection", "\"\"", &url),
             Header::Dropped(_)
