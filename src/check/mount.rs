@@ -13,7 +13,7 @@ use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::nginx::syntax::Directive;
 use crate::nginx::syntax::walk;
 use crate::protocol::Address;
-use crate::protocol::directives::{Fate, fate};
+use crate::protocol::directives::{Fate, fate, proxy_fate};
 
 /// Every directive inside a location, nested `if` blocks included.
 fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
@@ -64,6 +64,7 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
     for location in &selection.uwsgi {
         address(location, settings.as_ref(), out);
         leftovers(location, out);
+        proxy_leftovers(location, out);
         prefix(location, settings.as_ref(), python3, out);
         script_name_sent(deployment, location, settings.as_ref(), out);
     }
@@ -219,6 +220,77 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+}
+
+/// MG033: `proxy_*` directives in a location that passes to uWSGI (after
+/// a move from paster's HTTP server, by hand or half done).
+fn proxy_leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
+    let config = location.config;
+    let source = &config.source;
+    for d in inside(location) {
+        let directive = String::from_utf8_lossy(config.name_of(d)).into_owned();
+        if !directive.starts_with("proxy_") {
+            continue;
+        }
+        let leftover = finding(
+            Rule::ProxyLeftover,
+            Severity::Warning,
+            format!("`{directive}` in a location that passes to uWSGI"),
+        )
+        .at(source, d.name.span, "does nothing for uwsgi_pass");
+        let leftover = match directive.as_str() {
+            // Two passes in one location: nginx refuses the second.
+            "proxy_pass" => leftover.with_help("drop it: the location passes to uWSGI"),
+            "proxy_set_header" => {
+                let name = config.arg(d, 0).unwrap_or_default();
+                let value = d.args.get(1).map(|a| config.raw(a).into_owned());
+                match (crate::migrate::proxy::header_variable(&name), value) {
+                    (Some(variable), Some(value)) => {
+                        let param = crate::migrate::proxy::header_param(&variable, &value);
+                        leftover
+                            .with_help(format!(
+                                "MediaGoblin reads the header as {variable}: `{param}` sends it"
+                            ))
+                            .with_fix(
+                                format!("write `{param}`"),
+                                source,
+                                d.span(),
+                                param,
+                                // It starts to take effect.
+                                Applicability::Unsafe,
+                            )
+                    }
+                    _ => leftover
+                        .with_help("drop it, or send the header as `uwsgi_param HTTP_NAME VALUE`"),
+                }
+            }
+            _ => match proxy_fate(&directive) {
+                Some(Fate::Drop(why)) => leftover.with_help(format!("drop it: {why}")).with_fix(
+                    format!("drop `{directive}`"),
+                    source,
+                    crate::lines::removal(source.bytes(), d.span()),
+                    "",
+                    Applicability::Safe,
+                ),
+                Some(Fate::Rename) => {
+                    let twin = directive.replacen("proxy_", "uwsgi_", 1);
+                    leftover
+                        .with_help(format!("use `{twin}` if the setting is still wanted"))
+                        .with_fix(
+                            format!("write `{twin}`"),
+                            source,
+                            d.name.span,
+                            twin,
+                            Applicability::Unsafe,
+                        )
+                }
+                None => {
+                    leftover.with_help("nginx has no such proxy directive in a location: drop it")
+                }
+            },
+        };
+        out.push(leftover);
     }
 }
 
@@ -589,6 +661,21 @@ pub const MG012: RuleInfo = RuleInfo {
         fastcgi_split_path_info). Use the uwsgi_* twins, and $uri or $document_uri.",
     fix: Some(
         "drops the FastCGI-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin (unsafe: the setting starts to apply)",
+    ),
+};
+
+/// MG033: `proxy_*` directives in a uWSGI location.
+pub const MG033: RuleInfo = RuleInfo {
+    code: "MG033",
+    name: "proxy-leftover",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "`proxy_*` directives in a uWSGI location",
+    explanation: "`proxy_*` directives do nothing for requests passed with `uwsgi_pass`: a \
+        `proxy_set_header` no longer reaches MediaGoblin (it reads headers as `HTTP_*` variables, which \
+        `uwsgi_param` sets), and a timeout or buffering setting no longer applies. Use the uwsgi_* twins.",
+    fix: Some(
+        "drops the HTTP-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin and writes `proxy_set_header` as `uwsgi_param HTTP_*` (unsafe: the setting starts to apply)",
     ),
 };
 

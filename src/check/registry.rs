@@ -93,10 +93,12 @@ pub enum Rule {
     AmbiguousLocation,
     /// MG032
     StillPasterHttp,
+    /// MG033
+    ProxyLeftover,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 32] = [
+    pub const ALL: [Rule; 33] = [
         Rule::SyntaxError,
         Rule::UnknownDirective,
         Rule::IncludeProblem,
@@ -129,6 +131,7 @@ impl Rule {
         Rule::UwsgiNotStartedAtBoot,
         Rule::AmbiguousLocation,
         Rule::StillPasterHttp,
+        Rule::ProxyLeftover,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -165,6 +168,7 @@ impl Rule {
             Rule::UwsgiNotStartedAtBoot => &super::process::MG030,
             Rule::AmbiguousLocation => &super::MG031,
             Rule::StillPasterHttp => &super::mount::MG032,
+            Rule::ProxyLeftover => &super::mount::MG033,
         }
     }
 
@@ -207,6 +211,7 @@ pub const RULES: &[RuleInfo] = &[
     super::process::MG030,
     super::MG031,
     super::mount::MG032,
+    super::mount::MG033,
 ];
 
 pub fn rule(code: &str) -> Option<&'static RuleInfo> {

@@ -6,7 +6,7 @@ pub mod lazystarter;
 pub mod nginx;
 pub mod notes;
 pub mod options;
-mod proxy;
+pub mod proxy;
 pub mod runtime;
 pub mod service;
 pub mod uwsgi_ini;

@@ -84,7 +84,7 @@ impl<'a> ProxyUrl<'a> {
 /// The uWSGI variable a request header arrives in: `X-Real-IP` →
 /// `HTTP_X_REAL_IP`. `None` for a name that is no HTTP token of letters,
 /// digits and `-` (there would be no telling what MediaGoblin reads).
-pub(super) fn header_variable(name: &str) -> Option<String> {
+pub fn header_variable(name: &str) -> Option<String> {
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return None;
     }
@@ -99,7 +99,7 @@ pub(super) fn header_variable(name: &str) -> Option<String> {
 /// empty, and `if_not_empty` does the same for the variable; a parameter
 /// named `HTTP_*` also keeps nginx from sending the visitor's own header of
 /// that name, as `proxy_set_header` did.
-pub(super) fn header_param(variable: &str, raw_value: &str) -> String {
+pub fn header_param(variable: &str, raw_value: &str) -> String {
     let may_be_empty = raw_value.contains('$') || matches!(raw_value, "\"\"" | "''");
     if may_be_empty {
         format!("uwsgi_param {variable} {raw_value} if_not_empty;")

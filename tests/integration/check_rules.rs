@@ -484,6 +484,61 @@ fn mg032_still_paster_http() {
 }
 
 #[test]
+fn mg033_proxy_leftovers() {
+    let leftovers = |s: &mut Site| {
+        replace(
+            &mut s.site,
+            "        include /etc/nginx/uwsgi_params;",
+            "        include /etc/nginx/uwsgi_params;\n        proxy_set_header Host $host;\n        proxy_read_timeout 60s;\n        proxy_redirect off;",
+        )
+    };
+    let report = Site::healthy().with(leftovers).check();
+    let found = report.findings("MG033");
+    assert_eq!(found.len(), 3, "{}", report.all());
+    report.expect_none("MG012");
+    let help = |name: &str| -> String {
+        found
+            .iter()
+            .find(|d| d["message"].as_str().is_some_and(|m| m.contains(name)))
+            .map(|d| d["help"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no finding about {name}: {}", report.all()))
+    };
+    assert!(help("proxy_set_header").contains("`uwsgi_param HTTP_HOST $host if_not_empty;`"));
+    assert!(help("proxy_read_timeout").contains("`uwsgi_read_timeout`"));
+    assert!(help("proxy_redirect").starts_with("drop it: it rewrote the Location headers"));
+
+    // --fix --unsafe-fixes writes the uWSGI twins and drops the rest; a
+    // second check is clean.
+    let root = report.top.join("mediagoblin");
+    let fix = |extra: &[&str]| {
+        common::mgdeploy()
+            .arg("check")
+            .arg("-C")
+            .arg(&root)
+            .arg("--nginx")
+            .arg(report.top.join("nginx/nginx.conf"))
+            .args(extra)
+            .output()
+            .expect("run mgdeploy check")
+    };
+    let fixed = fix(&["--fix", "--unsafe-fixes", "--yes", "--format", "json"]);
+    assert_eq!(
+        fixed.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&fixed.stdout),
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    let site = std::fs::read_to_string(report.top.join("nginx/sites/site.conf")).expect("read");
+    assert!(
+        site.contains("        include /etc/nginx/uwsgi_params;\n        uwsgi_param HTTP_HOST $host if_not_empty;\n        uwsgi_read_timeout 60s;\n        uwsgi_param SCRIPT_NAME"),
+        "{site}"
+    );
+    assert!(!site.contains("proxy_"), "{site}");
+    Site::healthy().check().expect_none("MG033");
+}
+
+#[test]
 fn mg005_address_mismatch() {
     let report = Site::healthy()
         .with(|s| {
