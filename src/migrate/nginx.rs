@@ -472,7 +472,7 @@ fn finish_location(
         let inherited: Vec<String> = server
             .directives()
             .filter(|d| config.name_of(d).starts_with(family))
-            .map(|d| text(config, d))
+            .map(|d| format!("`{}`", text(config, d)))
             .collect();
         if !inherited.is_empty() {
             out.notes.warning(format!(

@@ -765,6 +765,7 @@ fixtures! {
     fastcgi_cache => "fastcgi-cache",
     fixpathinfo => "fixpathinfo",
     http_prefix_location => "http-prefix-location",
+    http_proxy_cache => "http-proxy-cache",
     init_script => "init-script",
     php_beside => "php-beside",
     python2_virtualenv => "python2-virtualenv",
