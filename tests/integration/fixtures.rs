@@ -766,6 +766,7 @@ fixtures! {
     fixpathinfo => "fixpathinfo",
     http_prefix_location => "http-prefix-location",
     http_proxy_cache => "http-proxy-cache",
+    http_unix_socket => "http-unix-socket",
     init_script => "init-script",
     php_beside => "php-beside",
     python2_virtualenv => "python2-virtualenv",
