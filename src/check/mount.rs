@@ -169,33 +169,11 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
                 format!("`{directive}` in a location that passes to uWSGI"),
             )
             .at(source, d.name.span, "does nothing for uwsgi_pass");
-            // What becomes of it is the table's to say, as for migrate.
-            let leftover = match fate(&directive) {
-                Some(Fate::Drop(why)) => leftover.with_help(format!("drop it: {why}")).with_fix(
-                    format!("drop `{directive}`"),
-                    source,
-                    crate::lines::removal(source.bytes(), d.span()),
-                    "",
-                    Applicability::Safe,
-                ),
+            let leftover = match directive.as_str() {
                 // Two passes in one location: nginx refuses the second.
-                Some(Fate::Rename) if directive == "fastcgi_pass" => {
-                    leftover.with_help("drop it: the location passes to uWSGI")
-                }
-                Some(Fate::Rename) => {
-                    let twin = directive.replacen("fastcgi_", "uwsgi_", 1);
-                    leftover
-                        .with_help(format!("use `{twin}` if the setting is still wanted"))
-                        .with_fix(
-                            format!("write `{twin}`"),
-                            source,
-                            d.name.span,
-                            twin,
-                            // It starts to take effect.
-                            Applicability::Unsafe,
-                        )
-                }
-                None => leftover.with_help("nginx has no such FastCGI directive: drop it"),
+                "fastcgi_pass" => leftover.with_help("drop it: the location passes to uWSGI"),
+                // What becomes of it is the table's to say, as for migrate.
+                _ => with_table_fix(leftover, d, source, "fastcgi_", fate(&directive)),
             };
             out.push(leftover);
         }
@@ -220,6 +198,41 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+}
+
+/// The help and fix for a leftover `{family}X` directive, as the directive
+/// table says (what migrate does with it): drop it (safe), or write its
+/// `uwsgi_` twin (unsafe: the setting starts to take effect).
+fn with_table_fix(
+    leftover: Diagnostic,
+    d: &Directive,
+    source: &std::sync::Arc<crate::source::SourceFile>,
+    family: &str,
+    fate: Option<Fate>,
+) -> Diagnostic {
+    let directive = source.text(d.name.span).into_owned();
+    match fate {
+        Some(Fate::Drop(why)) => leftover.with_help(format!("drop it: {why}")).with_fix(
+            format!("drop `{directive}`"),
+            source,
+            crate::lines::removal(source.bytes(), d.span()),
+            "",
+            Applicability::Safe,
+        ),
+        Some(Fate::Rename) => {
+            let twin = directive.replacen(family, "uwsgi_", 1);
+            leftover
+                .with_help(format!("use `{twin}` if the setting is still wanted"))
+                .with_fix(
+                    format!("write `{twin}`"),
+                    source,
+                    d.name.span,
+                    twin,
+                    Applicability::Unsafe,
+                )
+        }
+        None => leftover.with_help("nginx has no such directive in a location: drop it"),
     }
 }
 
@@ -265,30 +278,7 @@ fn proxy_leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
                         .with_help("drop it, or send the header as `uwsgi_param HTTP_NAME VALUE`"),
                 }
             }
-            _ => match proxy_fate(&directive) {
-                Some(Fate::Drop(why)) => leftover.with_help(format!("drop it: {why}")).with_fix(
-                    format!("drop `{directive}`"),
-                    source,
-                    crate::lines::removal(source.bytes(), d.span()),
-                    "",
-                    Applicability::Safe,
-                ),
-                Some(Fate::Rename) => {
-                    let twin = directive.replacen("proxy_", "uwsgi_", 1);
-                    leftover
-                        .with_help(format!("use `{twin}` if the setting is still wanted"))
-                        .with_fix(
-                            format!("write `{twin}`"),
-                            source,
-                            d.name.span,
-                            twin,
-                            Applicability::Unsafe,
-                        )
-                }
-                None => {
-                    leftover.with_help("nginx has no such proxy directive in a location: drop it")
-                }
-            },
+            _ => with_table_fix(leftover, d, source, "proxy_", proxy_fate(&directive)),
         };
         out.push(leftover);
     }

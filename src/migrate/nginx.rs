@@ -60,6 +60,37 @@ pub(super) fn text(config: &Config, directive: &Directive) -> String {
     out
 }
 
+/// The edits that give `{family}_X` (a directive with a uWSGI twin) the
+/// twin's name; `{family}_cache ZONE` also gets ZONE's twin, which
+/// `cache_twins` declares.
+pub(super) fn rename_to_twin(
+    config: &Config,
+    d: &Directive,
+    family: &'static str,
+    file: usize,
+    out: &mut Rewrite,
+    cache_zones: &mut Vec<CacheZone>,
+) -> Result<(), Diagnostic> {
+    out.edits
+        .extend(rename_from(config, &d.name, family).map(|e| (file, e)));
+    if config.name_of(d).strip_prefix(family.as_bytes()) == Some(b"_cache")
+        && let Some(zone) = d.args.first()
+    {
+        let zone_name = config.value(zone);
+        if zone_name != "off" {
+            out.edits.push((
+                file,
+                Edit::replace(zone.span, word(&format!("{zone_name}_uwsgi"))?),
+            ));
+            cache_zones.push(CacheZone {
+                name: zone_name,
+                declared_by: format!("{family}_cache_path"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The edit that renames `fastcgi_*` to `uwsgi_*`.
 fn rename(config: &Config, word: &Word) -> Option<Edit> {
     rename_from(config, word, "fastcgi")
@@ -131,7 +162,7 @@ pub fn rewrite(
 pub(super) struct CacheZone {
     pub name: String,
     /// The directive that declares it: `fastcgi_cache_path`, `proxy_cache_path`.
-    pub declared_by: &'static str,
+    pub declared_by: String,
 }
 
 /// The nginx value of a word mgdeploy writes, quoted as nginx needs it.
@@ -321,22 +352,7 @@ fn rewrite_fastcgi(
             }
             other if other.starts_with("fastcgi_") => match fate(other) {
                 Some(Fate::Rename) => {
-                    out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
-                    if other == "fastcgi_cache"
-                        && let Some(zone) = d.args.first()
-                    {
-                        let zone_name = config.value(zone);
-                        if zone_name != "off" {
-                            out.edits.push((
-                                file,
-                                Edit::replace(zone.span, word(&format!("{zone_name}_uwsgi"))?),
-                            ));
-                            cache_zones.push(CacheZone {
-                                name: zone_name,
-                                declared_by: "fastcgi_cache_path",
-                            });
-                        }
-                    }
+                    rename_to_twin(config, d, "fastcgi", file, out, cache_zones)?;
                 }
                 Some(Fate::Drop(why)) => {
                     found.removals.push(removal(bytes, d.span()));

@@ -8,7 +8,7 @@
 //! reads them from, so it builds the same absolute URLs. The prefix and
 //! SCRIPT_NAME are then handled as for FastCGI (`nginx.rs`).
 
-use super::nginx::{CacheZone, Found, Options, Rewrite, rename_from, text, word};
+use super::nginx::{CacheZone, Found, Options, Rewrite, rename_from, rename_to_twin, text, word};
 use crate::deploy::Nginx;
 use crate::deploy::locations::PassLocation;
 use crate::diagnostic::Diagnostic;
@@ -471,23 +471,7 @@ pub(super) fn rewrite_location(
             }
             other if other.starts_with("proxy_") => match proxy_fate(other) {
                 Some(Fate::Rename) => {
-                    out.edits
-                        .extend(rename_from(config, &d.name, "proxy").map(|e| (file, e)));
-                    if other == "proxy_cache"
-                        && let Some(zone) = d.args.first()
-                    {
-                        let zone_name = config.value(zone);
-                        if zone_name != "off" {
-                            out.edits.push((
-                                file,
-                                Edit::replace(zone.span, word(&format!("{zone_name}_uwsgi"))?),
-                            ));
-                            cache_zones.push(CacheZone {
-                                name: zone_name,
-                                declared_by: "proxy_cache_path",
-                            });
-                        }
-                    }
+                    rename_to_twin(config, d, "proxy", file, out, cache_zones)?;
                 }
                 Some(Fate::Drop(why)) => {
                     found.removals.push(removal(bytes, d.span()));

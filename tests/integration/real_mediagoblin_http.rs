@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use common::pages::{Page, compare, pages, shell, step};
+use common::pages::{Page, check_is_clean, compare, compare_states, pages, shell, step};
 use common::servers::{Servers, free_port, require_root, wait_closed, wait_for};
 
 /// The scenarios share one site: one at a time.
@@ -78,17 +78,13 @@ fn site() -> Site {
 }
 
 fn start_nginx(servers: &mut Servers, site: &Site) {
-    servers.start(
-        "nginx",
-        Command::new("nginx")
-            .arg("-c")
-            .arg(&site.nginx_conf)
-            .arg("-p")
-            .arg(site.w.join("nginx"))
-            .args(["-g", "daemon off;"])
-            .stderr(Stdio::null()),
+    common::servers::start_nginx(
+        servers,
+        &site.nginx_conf,
+        &site.w.join("nginx"),
+        site.port,
+        &site.w.join("logs/nginx-error.log"),
     );
-    wait_for(&site.port.to_string(), &site.w.join("logs/nginx-error.log"));
 }
 
 /// Asks the pages through nginx, and checks that the feed's absolute URLs
@@ -223,47 +219,21 @@ fn run(scenario: Scenario) {
     servers.stop("nginx");
     servers.stop("lazyserver");
 
-    let mut table = vec![
+    compare_states(
         format!(
             "MediaGoblin 0.15.0 (CPython 3.11), {}: before (paster/waitress over HTTP) | after (`{start}`)",
             scenario
                 .mount
                 .map_or("at /".to_string(), |m| format!("moved under {m}"))
         ),
-        "| page | before | after | compared |".to_string(),
-        "| --- | ---: | ---: | --- |".to_string(),
-    ];
-    compare(
-        &mut table,
-        "started as the summary says",
         &before,
         &after,
+        &lazy,
         prefix,
     );
-    table.push(format!(
-        "| (all of the above through ./lazyserver.sh) | | | same: {} pages |",
-        lazy.len()
-    ));
-    compare(&mut Vec::new(), "./lazyserver.sh", &before, &lazy, prefix);
-    eprintln!("{}", table.join("\n"));
-
     // check finds nothing wrong with the migrated site, and a second
     // migrate has nothing to do.
-    let checked = common::mgdeploy()
-        .arg("check")
-        .arg("-C")
-        .arg(&site.root)
-        .arg("--nginx")
-        .arg(&site.nginx_conf)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mgdeploy check");
-    assert_eq!(
-        checked.status.code(),
-        Some(0),
-        "check on the migrated site:\n{}",
-        String::from_utf8_lossy(&checked.stdout)
-    );
+    check_is_clean(&site.root, &site.nginx_conf);
     let again = common::mgdeploy()
         .arg("migrate")
         .arg("-C")

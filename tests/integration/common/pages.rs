@@ -3,6 +3,7 @@
 //! of 0.9 (FastCGI) and 0.15 (HTTP) ask the same pages and hold the
 //! answers to the same standard.
 
+use std::path::Path;
 use std::process::Command;
 
 use super::http::{Client, Response};
@@ -284,4 +285,47 @@ pub fn compare(
             b.body.len()
         ));
     }
+}
+
+/// Holds the pages after the move, started as the summary says (`after`)
+/// and through the patched lazyserver.sh (`lazy`), to those before, and
+/// prints the table under `title`.
+pub fn compare_states(title: String, before: &[Page], after: &[Page], lazy: &[Page], prefix: &str) {
+    let mut table = vec![
+        title,
+        "| page | before | after | compared |".to_string(),
+        "| --- | ---: | ---: | --- |".to_string(),
+    ];
+    compare(
+        &mut table,
+        "started as the summary says",
+        before,
+        after,
+        prefix,
+    );
+    table.push(format!(
+        "| (all of the above through ./lazyserver.sh) | | | same: {} pages |",
+        lazy.len()
+    ));
+    compare(&mut Vec::new(), "./lazyserver.sh", before, lazy, prefix);
+    eprintln!("{}", table.join("\n"));
+}
+
+/// `mgdeploy check` finds nothing wrong with the migrated site.
+pub fn check_is_clean(root: &Path, nginx_conf: &Path) {
+    let checked = super::mgdeploy()
+        .arg("check")
+        .arg("-C")
+        .arg(root)
+        .arg("--nginx")
+        .arg(nginx_conf)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mgdeploy check");
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "check on the migrated site:\n{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
 }

@@ -150,3 +150,20 @@ pub fn require_root(why: &str) {
         "{why}: run the tests as root"
     );
 }
+
+/// Starts nginx in the foreground on `conf` with `prefix`, as a site's
+/// test runs it, and waits until it listens on `port` (`log`: where to look
+/// when it does not).
+pub fn start_nginx(servers: &mut Servers, conf: &Path, prefix: &Path, port: u16, log: &Path) {
+    servers.start(
+        "nginx",
+        Command::new("nginx")
+            .arg("-c")
+            .arg(conf)
+            .arg("-p")
+            .arg(prefix)
+            .args(["-g", "daemon off;"])
+            .stderr(Stdio::null()),
+    );
+    wait_for(&port.to_string(), log);
+}
