@@ -479,22 +479,20 @@ fn finish_location(
         ));
     }
 
-    // Settings inherited from the server block do not reach uWSGI.
-    let family: &[u8] = match location.protocol {
-        Protocol::Http => b"proxy_",
-        Protocol::FastCgi | Protocol::Uwsgi => b"fastcgi_",
-    };
-    if let Some(server) = location.server {
+    // FastCGI settings inherited from the server block do not reach uWSGI
+    // (`proxy.rs` carries an HTTP server block's over).
+    if location.protocol != Protocol::Http
+        && let Some(server) = location.server
+    {
         let inherited: Vec<String> = server
             .directives()
-            .filter(|d| config.name_of(d).starts_with(family))
+            .filter(|d| config.name_of(d).starts_with(b"fastcgi_"))
             .map(|d| format!("`{}`", text(config, d)))
             .collect();
         if !inherited.is_empty() {
             out.notes.warning(format!(
-                "{place}: the server block sets {}; these applied to MediaGoblin over {}, and their uwsgi_* twins (uwsgi_param HTTP_* for a header) must be added by hand if still wanted",
-                inherited.join(" "),
-                location.protocol.name()
+                "{place}: the server block sets {}; these applied to MediaGoblin over FastCGI, and their uwsgi_* twins must be added by hand if still wanted",
+                inherited.join(" ")
             ));
         }
     }

@@ -250,6 +250,133 @@ fn included_headers<'n>(
     out
 }
 
+/// What the server block gave MediaGoblin's location over HTTP.
+#[derive(Default)]
+struct Inherited {
+    /// `uwsgi_param HTTP_*` lines for the location (its headers).
+    header_lines: Vec<String>,
+    host_set: bool,
+    carried_forwarded_for: bool,
+}
+
+/// The server block's HTTP settings, which applied to MediaGoblin's
+/// location unless it set its own: its headers (when the location sets
+/// none, as nginx inherits `proxy_set_header`) become uwsgi_param lines in
+/// the location (a `uwsgi_param` there stops the server's from being
+/// inherited); a setting with a uWSGI twin gets the twin beside it, where
+/// it applies to uWSGI locations only; the rest is said not to apply. The
+/// server's `proxy_*` lines stay for its other locations.
+fn from_the_server(
+    nginx: &Nginx,
+    location: &PassLocation<'_>,
+    own_headers: bool,
+    url: &ProxyUrl<'_>,
+    out: &mut Rewrite,
+    cache_zones: &mut Vec<CacheZone>,
+) -> Result<Inherited, Diagnostic> {
+    let mut inherited = Inherited::default();
+    let Some(server) = location.server else {
+        return Ok(inherited);
+    };
+    let config = location.config;
+    let bytes = config.source.bytes();
+    let file = location.file;
+    let mut in_location: Vec<Vec<u8>> = Vec::new();
+    walk(location.location.children(), |d, _| {
+        in_location.push(config.name_of(d).to_vec());
+    });
+    let carry = |name: &str, raw_value: &str, inherited: &mut Inherited| {
+        if let Header::Param { lines, .. } = header(name, raw_value, url) {
+            inherited.host_set |= name.eq_ignore_ascii_case("host");
+            inherited.carried_forwarded_for |= name.eq_ignore_ascii_case("x-forwarded-for");
+            inherited.header_lines.extend(lines);
+        }
+    };
+    for d in server.directives() {
+        let place = config.source.location(d.name.span.start);
+        let name = String::from_utf8_lossy(config.name_of(d)).into_owned();
+        match name.as_str() {
+            "proxy_set_header" if !own_headers => {
+                let raw_value = d
+                    .args
+                    .get(1)
+                    .map(|a| config.raw(a).into_owned())
+                    .unwrap_or_default();
+                carry(
+                    &config.arg(d, 0).unwrap_or_default(),
+                    &raw_value,
+                    &mut inherited,
+                );
+                out.notes.changed(format!(
+                    "{place}: the server block's `{}` reached paster; MediaGoblin's location sends it as uwsgi_param",
+                    text(config, d)
+                ));
+            }
+            "include" if !own_headers => {
+                for (included, h) in included_headers(nginx, location, d) {
+                    let raw_value = h
+                        .args
+                        .get(1)
+                        .map(|a| included.raw(a).into_owned())
+                        .unwrap_or_default();
+                    carry(
+                        &included.arg(h, 0).unwrap_or_default(),
+                        &raw_value,
+                        &mut inherited,
+                    );
+                }
+            }
+            other
+                if other.starts_with("proxy_")
+                    && !in_location.iter().any(|n| n == other.as_bytes()) =>
+            {
+                match proxy_fate(other) {
+                    Some(Fate::Rename) => {
+                        let twin = format!("uwsgi_{}", other.trim_start_matches("proxy_"));
+                        if in_location.iter().any(|n| *n == twin.as_bytes())
+                            || server
+                                .directives()
+                                .any(|s| config.name_of(s) == twin.as_bytes())
+                        {
+                            continue;
+                        }
+                        let mut args: Vec<String> =
+                            d.args.iter().map(|a| config.raw(a).into_owned()).collect();
+                        if other == "proxy_cache"
+                            && let Some(zone) = d.args.first().map(|a| config.value(a))
+                            && zone != "off"
+                            && let Some(first) = args.first_mut()
+                        {
+                            *first = word(&format!("{zone}_uwsgi"))?;
+                            cache_zones.push(CacheZone {
+                                name: zone,
+                                declared_by: "proxy_cache_path".to_string(),
+                            });
+                        }
+                        let line = format!("{twin} {};", args.join(" "));
+                        out.edits
+                            .push((file, insert_line_after(bytes, d.span().end, &line)));
+                        out.notes.changed(format!(
+                            "{place}: the server block's `{}` applied to MediaGoblin; `{line}` added beside it",
+                            text(config, d)
+                        ));
+                    }
+                    Some(Fate::Drop(why)) => out.notes.dropped(
+                        format!(
+                            "{place}: the server block's `{}`, for MediaGoblin",
+                            text(config, d)
+                        ),
+                        why,
+                    ),
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(inherited)
+}
+
 /// Whether the server block around `location` takes TLS connections.
 fn serves_tls(config: &Config, location: &PassLocation<'_>) -> bool {
     location.server.is_some_and(|server| {
@@ -540,6 +667,26 @@ pub(super) fn rewrite_location(
             out.notes.warning(
                 "no uwsgi_params was found beside nginx.conf or in /etc/nginx; nginx needs one (Debian's nginx-common ships it)",
             );
+        }
+    }
+    let inherited = from_the_server(
+        nginx,
+        location,
+        first_header.is_some(),
+        &url,
+        out,
+        cache_zones,
+    )?;
+    host_set |= inherited.host_set;
+    carried_forwarded_for |= inherited.carried_forwarded_for;
+    if !inherited.header_lines.is_empty() {
+        let after = found
+            .include_end
+            .or(found.pass_end)
+            .unwrap_or(location.pass.span().end);
+        for line in std::iter::once(HEADERS_COMMENT.to_string()).chain(inherited.header_lines) {
+            out.edits
+                .push((file, insert_line_after(bytes, after, &line)));
         }
     }
     if !host_set {

@@ -754,3 +754,45 @@ fn a_proxy_pass_that_rewrites_the_path_or_names_no_paster_is_not_moved() {
         err(&refused)
     );
 }
+
+#[test]
+fn the_server_blocks_http_settings_follow_mediagoblin_to_uwsgi() {
+    // The location sets no header of its own: the server's reached paster,
+    // and reach MediaGoblin as uwsgi_param lines in the location.
+    let site = "server {\n    listen 127.0.0.1:8080;\n    proxy_set_header Host $host;\n    proxy_set_header X-Forwarded-Proto https;\n    proxy_connect_timeout 5s;\n    proxy_http_version 1.1;\n    location / {\n        proxy_pass http://127.0.0.1:6543;\n    }\n    location /elsewhere/ {\n        proxy_pass http://127.0.0.1:9000;\n    }\n}\n";
+    let (_dir, top) = tree(site);
+    std::fs::write(top.join("mediagoblin/paste.ini"), PASTE_BOTH).expect("write");
+    let output = migrate(&top, &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(1), "{}", err(&output));
+    let plan = out(&output);
+    for expected in [
+        // The server's lines stay, for its other locations.
+        "     proxy_set_header Host $host;",
+        "     proxy_connect_timeout 5s;\n+    uwsgi_connect_timeout 5s;",
+        "+        uwsgi_param HTTP_HOST $host if_not_empty;",
+        "+        uwsgi_param HTTP_X_FORWARDED_PROTO https;",
+        "+        uwsgi_param UWSGI_SCHEME https;",
+        "the server block's `proxy_http_version 1.1;`, for MediaGoblin",
+        "         proxy_pass http://127.0.0.1:9000;",
+    ] {
+        assert!(plan.contains(expected), "{expected:?} missing:\n{plan}");
+    }
+    assert!(!plan.contains("nginx sent paster its own Host"), "{plan}");
+
+    // With a header of its own, the location never inherited the server's.
+    let own = site.replace(
+        "        proxy_pass http://127.0.0.1:6543;\n",
+        "        proxy_pass http://127.0.0.1:6543;\n        proxy_set_header X-Real-IP $remote_addr;\n",
+    );
+    std::fs::write(top.join("nginx/sites/mediagoblin.conf"), own).expect("write");
+    let plan = out(&migrate(&top, &["--dry-run"]));
+    assert!(
+        plan.contains("+        uwsgi_param HTTP_X_REAL_IP $remote_addr if_not_empty;"),
+        "{plan}"
+    );
+    assert!(!plan.contains("uwsgi_param HTTP_HOST"), "{plan}");
+    assert!(
+        plan.contains("nginx sent paster its own Host, 127.0.0.1:6543"),
+        "{plan}"
+    );
+}
