@@ -1,6 +1,7 @@
 //! Any bytes as the body of MediaGoblin's location, behind `proxy_pass` or
-//! `fastcgi_pass` (the first byte chooses): discovery and the migration's
-//! plan never panic, and a site they plan a change for still parses.
+//! `fastcgi_pass` (the first byte chooses), and after a 0xFF byte as the
+//! server block's own lines: discovery and the migration's plan never
+//! panic, and a site they plan a change for still parses.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,9 +19,15 @@ fuzz_target!(|data: &[u8]| {
         1 => b"proxy_pass http://127.0.0.1:6543/;\n",
         _ => b"fastcgi_pass 127.0.0.1:26543;\n",
     };
-    let mut site = b"server {\n    listen 127.0.0.1:8080;\n    location / {\n".to_vec();
+    let (inside, server) = match body.iter().position(|&b| b == 0xff) {
+        Some(at) => (&body[..at], &body[at + 1..]),
+        None => (body, &[][..]),
+    };
+    let mut site = b"server {\n    listen 127.0.0.1:8080;\n".to_vec();
+    site.extend_from_slice(server);
+    site.extend_from_slice(b"\n    location / {\n");
     site.extend_from_slice(pass);
-    site.extend_from_slice(body);
+    site.extend_from_slice(inside);
     site.extend_from_slice(b"\n    }\n}\n");
     let Ok(dir) = tempfile::tempdir() else { return };
     let top = dir.path();
