@@ -220,15 +220,16 @@ fn uwsgi_params_path(nginx: &Nginx, options: &Options<'_>) -> (String, bool) {
     (UWSGI_PARAMS.to_string(), false)
 }
 
-/// The `proxy_set_header`s of the files an `include` at `d` pulls in
-/// (Debian's `proxy_params`), in order.
+/// The `proxy_set_header`s at the top of the files an `include` at `d`
+/// pulls in (Debian's `proxy_params`), in order; those inside the files'
+/// blocks are not at the include's level.
 fn included_headers<'n>(
     nginx: &'n Nginx,
-    location: &PassLocation<'_>,
+    file: usize,
     d: &Directive,
 ) -> Vec<(&'n Config, &'n Directive)> {
     let mut out = Vec::new();
-    let Some(loaded) = nginx.loaded.files.get(location.file) else {
+    let Some(loaded) = nginx.loaded.files.get(file) else {
         return out;
     };
     let Some((_, files)) = loaded
@@ -242,16 +243,18 @@ fn included_headers<'n>(
         let Some(Ok(config)) = nginx.loaded.files.get(*index).map(|f| &f.config) else {
             continue;
         };
-        walk(&config.children, |inner, _| {
-            if config.name_of(inner) == b"proxy_set_header" {
+        for node in &config.children {
+            if let crate::nginx::syntax::Node::Directive(inner) = node
+                && config.name_of(inner) == b"proxy_set_header"
+            {
                 out.push((config, inner));
             }
-        });
+        }
     }
     out
 }
 
-/// What the server block gave MediaGoblin's location over HTTP.
+/// What the server and http blocks gave MediaGoblin's location over HTTP.
 #[derive(Default)]
 struct Inherited {
     /// `uwsgi_param HTTP_*` lines for the location (its headers).
@@ -260,13 +263,66 @@ struct Inherited {
     carried_forwarded_for: bool,
 }
 
-/// The server block's HTTP settings, which applied to MediaGoblin's
-/// location unless it set its own: its headers (when the location sets
-/// none, as nginx inherits `proxy_set_header`) become uwsgi_param lines in
-/// the location (a `uwsgi_param` there stops the server's from being
-/// inherited); a setting with a uWSGI twin gets the twin beside it, where
-/// it applies to uWSGI locations only; the rest is said not to apply. The
-/// server's `proxy_*` lines stay for its other locations.
+/// One level of nginx's inheritance above the location: its directives,
+/// each with the file (index into `Nginx::loaded`) and configuration it is
+/// in.
+struct Level<'n> {
+    name: &'static str,
+    directives: Vec<(usize, &'n Config, &'n Directive)>,
+}
+
+/// The server block around the location, then the http level: the `http`
+/// blocks' own lines, and the top-level lines of the location's file when
+/// its server block is at the top (a site file, read in `http`).
+fn levels<'n>(nginx: &'n Nginx, location: &PassLocation<'n>) -> Vec<Level<'n>> {
+    let mut out = Vec::new();
+    let Some(server) = location.server else {
+        return out;
+    };
+    let config = location.config;
+    out.push(Level {
+        name: "server block",
+        directives: server
+            .directives()
+            .map(|d| (location.file, config, d))
+            .collect(),
+    });
+    let mut http = Vec::new();
+    for (file, loaded) in nginx.loaded.files.iter().enumerate() {
+        let Ok(other) = &loaded.config else { continue };
+        for node in &other.children {
+            if let crate::nginx::syntax::Node::Directive(d) = node
+                && other.name_of(d) == b"http"
+            {
+                http.extend(d.directives().map(|inner| (file, other, inner)));
+            }
+        }
+    }
+    let server_at_top = config.children.iter().any(
+        |node| matches!(node, crate::nginx::syntax::Node::Directive(d) if std::ptr::eq(d, server)),
+    );
+    if server_at_top {
+        for node in &config.children {
+            if let crate::nginx::syntax::Node::Directive(d) = node {
+                http.push((location.file, config, d));
+            }
+        }
+    }
+    out.push(Level {
+        name: "http block",
+        directives: http,
+    });
+    out
+}
+
+/// The HTTP settings of the levels above MediaGoblin's location (server,
+/// then http), which applied to it unless a nearer level set its own: the
+/// nearest level's headers (when the location sets none, as nginx inherits
+/// `proxy_set_header`) become uwsgi_param lines in the location (a
+/// `uwsgi_param` there stops any above from being inherited); a setting
+/// with a uWSGI twin gets the twin beside it, where it applies to uWSGI
+/// locations only; the rest is said not to apply. The `proxy_*` lines stay
+/// for the other locations.
 fn from_the_server(
     nginx: &Nginx,
     location: &PassLocation<'_>,
@@ -276,16 +332,12 @@ fn from_the_server(
     cache_zones: &mut Vec<CacheZone>,
 ) -> Result<Inherited, Diagnostic> {
     let mut inherited = Inherited::default();
-    let Some(server) = location.server else {
-        return Ok(inherited);
-    };
-    let config = location.config;
-    let bytes = config.source.bytes();
-    let file = location.file;
-    let mut in_location: Vec<Vec<u8>> = Vec::new();
+    // Directive names set at the location or a nearer level.
+    let mut set_nearer: Vec<Vec<u8>> = Vec::new();
     walk(location.location.children(), |d, _| {
-        in_location.push(config.name_of(d).to_vec());
+        set_nearer.push(location.config.name_of(d).to_vec());
     });
+    let mut headers_decided = own_headers;
     let carry = |name: &str, raw_value: &str, inherited: &mut Inherited| {
         if let Header::Param { lines, .. } = header(name, raw_value, url) {
             inherited.host_set |= name.eq_ignore_ascii_case("host");
@@ -293,87 +345,116 @@ fn from_the_server(
             inherited.header_lines.extend(lines);
         }
     };
-    for d in server.directives() {
-        let place = config.source.location(d.name.span.start);
-        let name = String::from_utf8_lossy(config.name_of(d)).into_owned();
-        match name.as_str() {
-            "proxy_set_header" if !own_headers => {
-                let raw_value = d
-                    .args
-                    .get(1)
-                    .map(|a| config.raw(a).into_owned())
-                    .unwrap_or_default();
-                carry(
-                    &config.arg(d, 0).unwrap_or_default(),
-                    &raw_value,
-                    &mut inherited,
-                );
-                out.notes.changed(format!(
-                    "{place}: the server block's `{}` reached paster; MediaGoblin's location sends it as uwsgi_param",
-                    text(config, d)
-                ));
-            }
-            "include" if !own_headers => {
-                for (included, h) in included_headers(nginx, location, d) {
-                    let raw_value = h
+    for level in levels(nginx, location) {
+        let names: Vec<Vec<u8>> = level
+            .directives
+            .iter()
+            .map(|(_, config, d)| config.name_of(d).to_vec())
+            .collect();
+        let mut has_headers = false;
+        for &(file, config, d) in &level.directives {
+            let place = config.source.location(d.name.span.start);
+            let name = String::from_utf8_lossy(config.name_of(d)).into_owned();
+            match name.as_str() {
+                "proxy_set_header" => {
+                    has_headers = true;
+                    if headers_decided {
+                        continue;
+                    }
+                    let raw_value = d
                         .args
                         .get(1)
-                        .map(|a| included.raw(a).into_owned())
+                        .map(|a| config.raw(a).into_owned())
                         .unwrap_or_default();
                     carry(
-                        &included.arg(h, 0).unwrap_or_default(),
+                        &config.arg(d, 0).unwrap_or_default(),
                         &raw_value,
                         &mut inherited,
                     );
+                    out.notes.changed(format!(
+                        "{place}: the {}'s `{}` reached paster; MediaGoblin's location sends it as uwsgi_param",
+                        level.name,
+                        text(config, d)
+                    ));
                 }
-            }
-            other
-                if other.starts_with("proxy_")
-                    && !in_location.iter().any(|n| n == other.as_bytes()) =>
-            {
-                match proxy_fate(other) {
-                    Some(Fate::Rename) => {
-                        let twin = format!("uwsgi_{}", other.trim_start_matches("proxy_"));
-                        if in_location.iter().any(|n| *n == twin.as_bytes())
-                            || server
-                                .directives()
-                                .any(|s| config.name_of(s) == twin.as_bytes())
-                        {
-                            continue;
-                        }
-                        let mut args: Vec<String> =
-                            d.args.iter().map(|a| config.raw(a).into_owned()).collect();
-                        if other == "proxy_cache"
-                            && let Some(zone) = d.args.first().map(|a| config.value(a))
-                            && zone != "off"
-                            && let Some(first) = args.first_mut()
-                        {
-                            *first = word(&format!("{zone}_uwsgi"))?;
-                            cache_zones.push(CacheZone {
-                                name: zone,
-                                declared_by: "proxy_cache_path".to_string(),
-                            });
-                        }
-                        let line = format!("{twin} {};", args.join(" "));
-                        out.edits
-                            .push((file, insert_line_after(bytes, d.span().end, &line)));
-                        out.notes.changed(format!(
-                            "{place}: the server block's `{}` applied to MediaGoblin; `{line}` added beside it",
-                            text(config, d)
-                        ));
+                "include" => {
+                    let headers = included_headers(nginx, file, d);
+                    has_headers |= !headers.is_empty();
+                    if headers_decided || headers.is_empty() {
+                        continue;
                     }
-                    Some(Fate::Drop(why)) => out.notes.dropped(
-                        format!(
-                            "{place}: the server block's `{}`, for MediaGoblin",
-                            text(config, d)
-                        ),
-                        why,
-                    ),
-                    None => {}
+                    for (included, h) in headers {
+                        let raw_value = h
+                            .args
+                            .get(1)
+                            .map(|a| included.raw(a).into_owned())
+                            .unwrap_or_default();
+                        carry(
+                            &included.arg(h, 0).unwrap_or_default(),
+                            &raw_value,
+                            &mut inherited,
+                        );
+                    }
+                    out.notes.changed(format!(
+                        "{place}: the headers of the {}'s `{}` reached paster; MediaGoblin's location sends them as uwsgi_param",
+                        level.name,
+                        text(config, d)
+                    ));
                 }
+                other
+                    if other.starts_with("proxy_")
+                        && !set_nearer.iter().any(|n| n == other.as_bytes()) =>
+                {
+                    match proxy_fate(other) {
+                        Some(Fate::Rename) => {
+                            let twin = format!("uwsgi_{}", other.trim_start_matches("proxy_"));
+                            if set_nearer
+                                .iter()
+                                .chain(&names)
+                                .any(|n| *n == twin.as_bytes())
+                            {
+                                continue;
+                            }
+                            let mut args: Vec<String> =
+                                d.args.iter().map(|a| config.raw(a).into_owned()).collect();
+                            if other == "proxy_cache"
+                                && let Some(zone) = d.args.first().map(|a| config.value(a))
+                                && zone != "off"
+                                && let Some(first) = args.first_mut()
+                            {
+                                *first = word(&format!("{zone}_uwsgi"))?;
+                                cache_zones.push(CacheZone {
+                                    name: zone,
+                                    declared_by: "proxy_cache_path".to_string(),
+                                });
+                            }
+                            let line = format!("{twin} {};", args.join(" "));
+                            out.edits.push((
+                                file,
+                                insert_line_after(config.source.bytes(), d.span().end, &line),
+                            ));
+                            out.notes.changed(format!(
+                                "{place}: the {}'s `{}` applied to MediaGoblin; `{line}` added beside it",
+                                level.name,
+                                text(config, d)
+                            ));
+                        }
+                        Some(Fate::Drop(why)) => out.notes.dropped(
+                            format!(
+                                "{place}: the {}'s `{}`, for MediaGoblin",
+                                level.name,
+                                text(config, d)
+                            ),
+                            why,
+                        ),
+                        None => {}
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
+        headers_decided |= has_headers;
+        set_nearer.extend(names);
     }
     Ok(inherited)
 }
@@ -516,7 +597,7 @@ pub(super) fn rewrite_location(
                 }
             }
             "include" => {
-                let headers = included_headers(nginx, location, d);
+                let headers = included_headers(nginx, location.file, d);
                 let Some(arg) = d.args.first() else { continue };
                 let value = config.value(arg);
                 let file_name = value.rsplit('/').next().unwrap_or_default();

@@ -796,3 +796,39 @@ fn the_server_blocks_http_settings_follow_mediagoblin_to_uwsgi() {
         "{plan}"
     );
 }
+
+#[test]
+fn the_http_blocks_settings_follow_mediagoblin_unless_the_server_sets_its_own() {
+    let site = "server {\n    listen 127.0.0.1:8080;\n    location / {\n        proxy_pass http://127.0.0.1:6543;\n    }\n}\n";
+    let (_dir, top) = tree(site);
+    std::fs::write(top.join("mediagoblin/paste.ini"), PASTE_BOTH).expect("write");
+    let nginx_conf = std::fs::read_to_string(top.join("nginx/nginx.conf")).expect("read");
+    let with_settings = nginx_conf.replace(
+        "    access_log off;\n",
+        "    access_log off;\n    proxy_read_timeout 90s;\n    proxy_set_header X-Forwarded-Host $host;\n",
+    );
+    std::fs::write(top.join("nginx/nginx.conf"), &with_settings).expect("write");
+    let plan = out(&migrate(&top, &["--dry-run"]));
+    for expected in [
+        "     proxy_read_timeout 90s;\n+    uwsgi_read_timeout 90s;",
+        "+        uwsgi_param HTTP_X_FORWARDED_HOST $host if_not_empty;",
+        "the http block's `proxy_set_header X-Forwarded-Host $host;` reached paster",
+    ] {
+        assert!(plan.contains(expected), "{expected:?} missing:\n{plan}");
+    }
+
+    // The server's own headers and timeout hide the http block's.
+    let own = site.replace(
+        "    location / {\n",
+        "    proxy_set_header Host $host;\n    proxy_read_timeout 10s;\n    location / {\n",
+    );
+    std::fs::write(top.join("nginx/sites/mediagoblin.conf"), own).expect("write");
+    let plan = out(&migrate(&top, &["--dry-run"]));
+    assert!(
+        plan.contains("+        uwsgi_param HTTP_HOST $host if_not_empty;"),
+        "{plan}"
+    );
+    assert!(plan.contains("+    uwsgi_read_timeout 10s;"), "{plan}");
+    assert!(!plan.contains("X_FORWARDED_HOST"), "{plan}");
+    assert!(!plan.contains("uwsgi_read_timeout 90s"), "{plan}");
+}
