@@ -6,7 +6,7 @@
 //! headers nginx set for paster (`proxy_set_header`, Debian's
 //! `proxy_params`) become the `uwsgi_param HTTP_*` variables MediaGoblin
 //! reads them from, so it builds the same absolute URLs. What the server
-//! block set for the location (headers, timeouts) follows it. The prefix
+//! and http blocks set for the location (headers, timeouts) follows it. The prefix
 //! and SCRIPT_NAME are then handled as for FastCGI (`nginx.rs`).
 
 use super::nginx::{CacheZone, Found, Options, Rewrite, rename_from, rename_to_twin, text, word};
