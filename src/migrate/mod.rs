@@ -1,6 +1,7 @@
-//! Planning the move from FastCGI to uWSGI: the nginx rewrite, the uWSGI
-//! ini and the lazystarter.sh patch, as one `Plan`, with notes on what
-//! changed, what was dropped and why, and what to do next.
+//! Planning the move from FastCGI (or, `--from http`, from paster's HTTP
+//! server) to uWSGI: the nginx rewrite, the uWSGI ini and the
+//! lazystarter.sh patch, as one `Plan`, with notes on what changed, what was
+//! dropped and why, and what to do next.
 
 pub mod lazystarter;
 pub mod nginx;

@@ -1,6 +1,6 @@
 //! What starts uWSGI after the move, so that the site comes back after a
-//! reboot (`--service-style`). By default, what started FastCGI is
-//! rewritten to start uWSGI: the systemd unit, init script or supervisor
+//! reboot (`--service-style`). By default, what started paster (FastCGI,
+//! or its HTTP server) is rewritten to start uWSGI: the systemd unit, init script or supervisor
 //! program. For a site nothing started (lazyserver.sh by hand), nothing is
 //! guessed: the summary says how to start it, and which style the host
 //! could use (its emperor, Debian's apps directory, systemd). Every change is part of the migration's plan (one
@@ -33,7 +33,7 @@ const APPS_ENABLED: &str = "etc/uwsgi/apps-enabled";
 const VASSALS: &str = "etc/uwsgi-emperor/vassals";
 const EMPEROR_INI: &str = "etc/uwsgi-emperor/emperor.ini";
 
-/// What was chosen, and the services that started FastCGI.
+/// What was chosen, and the services that started paster's server.
 #[derive(Debug)]
 pub enum Choice<'d> {
     /// These services are rewritten to start uWSGI.

@@ -1,5 +1,5 @@
-//! paster's command line, as services start MediaGoblin's FastCGI server,
-//! said as uWSGI's: `paster serve paste.ini --server-name=fcgi
+//! paster's command line, as services start MediaGoblin's FastCGI (or HTTP)
+//! server, said as uWSGI's: `paster serve paste.ini --server-name=fcgi
 //! fcgi_host=… --pid-file=F --log-file=L --daemon` becomes `uwsgi --ini
 //! INI --pidfile F --daemonize L`, `paster serve --pid-file=F paste.ini
 //! stop` becomes `uwsgi --stop F`. What the uWSGI ini already says (the

@@ -1,4 +1,4 @@
-//! Init scripts and supervisor programs that started FastCGI, rewritten to
+//! Init scripts and supervisor programs that started paster, rewritten to
 //! start uWSGI with the same supervision: supervisor's `command=` runs uWSGI
 //! in the foreground; an init script's paster command (a command line of
 //! its own, `start-stop-daemon … --exec paster -- serve …`, or Debian's

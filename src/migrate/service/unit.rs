@@ -1,4 +1,4 @@
-//! The systemd unit that started FastCGI, rewritten to start uWSGI: uWSGI
+//! The systemd unit that started paster (FastCGI or HTTP), rewritten to start uWSGI: uWSGI
 //! runs in the foreground and tells systemd when it is ready (`Type=notify`),
 //! so paster's `--daemon`, `PIDFile=` and `paster … stop` go; the rest of the
 //! unit (User=, Group=, WorkingDirectory=, Environment=, ExecStartPre=, the
