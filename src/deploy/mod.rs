@@ -202,11 +202,6 @@ impl Deployment {
             .unwrap_or_default()
     }
 
-    /// The services that start MediaGoblin's FastCGI server.
-    pub fn fastcgi_services(&self) -> impl Iterator<Item = &Service> {
-        self.services_of(crate::service::Role::FastCgi)
-    }
-
     /// The services that run `role` for the site.
     pub fn services_of(&self, role: crate::service::Role) -> impl Iterator<Item = &Service> {
         self.services.iter().filter(move |s| s.role == role)

@@ -46,7 +46,7 @@ pub struct Rewrite {
 }
 
 /// The comment that says why SCRIPT_NAME is sent at `/`.
-pub(super) const SCRIPT_NAME_COMMENT: &str =
+const SCRIPT_NAME_COMMENT: &str =
     "# MediaGoblin reads SCRIPT_NAME, which uwsgi_params does not send.";
 
 /// A directive as written: its name and raw arguments, then `;`.
@@ -75,20 +75,31 @@ pub(super) fn rename_to_twin(
         .extend(rename_from(config, &d.name, family).map(|e| (file, e)));
     if config.name_of(d).strip_prefix(family.as_bytes()) == Some(b"_cache")
         && let Some(zone) = d.args.first()
+        && let Some(twin) = zone_twin(config, zone, family, cache_zones)?
     {
-        let zone_name = config.value(zone);
-        if zone_name != "off" {
-            out.edits.push((
-                file,
-                Edit::replace(zone.span, word(&format!("{zone_name}_uwsgi"))?),
-            ));
-            cache_zones.push(CacheZone {
-                name: zone_name,
-                declared_by: format!("{family}_cache_path"),
-            });
-        }
+        out.edits.push((file, Edit::replace(zone.span, twin)));
     }
     Ok(())
+}
+
+/// The uWSGI twin of the cache zone a `{family}_cache` names, as an nginx
+/// word, with the zone kept for `cache_twins` to declare; `None` for `off`.
+pub(super) fn zone_twin(
+    config: &Config,
+    zone: &Word,
+    family: &str,
+    cache_zones: &mut Vec<CacheZone>,
+) -> Result<Option<String>, Diagnostic> {
+    let name = config.value(zone);
+    if name == "off" {
+        return Ok(None);
+    }
+    let twin = word(&format!("{name}_uwsgi"))?;
+    cache_zones.push(CacheZone {
+        name,
+        declared_by: format!("{family}_cache_path"),
+    });
+    Ok(Some(twin))
 }
 
 /// The edit that renames `fastcgi_*` to `uwsgi_*`.

@@ -39,13 +39,6 @@ impl Origin {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::FastCgi => "fastcgi",
-            Origin::Http => "http",
-        }
-    }
-
     /// What the services that ran this server do.
     pub fn role(self) -> crate::service::Role {
         match self {

@@ -9,7 +9,9 @@
 //! and http blocks set for the location (headers, timeouts) follows it. The prefix
 //! and SCRIPT_NAME are then handled as for FastCGI (`nginx.rs`).
 
-use super::nginx::{CacheZone, Found, Options, Rewrite, rename_from, rename_to_twin, text, word};
+use super::nginx::{
+    CacheZone, Found, Options, Rewrite, rename_from, rename_to_twin, text, word, zone_twin,
+};
 use crate::deploy::Nginx;
 use crate::deploy::locations::PassLocation;
 use crate::diagnostic::Diagnostic;
@@ -220,6 +222,16 @@ fn uwsgi_params_path(nginx: &Nginx, options: &Options<'_>) -> (String, bool) {
     (UWSGI_PARAMS.to_string(), false)
 }
 
+/// A `proxy_set_header`'s header name and raw value.
+fn header_of(config: &Config, d: &Directive) -> (String, String) {
+    let raw_value = d
+        .args
+        .get(1)
+        .map(|a| config.raw(a).into_owned())
+        .unwrap_or_default();
+    (config.arg(d, 0).unwrap_or_default(), raw_value)
+}
+
 /// The `proxy_set_header`s at the top of the files an `include` at `d`
 /// pulls in (Debian's `proxy_params`), in order; those inside the files'
 /// blocks are not at the include's level.
@@ -323,7 +335,7 @@ fn levels<'n>(nginx: &'n Nginx, location: &PassLocation<'n>) -> Vec<Level<'n>> {
 /// with a uWSGI twin gets the twin beside it, where it applies to uWSGI
 /// locations only; the rest is said not to apply. The `proxy_*` lines stay
 /// for the other locations.
-fn from_the_server(
+fn from_above(
     nginx: &Nginx,
     location: &PassLocation<'_>,
     own_headers: bool,
@@ -361,16 +373,8 @@ fn from_the_server(
                     if headers_decided {
                         continue;
                     }
-                    let raw_value = d
-                        .args
-                        .get(1)
-                        .map(|a| config.raw(a).into_owned())
-                        .unwrap_or_default();
-                    carry(
-                        &config.arg(d, 0).unwrap_or_default(),
-                        &raw_value,
-                        &mut inherited,
-                    );
+                    let (name, raw_value) = header_of(config, d);
+                    carry(&name, &raw_value, &mut inherited);
                     out.notes.changed(format!(
                         "{place}: the {}'s `{}` reached paster; MediaGoblin's location sends it as uwsgi_param",
                         level.name,
@@ -384,16 +388,8 @@ fn from_the_server(
                         continue;
                     }
                     for (included, h) in headers {
-                        let raw_value = h
-                            .args
-                            .get(1)
-                            .map(|a| included.raw(a).into_owned())
-                            .unwrap_or_default();
-                        carry(
-                            &included.arg(h, 0).unwrap_or_default(),
-                            &raw_value,
-                            &mut inherited,
-                        );
+                        let (name, raw_value) = header_of(included, h);
+                        carry(&name, &raw_value, &mut inherited);
                     }
                     out.notes.changed(format!(
                         "{place}: the headers of the {}'s `{}` reached paster; MediaGoblin's location sends them as uwsgi_param",
@@ -418,15 +414,11 @@ fn from_the_server(
                             let mut args: Vec<String> =
                                 d.args.iter().map(|a| config.raw(a).into_owned()).collect();
                             if other == "proxy_cache"
-                                && let Some(zone) = d.args.first().map(|a| config.value(a))
-                                && zone != "off"
+                                && let Some(zone) = d.args.first()
+                                && let Some(twin) = zone_twin(config, zone, "proxy", cache_zones)?
                                 && let Some(first) = args.first_mut()
                             {
-                                *first = word(&format!("{zone}_uwsgi"))?;
-                                cache_zones.push(CacheZone {
-                                    name: zone,
-                                    declared_by: "proxy_cache_path".to_string(),
-                                });
+                                *first = twin;
                             }
                             let line = format!("{twin} {};", args.join(" "));
                             out.edits.push((
@@ -560,12 +552,7 @@ pub(super) fn rewrite_location(
             }
             "proxy_set_header" => {
                 first_header.get_or_insert((line_start(bytes, d.span().start), true));
-                let header_name = config.arg(d, 0).unwrap_or_default();
-                let raw_value = d
-                    .args
-                    .get(1)
-                    .map(|a| config.raw(a).into_owned())
-                    .unwrap_or_default();
+                let (header_name, raw_value) = header_of(config, d);
                 match header(&header_name, &raw_value, &url) {
                     Header::Param { lines, said } => {
                         let start = d.span().start;
@@ -642,12 +629,7 @@ pub(super) fn rewrite_location(
                 };
                 let mut lines = vec![HEADERS_COMMENT.to_string()];
                 for (included, h) in &headers {
-                    let header_name = included.arg(h, 0).unwrap_or_default();
-                    let raw_value = h
-                        .args
-                        .get(1)
-                        .map(|a| included.raw(a).into_owned())
-                        .unwrap_or_default();
+                    let (header_name, raw_value) = header_of(included, h);
                     if let Header::Param { lines: more, .. } =
                         header(&header_name, &raw_value, &url)
                     {
@@ -751,7 +733,7 @@ pub(super) fn rewrite_location(
             );
         }
     }
-    let inherited = from_the_server(
+    let inherited = from_above(
         nginx,
         location,
         first_header.is_some(),

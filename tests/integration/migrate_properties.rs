@@ -7,8 +7,10 @@
 
 use std::path::Path;
 
+use mgdeploy::apply::Target;
 use mgdeploy::deploy::discover::{Discovery, discover};
 use mgdeploy::migrate::Options;
+use mgdeploy::nginx::syntax::Config;
 use mgdeploy::protocol::directives::{DROPPED, PROXY_DROPPED, PROXY_RENAMED, RENAMED};
 use proptest::prelude::*;
 
@@ -25,16 +27,7 @@ fn valid_in_a_location(name: &str) -> Option<String> {
         let text = format!("server {{\n    location / {{\n        {line}\n    }}\n}}\n");
         let source = mgdeploy::source::SourceFile::new("/probe.conf", text);
         let config = mgdeploy::nginx::parse(&source).ok()?;
-        let loaded = mgdeploy::nginx::include::Loaded {
-            files: vec![mgdeploy::nginx::include::LoadedFile {
-                path: "/probe.conf".into(),
-                config: Ok(config),
-                includes: Vec::new(),
-                include_errors: Vec::new(),
-                stock: None,
-            }],
-        };
-        mgdeploy::nginx::analyze::analyze(&loaded, false)
+        refused_by_nginx(Path::new("/probe.conf"), &config)
             .is_empty()
             .then_some(line)
     })
@@ -138,6 +131,53 @@ fn args(dir: &Path) -> (Discovery, Options) {
     )
 }
 
+/// Plans the move of the tree `write_tree` made in `dir` (`site` is its
+/// site, for the message when planning fails): the plan's files, and the
+/// site's new text.
+fn plan_move(dir: &Path, site: &str) -> Result<(Vec<Target>, Vec<u8>), TestCaseError> {
+    let (discovery, migration) = args(dir);
+    let (deployment, problems) =
+        discover(&discovery).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert!(problems.nginx.is_empty(), "{:?}", problems.nginx);
+    let planned = mgdeploy::migrate::plan(&deployment, &migration)
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{site}")))?;
+    let targets =
+        mgdeploy::apply::resolve(&planned.plan).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let new_site = targets
+        .iter()
+        .find(|t| t.real.ends_with("site.conf"))
+        .map(|t| t.after.clone())
+        .expect("the site changes");
+    Ok((targets, new_site))
+}
+
+/// What nginx's directive table refuses in `config`, read from `path`.
+fn refused_by_nginx(path: &Path, config: &Config) -> Vec<mgdeploy::diagnostic::Diagnostic> {
+    let loaded = mgdeploy::nginx::include::Loaded {
+        files: vec![mgdeploy::nginx::include::LoadedFile {
+            path: path.to_path_buf(),
+            config: Ok(config.clone()),
+            includes: Vec::new(),
+            include_errors: Vec::new(),
+            stock: None,
+        }],
+    };
+    mgdeploy::nginx::analyze::analyze(&loaded, false)
+}
+
+/// Writes the plan's files into `dir`, then plans again: whether anything
+/// is left to move.
+fn second_plan_is_empty(dir: &Path, targets: &[Target]) -> Result<bool, TestCaseError> {
+    for target in targets {
+        std::fs::write(&target.real, &target.after).expect("write");
+    }
+    let (discovery, migration) = args(dir);
+    let (deployment, _) = discover(&discovery).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let again = mgdeploy::migrate::plan(&deployment, &migration)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    Ok(again.plan.is_empty())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
 
@@ -163,17 +203,8 @@ proptest! {
         // Paths relative to the prefix resolve inside the temporary tree.
         std::fs::write(dir.path().join("fastcgi.conf"), "").expect("write");
 
-        let (discovery, migration) = args(dir.path());
-        let (deployment, problems) = discover(&discovery).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert!(problems.nginx.is_empty(), "{:?}", problems.nginx);
-        let planned = mgdeploy::migrate::plan(&deployment, &migration).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let targets = mgdeploy::apply::resolve(&planned.plan).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (targets, new_site) = plan_move(dir.path(), &site)?;
         let site_path = dir.path().join("site.conf");
-        let new_site = targets
-            .iter()
-            .find(|t| t.real.ends_with("site.conf"))
-            .map(|t| t.after.clone())
-            .expect("the site changes");
 
         // The result parses, the PHP location is untouched, MediaGoblin's
         // location has nothing FastCGI left.
@@ -193,26 +224,11 @@ proptest! {
         );
         prop_assert!(config.print().is_ok());
         // What nginx accepted before, it accepts after.
-        let after = mgdeploy::nginx::include::Loaded {
-            files: vec![mgdeploy::nginx::include::LoadedFile {
-                path: site_path.clone(),
-                config: Ok(config.clone()),
-                includes: Vec::new(),
-                include_errors: Vec::new(),
-                stock: None,
-            }],
-        };
-        let refused = mgdeploy::nginx::analyze::analyze(&after, false);
+        let refused = refused_by_nginx(&site_path, &config);
         prop_assert!(refused.is_empty(), "nginx would refuse the result: {:?}\n{}", refused, text);
 
         // Written out, the site has nothing more to migrate.
-        std::fs::write(&site_path, &new_site).expect("write");
-        for target in &targets {
-            std::fs::write(&target.real, &target.after).expect("write");
-        }
-        let (deployment, _) = discover(&discovery).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let again = mgdeploy::migrate::plan(&deployment, &migration).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert!(again.plan.is_empty(), "a second plan: {:?}", again.plan);
+        prop_assert!(second_plan_is_empty(dir.path(), &targets)?, "a second plan after:\n{}", text);
     }
 }
 
@@ -264,17 +280,8 @@ proptest! {
         )
         .expect("write");
 
-        let (discovery, migration) = args(dir.path());
-        let (deployment, problems) = discover(&discovery).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert!(problems.nginx.is_empty(), "{:?}", problems.nginx);
-        let planned = mgdeploy::migrate::plan(&deployment, &migration).map_err(|e| TestCaseError::fail(format!("{e}\n{site}")))?;
-        let targets = mgdeploy::apply::resolve(&planned.plan).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (targets, new_site) = plan_move(dir.path(), &site)?;
         let site_path = dir.path().join("site.conf");
-        let new_site = targets
-            .iter()
-            .find(|t| t.real.ends_with("site.conf"))
-            .map(|t| t.after.clone())
-            .expect("the site changes");
 
         let source = mgdeploy::source::SourceFile::new(&site_path, new_site.clone());
         let config = mgdeploy::nginx::parse(&source).map_err(|e| TestCaseError::fail(format!("{e}\n{}", String::from_utf8_lossy(&new_site))))?;
@@ -314,24 +321,9 @@ proptest! {
         };
         prop_assert!(trailing_blanks(&text) <= trailing_blanks(&site), "new trailing blanks:\n{text}");
         prop_assert!(config.print().is_ok());
-        let after = mgdeploy::nginx::include::Loaded {
-            files: vec![mgdeploy::nginx::include::LoadedFile {
-                path: site_path.clone(),
-                config: Ok(config.clone()),
-                includes: Vec::new(),
-                include_errors: Vec::new(),
-                stock: None,
-            }],
-        };
-        let refused = mgdeploy::nginx::analyze::analyze(&after, false);
+        let refused = refused_by_nginx(&site_path, &config);
         prop_assert!(refused.is_empty(), "nginx would refuse the result: {:?}\n{}", refused, text);
 
-        std::fs::write(&site_path, &new_site).expect("write");
-        for target in &targets {
-            std::fs::write(&target.real, &target.after).expect("write");
-        }
-        let (deployment, _) = discover(&discovery).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let again = mgdeploy::migrate::plan(&deployment, &migration).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert!(again.plan.is_empty(), "a second plan: {:?}", again.plan);
+        prop_assert!(second_plan_is_empty(dir.path(), &targets)?, "a second plan after:\n{}", text);
     }
 }

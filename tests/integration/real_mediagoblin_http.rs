@@ -87,6 +87,21 @@ fn start_nginx(servers: &mut Servers, site: &Site) {
     );
 }
 
+/// Starts paster's HTTP server as MediaGoblin 0.15's docs do
+/// (`./lazyserver.sh --server-name=main`), logging to `logs/LOG`.
+fn start_paster(servers: &mut Servers, site: &Site, log: &str) {
+    let log = site.w.join("logs").join(log);
+    servers.start(
+        "paster",
+        Command::new("./lazyserver.sh")
+            .arg("--server-name=main")
+            .current_dir(&site.root)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log")),
+    );
+    wait_for(&site.paste.to_string(), &log);
+}
+
 /// Asks the pages through nginx, and checks that the feed's absolute URLs
 /// name the host the visitor asked for, as MediaGoblin's docs intend.
 fn answers(site: &Site, prefix: &str) -> Vec<Page> {
@@ -142,16 +157,7 @@ fn run(scenario: Scenario) {
     servers.strays(&uwsgi_ini);
 
     // Before: paster and waitress over HTTP, as the 0.15 docs start it.
-    let paster_log = site.w.join("logs/paster.log");
-    servers.start(
-        "paster",
-        Command::new("./lazyserver.sh")
-            .arg("--server-name=main")
-            .current_dir(&site.root)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&paster_log).expect("log")),
-    );
-    wait_for(&site.paste.to_string(), &paster_log);
+    start_paster(&mut servers, &site, "paster.log");
     start_nginx(&mut servers, &site);
     let before = answers(&site, "");
     servers.stop("nginx");
@@ -275,16 +281,7 @@ fn run(scenario: Scenario) {
         moved_files(&site) == files_before,
         "rollback left files changed"
     );
-    let paster_log = site.w.join("logs/paster-again.log");
-    servers.start(
-        "paster",
-        Command::new("./lazyserver.sh")
-            .arg("--server-name=main")
-            .current_dir(&site.root)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&paster_log).expect("log")),
-    );
-    wait_for(&site.paste.to_string(), &paster_log);
+    start_paster(&mut servers, &site, "paster-again.log");
     start_nginx(&mut servers, &site);
     let again = answers(&site, "");
     servers.stop("nginx");
