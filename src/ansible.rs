@@ -281,10 +281,13 @@ fn migrate(arguments: &Map<String, Value>) -> ModuleResult {
         Ok(report) => report,
         Err(e) => return failed(format!("mgdeploy printed no plan: {e}")),
     };
-    let sysroot = arguments
-        .get("sysroot")
-        .and_then(Value::as_str)
-        .map_or_else(Sysroot::none, |dir| Sysroot::at(PathBuf::from(dir)));
+    let sysroot = match arguments.get("sysroot").and_then(Value::as_str) {
+        None => Sysroot::none(),
+        Some(dir) => match Sysroot::mirror(Path::new(dir)) {
+            Ok(sysroot) => sysroot,
+            Err(e) => return failed(format!("cannot use {dir} as the server's tree: {e}")),
+        },
+    };
 
     // A plan reviewed in check mode, to be applied as it was: files that
     // changed since make this host fail, not a new plan.

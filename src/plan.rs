@@ -377,9 +377,9 @@ mod file_tests {
     #[test]
     fn a_saved_plan_names_the_server_s_files() {
         let dir = tempfile::tempdir().unwrap();
-        let mirror = dir.path().to_path_buf();
+        let mirror = std::fs::canonicalize(dir.path()).unwrap();
         let mut plan = Plan::new(mirror.join("srv/mg"));
-        plan.sysroot = Sysroot::at(mirror.clone());
+        plan.sysroot = Sysroot::mirror(&mirror).unwrap();
         plan.create(&mirror.join("srv/mg/uwsgi.ini"), "[uwsgi]\n");
         let saved = plan.to_file();
         assert_eq!(saved.root, Path::new("srv/mg"));

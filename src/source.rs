@@ -80,27 +80,29 @@ impl SourceFile {
 
     /// Reads a regular file from disk; anything else (a FIFO, a device, a
     /// directory) is refused before a byte is read, and opening never
-    /// blocks (`O_NONBLOCK`, for a FIFO with no writer).
+    /// blocks (`O_NONBLOCK`, for a FIFO with no writer). Bounded as
+    /// `sysroot` says.
     pub fn read(path: &Path) -> std::io::Result<Arc<Self>> {
-        use std::io::Read;
-        use std::os::unix::fs::OpenOptionsExt;
-        let nonblocking = rustix::fs::OFlags::NONBLOCK.bits() as i32;
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(nonblocking)
-            .open(path)?;
+        Self::read_in(&crate::sysroot::Sysroot::none(), path)
+    }
+
+    /// `read`, inside the server's tree `sysroot` (a host path).
+    pub fn read_in(sysroot: &crate::sysroot::Sysroot, path: &Path) -> std::io::Result<Arc<Self>> {
+        Self::read_until(sysroot, path, crate::sysroot::Until::End)
+    }
+
+    /// `read_in`, reading no further than `until` says.
+    pub fn read_until(
+        sysroot: &crate::sysroot::Sysroot,
+        path: &Path,
+        until: crate::sysroot::Until,
+    ) -> std::io::Result<Arc<Self>> {
+        let file = sysroot.open(path)?;
         let metadata = file.metadata()?;
-        if !metadata.is_file() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file",
-            ));
-        }
         if let Some(bytes) = staged::content(&metadata) {
             return Ok(SourceFile::new(path, bytes));
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-        file.read_to_end(&mut bytes)?;
+        let bytes = crate::sysroot::read_bounded(file, crate::sysroot::MAX_FILE, until)?;
         Ok(SourceFile::new(path, bytes))
     }
 
@@ -179,31 +181,6 @@ impl SourceFile {
         let lc = self.line_col(offset);
         format!("{}:{}:{}", self.path.display(), lc.line, lc.column)
     }
-}
-
-/// What is at a path, for messages: "a file", "a directory", "a FIFO",
-/// "a symbolic link to nothing" ...; `None` when nothing is.
-pub fn what_is_at(path: &Path) -> Option<&'static str> {
-    use std::os::unix::fs::FileTypeExt;
-    let metadata = std::fs::symlink_metadata(path).ok()?;
-    let kind = metadata.file_type();
-    Some(if kind.is_symlink() {
-        match std::fs::metadata(path) {
-            Ok(target) if target.is_file() => "a symbolic link to a file",
-            Ok(_) => "a symbolic link to something that is not a file",
-            Err(_) => "a symbolic link to nothing",
-        }
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_file() {
-        "a file"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "a device"
-    })
 }
 
 /// The length in bytes of the character starting at `bytes[0]`: 1 for a byte

@@ -119,7 +119,7 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                 }
             }
             Change::Create { .. } | Change::Link { .. } => {
-                if let Some(what) = crate::source::what_is_at(&shown) {
+                if let Some(what) = plan.sysroot.what_is_at(&shown) {
                     return Err(Diagnostic::error(format!(
                         "{} is {what} now; the plan was made when nothing was there",
                         shown.display()

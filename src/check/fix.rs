@@ -143,7 +143,11 @@ pub fn plan<E>(
         let mut changed = false;
         for (path, (source, mut edits)) in taken.edits {
             edits.sort_by_key(|e| (e.span().start, e.span().end));
-            let Ok(id) = std::fs::metadata(&path).map(|m| source::staged::id(&m)) else {
+            let Ok(id) = deployment
+                .sysroot
+                .metadata(&path)
+                .map(|m| source::staged::id(&m))
+            else {
                 continue;
             };
             let Ok(now) = apply_edits(source.bytes(), &edits) else {

@@ -58,12 +58,7 @@ pub fn run(
     if let Some(selection) = &selection {
         mount::all(deployment, selection, &mut out);
     }
-    uwsgi::all(
-        deployment,
-        selection.as_ref(),
-        Path::new(uwsgi::PLUGIN_DIR),
-        &mut out,
-    );
+    uwsgi::all(deployment, selection.as_ref(), &mut out);
     process::all(deployment, selection.as_ref(), &mut out);
     if let Some(selection) = &selection {
         site::all(deployment, selection, &mut out);

@@ -81,7 +81,7 @@ fn services(deployment: &Deployment, http_moved: bool, out: &mut Vec<Diagnostic>
         });
         let problem = if in_virtualenv {
             let on_host = deployment.sysroot.host(std::path::Path::new(program));
-            (!on_host.exists()).then(|| {
+            (!deployment.sysroot.exists(&on_host)).then(|| {
                 (
                     format!(
                         "{} starts {program}, which is not installed",
@@ -153,21 +153,21 @@ fn services(deployment: &Deployment, http_moved: bool, out: &mut Vec<Diagnostic>
 /// The ini is one of Debian's enabled apps or an emperor's vassal (there,
 /// or linked from there).
 fn started_by_debian_or_emperor(deployment: &Deployment, ini: &std::path::Path) -> bool {
-    let real = std::fs::canonicalize(ini).ok();
+    let sysroot = &deployment.sysroot;
+    let real = sysroot.resolve(&deployment.server(ini)).ok();
     ["etc/uwsgi/apps-enabled", "etc/uwsgi-emperor/vassals"]
         .iter()
-        .map(|dir| {
-            deployment
-                .sysroot
-                .host(&std::path::Path::new("/").join(dir))
+        .map(|dir| sysroot.host(&std::path::Path::new("/").join(dir)))
+        .flat_map(|dir| {
+            sysroot
+                .read_dir(&dir)
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |name| dir.join(name))
         })
-        .filter_map(|dir| std::fs::read_dir(dir).ok())
-        .flat_map(|entries| entries.filter_map(Result::ok))
-        .any(|entry| {
-            let path = entry.path();
+        .any(|path| {
             path == ini
-                || deployment
-                    .sysroot
+                || sysroot
                     .resolve(&deployment.server(&path))
                     .ok()
                     .is_some_and(|p| Some(p) == real)

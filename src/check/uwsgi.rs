@@ -2,10 +2,8 @@
 //! options uWSGI does not know, plugins this host lacks, and the request
 //! buffer against what nginx lets through.
 
-use super::registry::{Rule, RuleInfo};
-use std::path::Path;
-
 use super::finding;
+use super::registry::{Rule, RuleInfo};
 use super::tables::{did_you_mean, uwsgi_options};
 use crate::deploy::Deployment;
 use crate::deploy::locations::{PassLocation, Selection};
@@ -13,15 +11,7 @@ use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::protocol::Address;
 
-/// Where Debian's uwsgi-core keeps plugins.
-pub const PLUGIN_DIR: &str = "/usr/lib/uwsgi/plugins";
-
-pub fn all(
-    deployment: &Deployment,
-    selection: Option<&Selection<'_>>,
-    plugin_dir: &Path,
-    out: &mut Vec<Diagnostic>,
-) {
+pub fn all(deployment: &Deployment, selection: Option<&Selection<'_>>, out: &mut Vec<Diagnostic>) {
     let Some(file) = &deployment.uwsgi else {
         return;
     };
@@ -29,7 +19,7 @@ pub fn all(
     public_sockets(&settings, out);
     socket_permissions(deployment, &settings, out);
     unknown_options(&settings, out);
-    missing_plugins(&settings, plugin_dir, out);
+    missing_plugins(deployment, &settings, out);
     if let Some(location) = selection.and_then(|s| s.uwsgi.first()) {
         buffer_size(deployment, location, &settings, out);
     }
@@ -165,15 +155,19 @@ fn unknown_options(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 /// MG020.
-fn missing_plugins(settings: &Settings<'_>, plugin_dir: &Path, out: &mut Vec<Diagnostic>) {
-    if !plugin_dir.is_dir() {
+/// The server's plugins are what discovery read (in the mirror, under
+/// `--sysroot`), never this machine's.
+fn missing_plugins(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+    let host = &deployment.host;
+    let Some(plugin_dir) = &host.plugin_dir else {
         return;
-    }
+    };
+    let plugin_dir = deployment.server(plugin_dir);
     for (plugin, entry) in settings.plugins() {
-        if plugin_dir.join(format!("{plugin}_plugin.so")).exists() {
+        if host.has_plugin(&plugin) {
             continue;
         }
-        let python3 = plugin_dir.join("python3_plugin.so").exists();
+        let python3 = host.has_plugin("python3");
         let mut diagnostic = finding(
             Rule::UwsgiPluginMissing,
             Severity::Error,

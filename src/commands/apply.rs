@@ -57,7 +57,7 @@ pub fn read_plan(path: &Path, sysroot: Sysroot) -> Result<SavedPlan, Failure> {
 
 pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
     let sysroot = match &args.sysroot {
-        Some(dir) => Sysroot::at(std::fs::canonicalize(dir).map_err(|e| {
+        Some(dir) => Sysroot::mirror(dir).map_err(|e| {
             Failure::from(
                 Diagnostic::error(format!(
                     "cannot use {} as the server's tree: {e}",
@@ -65,7 +65,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
                 ))
                 .in_file(dir),
             )
-        })?),
+        })?,
         None => Sysroot::none(),
     };
     let SavedPlan { plan, notes } = read_plan(&args.plan, sysroot)?;

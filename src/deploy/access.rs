@@ -24,11 +24,16 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// Reads `etc/passwd` and `etc/group` under `root` (`/` on the server);
-    /// unreadable files give no accounts.
-    pub fn read(root: &Path) -> Self {
-        let read = |name: &str| std::fs::read_to_string(root.join(name)).unwrap_or_default();
-        Accounts::parse(&read("etc/passwd"), &read("etc/group"))
+    /// Reads the server's `/etc/passwd` and `/etc/group`; unreadable files
+    /// give no accounts.
+    pub fn read(sysroot: &crate::sysroot::Sysroot) -> Self {
+        let read = |name: &str| {
+            sysroot
+                .read(&sysroot.host(Path::new(name)))
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default()
+        };
+        Accounts::parse(&read("/etc/passwd"), &read("/etc/group"))
     }
 
     pub fn parse(passwd: &str, group: &str) -> Self {

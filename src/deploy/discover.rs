@@ -24,8 +24,8 @@ use crate::sysroot::Sysroot;
 /// Where nginx keeps its configuration on Debian and most other systems.
 pub const NGINX_DIR: &str = "/etc/nginx";
 
-fn read_paste_dialect(path: &Path) -> Result<IniFile, Diagnostic> {
-    let source = SourceFile::read(path).map_err(|e| {
+fn read_paste_dialect(sysroot: &Sysroot, path: &Path) -> Result<IniFile, Diagnostic> {
+    let source = SourceFile::read_in(sysroot, path).map_err(|e| {
         Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path)
     })?;
     let document = paste::read(&source)?;
@@ -65,7 +65,9 @@ impl Discovery {
     /// an absolute root is the server's path.
     pub fn host_root(&self) -> PathBuf {
         match &self.sysroot {
-            Some(dir) if self.root.is_absolute() => Sysroot::at(dir.clone()).host(&self.root),
+            Some(dir) if self.root.is_absolute() => {
+                dir.join(self.root.strip_prefix("/").unwrap_or(&self.root))
+            }
             _ => self.root.clone(),
         }
     }
@@ -80,16 +82,7 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
     let mut problems = Problems::default();
     let sysroot = match &args.sysroot {
         Some(dir) => {
-            let dir = std::fs::canonicalize(dir)
-                .map_err(|e| cannot_use("the server's tree (--sysroot)", dir, e))?;
-            if !dir.is_dir() {
-                return Err(cannot_use(
-                    "the server's tree (--sysroot)",
-                    &dir,
-                    "not a directory",
-                ));
-            }
-            Sysroot::at(dir)
+            Sysroot::mirror(dir).map_err(|e| cannot_use("the server's tree (--sysroot)", dir, e))?
         }
         None => Sysroot::none(),
     };
@@ -100,7 +93,7 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
     let root = sysroot
         .resolve(&sysroot.server(&as_named))
         .map_err(|e| cannot_use("the MediaGoblin checkout", &args.root, e))?;
-    if !root.is_dir() {
+    if !sysroot.is_dir(&root) {
         return Err(
             Diagnostic::error(format!("{} is not a directory", root.display())).in_file(&root),
         );
@@ -112,23 +105,23 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
         None => ["paste_local.ini", "paste.ini"]
             .iter()
             .map(|name| root.join(name))
-            .find(|p| p.is_file())
+            .find(|p| sysroot.is_file(p))
             .ok_or_else(|| {
                 Diagnostic::error(format!("no paste_local.ini or paste.ini in {}", root.display()))
                     .in_file(&root)
                     .with_help("run mgdeploy in the MediaGoblin checkout, or name it with -C DIR (or the file with --paste)")
             })?,
     };
-    let paste = read_paste_dialect(&paste_path)?;
+    let paste = read_paste_dialect(&sysroot, &paste_path)?;
     super::paste_app::check(&paste)?;
     let lazystarter = find_lazystarter(&root, &sysroot);
 
     let mediagoblin_path = match &args.mediagoblin_ini {
         Some(path) => Some(host(path)),
-        None => mediagoblin_config(&paste, &root),
+        None => mediagoblin_config(&paste, &root, &sysroot),
     };
     let mediagoblin_ini = match mediagoblin_path {
-        Some(path) => match read_paste_dialect(&path) {
+        Some(path) => match read_paste_dialect(&sysroot, &path) {
             Ok(file) => Some(file),
             Err(error) => {
                 problems.other.push(error.with_note(
@@ -163,21 +156,25 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
     let default_ini = root.join("mediagoblin-uwsgi.ini");
     let uwsgi_path = match args.uwsgi_ini.as_deref() {
         Some(path) => host(path),
-        None if default_ini.is_file() => default_ini,
-        None => crate::apply::last_written_uwsgi_ini(&root)
+        None if sysroot.is_file(&default_ini) => default_ini,
+        // A mirror's journal is a repository's file, not a record of what
+        // this machine did: it is never read.
+        None => (!sysroot.is_mirror())
+            .then(|| crate::apply::last_written_uwsgi_ini(&root))
+            .flatten()
             .or_else(|| find_uwsgi_ini(&sysroot, &names))
             .unwrap_or(default_ini),
     };
-    let uwsgi = read_uwsgi_ini(&uwsgi_path)?;
+    let uwsgi = read_uwsgi_ini(&sysroot, &uwsgi_path)?;
 
     let named_venv = uwsgi
         .as_ref()
         .and_then(|file| ini_virtualenv(file, &sysroot.server(&root)))
         .map(|server| sysroot.host(&server));
-    let python = python::find(&root, named_venv.as_deref());
-    let plugins = Host::read(&sysroot.host(Path::new(PLUGIN_DIR)));
+    let python = python::find(&sysroot, &root, named_venv.as_deref());
+    let plugins = Host::read(&sysroot, &sysroot.host(Path::new(PLUGIN_DIR)));
     let named_service = args.service.as_deref().map(host);
-    let dirs = ServiceDirs::standard(sysroot.dir().unwrap_or(Path::new("/")));
+    let dirs = ServiceDirs::standard(&sysroot);
     let dirs = match &named_service {
         Some(path) => dirs.with_named(path),
         None => dirs,
@@ -196,9 +193,9 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
     let static_urls = static_urls(mediagoblin_ini.as_ref());
     // A mirror's owners are this machine's, not the server's.
     let owner = (!sysroot.is_mirror())
-        .then(|| std::fs::metadata(&root).ok().map(|m| (m.uid(), m.gid())))
+        .then(|| sysroot.metadata(&root).ok().map(|m| (m.uid(), m.gid())))
         .flatten();
-    let accounts = super::access::Accounts::read(sysroot.dir().unwrap_or(Path::new("/")));
+    let accounts = super::access::Accounts::read(&sysroot);
 
     Ok((
         Deployment {
@@ -227,11 +224,11 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
 }
 
 /// The uWSGI ini at `path`, when there is one; what else is there is named.
-fn read_uwsgi_ini(path: &Path) -> Result<Option<IniFile>, Diagnostic> {
-    match crate::source::what_is_at(path) {
+fn read_uwsgi_ini(sysroot: &Sysroot, path: &Path) -> Result<Option<IniFile>, Diagnostic> {
+    match sysroot.what_is_at(path) {
         None => Ok(None),
         Some("a file" | "a symbolic link to a file") => {
-            let source = SourceFile::read(path).map_err(|e| {
+            let source = SourceFile::read_in(sysroot, path).map_err(|e| {
                 Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path)
             })?;
             let document = uwsgi::read(&source).map_err(|e| {
@@ -270,10 +267,15 @@ pub fn app_section(paste: &IniFile) -> Option<(String, PasteApp)> {
 
 /// MediaGoblin reads the first file of its app's `config` setting that
 /// exists (mediagoblin/app.py); older checkouts name only mediagoblin.ini.
-fn mediagoblin_config(paste: &IniFile, root: &Path) -> Option<PathBuf> {
+fn mediagoblin_config(paste: &IniFile, root: &Path, sysroot: &Sysroot) -> Option<PathBuf> {
     let listed: Vec<PathBuf> = app_section(paste)
         .and_then(|(_, app)| app.config)
-        .map(|config| config.split_whitespace().map(|p| root.join(p)).collect())
+        .map(|config| {
+            config
+                .split_whitespace()
+                .map(|p| sysroot.named_in_file(Path::new(p), root))
+                .collect()
+        })
         .unwrap_or_default();
     listed
         .into_iter()
@@ -282,25 +284,27 @@ fn mediagoblin_config(paste: &IniFile, root: &Path) -> Option<PathBuf> {
                 .iter()
                 .map(|n| root.join(n)),
         )
-        .find(|p| p.is_file())
+        .find(|p| sysroot.is_file(p))
 }
 
 fn find_lazystarter(root: &Path, sysroot: &Sysroot) -> Option<Lazystarter> {
     let resolve = |p: &Path| sysroot.resolve(&sysroot.server(p)).ok();
     let starter = root.join("lazystarter.sh");
-    let path = if starter.is_file() {
+    let path = if sysroot.is_file(&starter) {
         resolve(&starter)?
     } else {
         // Before 0.3.0 lazyserver.sh was the script itself.
-        resolve(&root.join("lazyserver.sh")).filter(|p| p.is_file())?
+        resolve(&root.join("lazyserver.sh")).filter(|p| sysroot.is_file(p))?
     };
-    let source = SourceFile::read(&path).ok()?;
-    let mut links: Vec<PathBuf> = std::fs::read_dir(root)
+    let source = SourceFile::read_in(sysroot, &path).ok()?;
+    let mut links: Vec<PathBuf> = sysroot
+        .read_dir(root)
         .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
+        .into_iter()
+        .map(|name| root.join(name))
         .filter(|p| {
-            p.symlink_metadata()
+            sysroot
+                .symlink_metadata(p)
                 .is_ok_and(|m| m.file_type().is_symlink())
         })
         .filter(|p| resolve(p).is_some_and(|target| target == path))
@@ -321,7 +325,7 @@ fn load_nginx(main: &Path, prefix: Option<&Path>, sysroot: &Sysroot) -> Result<N
             .in_file(main)
             .with_help("name the nginx site file or nginx.conf with --nginx FILE")
     })?;
-    let mut first = read_main(&real)?;
+    let mut first = read_main(sysroot, &real)?;
     // Named as given: a symlink in sites-enabled stays what the user sees.
     first.path = main.to_path_buf();
     if let Ok(config) = &mut first.config {
@@ -364,13 +368,23 @@ pub const UWSGI_INI_DIRS: [&str; 3] = [
 fn find_uwsgi_ini(sysroot: &Sysroot, names: &[PathBuf]) -> Option<PathBuf> {
     UWSGI_INI_DIRS
         .iter()
-        .filter_map(|dir| std::fs::read_dir(sysroot.host(&Path::new("/").join(dir))).ok())
-        .flat_map(|entries| entries.filter_map(Result::ok).map(|e| e.path()))
+        .flat_map(|dir| {
+            let dir = sysroot.host(&Path::new("/").join(dir));
+            let mut names = sysroot.read_dir(&dir).unwrap_or_default();
+            names.sort();
+            names.into_iter().map(move |name| dir.join(name))
+        })
         .filter(|path| path.extension().is_some_and(|e| e == "ini"))
-        .filter(|path| std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < 1024 * 1024))
+        .filter(|path| {
+            sysroot
+                .metadata(path)
+                .is_ok_and(|m| m.is_file() && m.len() < 1024 * 1024)
+        })
         .find(|path| {
-            std::fs::read_to_string(path)
-                .is_ok_and(|text| names.iter().any(|n| service::mentions_path(&text, n)))
+            sysroot.read(path).is_ok_and(|bytes| {
+                let text = String::from_utf8_lossy(&bytes);
+                names.iter().any(|n| service::mentions_path(&text, n))
+            })
         })
 }
 

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::python::PythonVersion;
+use crate::sysroot::Sysroot;
 
 /// Where Debian's uwsgi-core keeps plugins.
 pub const PLUGIN_DIR: &str = "/usr/lib/uwsgi/plugins";
@@ -67,35 +68,44 @@ pub struct Host {
     pub plugin_dir: Option<PathBuf>,
     /// Every `*_plugin.so` there whose name starts with `python`.
     pub python_plugins: Vec<Plugin>,
+    /// The name of every plugin there (`python3`, `router_redirect` …).
+    pub plugins: Vec<String>,
 }
 
 impl Host {
     /// Reads the plugin directory (absent: no plugins).
-    pub fn read(plugin_dir: &Path) -> Self {
-        let Ok(entries) = std::fs::read_dir(plugin_dir) else {
+    pub fn read(sysroot: &Sysroot, plugin_dir: &Path) -> Self {
+        let Ok(names) = sysroot.read_dir(plugin_dir) else {
             return Host::default();
         };
-        let mut python_plugins: Vec<Plugin> = entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| {
-                let name = entry
-                    .file_name()
-                    .to_str()?
-                    .strip_suffix("_plugin.so")?
-                    .to_string();
-                if !name.starts_with("python") {
-                    return None;
+        let mut plugins: Vec<String> = names
+            .iter()
+            .filter_map(|file_name| file_name.to_str()?.strip_suffix("_plugin.so"))
+            .map(str::to_string)
+            .collect();
+        plugins.sort();
+        let python_plugins: Vec<Plugin> = plugins
+            .iter()
+            .filter(|name| name.starts_with("python"))
+            .map(|name| {
+                let path = plugin_dir.join(format!("{name}_plugin.so"));
+                let file = sysroot.resolve(&sysroot.server(&path)).unwrap_or(path);
+                Plugin {
+                    name: name.clone(),
+                    file,
                 }
-                let path = entry.path();
-                let file = std::fs::canonicalize(&path).unwrap_or(path);
-                Some(Plugin { name, file })
             })
             .collect();
-        python_plugins.sort_by(|a, b| a.name.cmp(&b.name));
         Host {
             plugin_dir: Some(plugin_dir.to_path_buf()),
             python_plugins,
+            plugins,
         }
+    }
+
+    /// Whether `NAME_plugin.so` is there.
+    pub fn has_plugin(&self, name: &str) -> bool {
+        self.plugins.iter().any(|p| p == name)
     }
 
     pub fn plugin(&self, name: &str) -> Option<&Plugin> {
@@ -147,7 +157,7 @@ mod tests {
         std::os::unix::fs::symlink("python311_plugin.so", plugins.join("python3_plugin.so"))
             .unwrap();
         std::fs::write(plugins.join("php_plugin.so"), "").unwrap();
-        let host = Host::read(plugins);
+        let host = Host::read(&Sysroot::none(), plugins);
         assert_eq!(host.python_plugins.len(), 2);
         let v311 = PythonVersion {
             major: 3,
@@ -162,11 +172,14 @@ mod tests {
         let v27 = PythonVersion { major: 2, minor: 7 };
         assert_eq!(host.plugin_for(v27), None);
         std::fs::write(plugins.join("python27_plugin.so"), "").unwrap();
-        let host = Host::read(plugins);
+        let host = Host::read(&Sysroot::none(), plugins);
         assert_eq!(
             host.plugin_for(v27).map(|p| p.name.as_str()),
             Some("python27")
         );
-        assert_eq!(Host::read(&plugins.join("missing")), Host::default());
+        assert_eq!(
+            Host::read(&Sysroot::none(), &plugins.join("missing")),
+            Host::default()
+        );
     }
 }

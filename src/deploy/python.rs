@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::sysroot::Sysroot;
+
 /// A Python version, major and minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PythonVersion {
@@ -63,13 +65,13 @@ pub struct Virtualenv {
 
 impl Virtualenv {
     /// The virtualenv at `dir`, if `dir` is one (`bin/python` or `pyvenv.cfg`).
-    pub fn at(dir: &Path) -> Option<Self> {
+    pub fn at(sysroot: &Sysroot, dir: &Path) -> Option<Self> {
         let python = dir.join("bin/python");
-        let is_venv = python.symlink_metadata().is_ok() || dir.join("pyvenv.cfg").is_file();
+        let is_venv = sysroot.exists(&python) || sysroot.is_file(&dir.join("pyvenv.cfg"));
         if !is_venv {
             return None;
         }
-        let (version, version_from) = match version_of(dir) {
+        let (version, version_from) = match version_of(sysroot, dir) {
             Some((version, from)) => (Some(version), Some(from)),
             None => (None, None),
         };
@@ -78,7 +80,7 @@ impl Virtualenv {
             dir: dir.to_path_buf(),
             version,
             version_from,
-            uwsgi: uwsgi.is_file().then_some(uwsgi),
+            uwsgi: sysroot.is_file(&uwsgi).then_some(uwsgi),
         })
     }
 
@@ -97,10 +99,11 @@ impl Virtualenv {
 }
 
 /// The version of the virtualenv at `dir`, and what said so.
-fn version_of(dir: &Path) -> Option<(PythonVersion, String)> {
+fn version_of(sysroot: &Sysroot, dir: &Path) -> Option<(PythonVersion, String)> {
     // `python -m venv` writes `version = 3.11.2`; virtualenv ≥ 20 writes
     // `version_info = 3.11.2.final.0`.
-    if let Ok(text) = std::fs::read_to_string(dir.join("pyvenv.cfg")) {
+    if let Ok(bytes) = sysroot.read(&dir.join("pyvenv.cfg")) {
+        let text = String::from_utf8_lossy(&bytes);
         for line in text.lines() {
             let Some((key, value)) = line.split_once('=') else {
                 continue;
@@ -113,11 +116,11 @@ fn version_of(dir: &Path) -> Option<(PythonVersion, String)> {
         }
     }
     // Every virtualenv has lib/pythonX.Y for its site-packages.
-    let mut libs: Vec<PythonVersion> = std::fs::read_dir(dir.join("lib"))
+    let mut libs: Vec<PythonVersion> = sysroot
+        .read_dir(&dir.join("lib"))
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|e| PythonVersion::from_name(&e.file_name().to_string_lossy()))
+        .filter_map(|name| PythonVersion::from_name(&name.to_string_lossy()))
         .collect();
     libs.sort();
     libs.dedup();
@@ -127,7 +130,7 @@ fn version_of(dir: &Path) -> Option<(PythonVersion, String)> {
     // bin/python -> python2.7 (a link, possibly through python2).
     let mut link = dir.join("bin/python");
     for _ in 0..8 {
-        let Ok(target) = std::fs::read_link(&link) else {
+        let Ok(target) = sysroot.read_link(&link) else {
             break;
         };
         if let Some(version) = target
@@ -147,12 +150,12 @@ fn version_of(dir: &Path) -> Option<(PythonVersion, String)> {
 /// Finds the virtualenv of a checkout: one named by an existing uWSGI ini
 /// (`virtualenv`, `home`, `venv`, `pyhome`), else the checkout itself,
 /// `.venv/` or `venv/` in it.
-pub fn find(root: &Path, named_by_ini: Option<&Path>) -> Option<Virtualenv> {
+pub fn find(sysroot: &Sysroot, root: &Path, named_by_ini: Option<&Path>) -> Option<Virtualenv> {
     named_by_ini
         .into_iter()
         .map(Path::to_path_buf)
         .chain([root.to_path_buf(), root.join(".venv"), root.join("venv")])
-        .find_map(|dir| Virtualenv::at(&dir))
+        .find_map(|dir| Virtualenv::at(sysroot, &dir))
 }
 
 #[cfg(test)]
@@ -174,10 +177,10 @@ mod tests {
     fn a_virtualenv_says_its_version_without_being_run() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        assert!(find(root, None).is_none());
+        assert!(find(&Sysroot::none(), root, None).is_none());
         std::fs::create_dir_all(root.join("bin")).unwrap();
         std::os::unix::fs::symlink("python2.7", root.join("bin/python")).unwrap();
-        let venv = find(root, None).unwrap();
+        let venv = find(&Sysroot::none(), root, None).unwrap();
         assert_eq!(venv.version, Some(PythonVersion { major: 2, minor: 7 }));
         assert_eq!(
             venv.version_from.as_deref(),
@@ -186,12 +189,15 @@ mod tests {
         assert!(venv.uwsgi.is_none());
         std::fs::create_dir_all(root.join("lib/python2.7/site-packages")).unwrap();
         assert_eq!(
-            find(root, None).unwrap().version_from.as_deref(),
+            find(&Sysroot::none(), root, None)
+                .unwrap()
+                .version_from
+                .as_deref(),
             Some("lib/python2.7")
         );
         std::fs::write(root.join("bin/uwsgi"), "").unwrap();
         assert_eq!(
-            find(root, None).unwrap().uwsgi,
+            find(&Sysroot::none(), root, None).unwrap().uwsgi,
             Some(root.join("bin/uwsgi"))
         );
 
@@ -201,7 +207,7 @@ mod tests {
             "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n",
         )
         .unwrap();
-        let venv = find(root, Some(other.path())).unwrap();
+        let venv = find(&Sysroot::none(), root, Some(other.path())).unwrap();
         assert_eq!(venv.dir, other.path());
         assert_eq!(
             venv.version,

@@ -7,7 +7,7 @@
 //! section (`--ini-paste` then has no socket), so the serve line runs
 //! `--ini` on the ini mgdeploy writes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::notes::Notes;
 use super::runtime::{Program, Runtime};
@@ -17,6 +17,7 @@ use crate::escape::shell_word;
 use crate::plan::Edit;
 use crate::service::{Role, Service, is_paster_server_argument};
 use crate::source::Span;
+use crate::sysroot::Sysroot;
 
 const STARTER: &str = "starter_cmd=paster";
 const SERVE: &str = "serve \"$ini_file\" \"$@\" --reload";
@@ -131,17 +132,17 @@ const NOT_CALLERS: [&str; 10] = [
 
 /// Lines in the checkout (two levels deep, text files under 256 KiB) that
 /// run lazyserver.sh with paster's server arguments: `file:line`.
-fn callers_in_checkout(root: &Path) -> Vec<String> {
+fn callers_in_checkout(sysroot: &Sysroot, root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut dirs = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let Ok(names) = sysroot.read_dir(&dir) else {
             continue;
         };
-        let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        let mut paths: Vec<PathBuf> = names.into_iter().map(|name| dir.join(name)).collect();
         paths.sort();
         for path in paths {
-            let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+            let Ok(metadata) = sysroot.symlink_metadata(&path) else {
                 continue;
             };
             let file_name = path
@@ -160,7 +161,10 @@ fn callers_in_checkout(root: &Path) -> Vec<String> {
             if !metadata.is_file() || metadata.len() > 256 * 1024 {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(bytes) = sysroot.read(&path) else {
+                continue;
+            };
+            let Ok(text) = String::from_utf8(bytes) else {
                 continue;
             };
             for (index, line) in text.lines().enumerate() {
@@ -195,7 +199,7 @@ pub fn warn_about_callers(
     if deployment.lazystarter.is_none() {
         return;
     }
-    let mut callers = callers_in_checkout(&deployment.root);
+    let mut callers = callers_in_checkout(&deployment.sysroot, &deployment.root);
     callers.extend(
         deployment
             .services
@@ -311,7 +315,7 @@ mod tests {
             "# ./lazyserver.sh --server-name=fcgi\n./lazyserver.sh\n./lazyserver.sh --server-name=main\n",
         )
         .unwrap();
-        let callers = callers_in_checkout(dir.path());
+        let callers = callers_in_checkout(&Sysroot::none(), dir.path());
         assert_eq!(
             callers,
             [

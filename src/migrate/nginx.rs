@@ -354,7 +354,7 @@ fn rewrite_fastcgi(
                 };
                 // A mirror need not hold nginx's stock files: the server's
                 // nginx package has them.
-                if !options.sysroot.is_mirror() && !resolved.is_file() {
+                if !options.sysroot.is_mirror() && !options.sysroot.is_file(&resolved) {
                     out.notes.warning(format!(
                         "{} does not exist here; nginx needs it (Debian's nginx-common ships it)",
                         resolved.display()

@@ -190,7 +190,7 @@ fn header(name: &str, raw_value: &str, url: &ProxyUrl<'_>) -> Header {
 /// already includes from an absolute directory (`/etc/nginx/mime.types`),
 /// else `/etc/nginx/uwsgi_params`.
 fn uwsgi_params_path(nginx: &Nginx, options: &Options<'_>) -> (String, bool) {
-    let exists = |server: &std::path::Path| options.sysroot.host(server).is_file();
+    let exists = |server: &std::path::Path| options.sysroot.is_file(&options.sysroot.host(server));
     if exists(&nginx.prefix.join(UWSGI_PARAMS)) {
         return (UWSGI_PARAMS.to_string(), true);
     }
@@ -608,7 +608,7 @@ pub(super) fn rewrite_location(
                             value.strip_suffix(file_name).unwrap_or_default()
                         );
                         let server_path = nginx.prefix.join(&beside);
-                        if options.sysroot.host(&server_path).is_file() {
+                        if options.sysroot.is_file(&options.sysroot.host(&server_path)) {
                             format!(
                                 "{}{UWSGI_PARAMS}{}",
                                 raw.get(..at).unwrap_or_default(),

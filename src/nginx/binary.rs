@@ -14,7 +14,7 @@ use crate::sysroot::Sysroot;
 /// The server's nginx.conf and what it includes, read in `sysroot`.
 fn load_in(live: &Path, sysroot: &Sysroot) -> Result<Loaded, Diagnostic> {
     let host = sysroot.host(live);
-    let first = read_main(&host)?;
+    let first = read_main(sysroot, &host)?;
     Ok(follow_includes(
         first,
         live.parent().unwrap_or(Path::new("/")),
@@ -72,7 +72,7 @@ impl Gate {
         // Whether the server's live configuration includes the site.
         let live = Path::new(LIVE_CONF);
         let site = sysroot.resolve(main).ok();
-        let reachable = std::fs::metadata(sysroot.host(live)).is_ok()
+        let reachable = sysroot.exists(&sysroot.host(live))
             && load_in(live, sysroot).is_ok_and(|loaded| {
                 loaded
                     .files

@@ -9,6 +9,7 @@
 //! `include` that names them.
 
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use super::stock;
 use super::syntax::{Config, Directive, Node};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{SourceFile, Span};
-use crate::sysroot::Sysroot;
+use crate::sysroot::{Sysroot, Until};
 
 /// One file of a configuration, parsed or not.
 #[derive(Debug)]
@@ -121,7 +122,7 @@ pub fn load_with(
     follow: Follow,
     reader: &mut Reader<'_>,
 ) -> Result<Loaded, Diagnostic> {
-    let first = read_main_with(main, reader)?;
+    let first = read_main_with(&Sysroot::none(), main, reader)?;
     Ok(match follow {
         Follow::SingleFile => Loaded { files: vec![first] },
         Follow::Includes => follow_includes_with(first, prefix, &Sysroot::none(), reader),
@@ -130,13 +131,17 @@ pub fn load_with(
 
 /// Reads and parses the file a configuration starts from; only a file that
 /// cannot be read at all is an error here.
-pub fn read_main(main: &Path) -> Result<LoadedFile, Diagnostic> {
-    read_main_with(main, &mut parse)
+pub fn read_main(sysroot: &Sysroot, main: &Path) -> Result<LoadedFile, Diagnostic> {
+    read_main_with(sysroot, main, &mut parse)
 }
 
 /// `read_main`, parsing with `reader`.
-fn read_main_with(main: &Path, reader: &mut Reader<'_>) -> Result<LoadedFile, Diagnostic> {
-    let source = SourceFile::read(main).map_err(|error| {
+fn read_main_with(
+    sysroot: &Sysroot,
+    main: &Path,
+    reader: &mut Reader<'_>,
+) -> Result<LoadedFile, Diagnostic> {
+    let source = SourceFile::read_until(sysroot, main, Until::Nul).map_err(|error| {
         Diagnostic::error(format!("cannot read {}: {error}", main.display())).in_file(main)
     })?;
     Ok(LoadedFile {
@@ -168,7 +173,7 @@ fn follow_includes_with(
     let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
     index_of.insert(first.path.clone(), 0);
     let mut loaded = Loaded { files: vec![first] };
-    let mut resolved: HashMap<String, Vec<Included>> = HashMap::new();
+    let mut resolved: HashMap<Vec<u8>, Vec<Included>> = HashMap::new();
     let mut next = 0;
     while next < loaded.files.len() {
         let mut includes = Vec::new();
@@ -181,7 +186,7 @@ fn follow_includes_with(
                 // A fleet's servers include the same few files thousands of
                 // times: each name is looked up on disk once.
                 let pattern = match directive.args.as_slice() {
-                    [arg] => Some(config.value(arg)),
+                    [arg] => Some(config.value_bytes(arg).into_owned()),
                     _ => None,
                 };
                 let cached = pattern.as_ref().and_then(|p| resolved.get(p).cloned());
@@ -264,10 +269,7 @@ fn read_included(
         Ok(SourceFile::new(&path, Vec::new()))
     } else {
         // Read where the link leads inside the mirror; named as included.
-        sysroot
-            .resolve(&sysroot.server(&path))
-            .and_then(|real| SourceFile::read(&real))
-            .map(|source| SourceFile::new(&path, source.bytes().to_vec()))
+        SourceFile::read_until(sysroot, &path, Until::Nul)
     };
     let config = match read {
         Ok(source) => reader(&source),
@@ -339,21 +341,22 @@ pub fn resolve(
         ))
         .at(source, directive.span(), "here"));
     };
-    let pattern = config.value(arg);
-    let server = if Path::new(&pattern).is_absolute() {
-        PathBuf::from(&pattern)
+    let bytes = config.value_bytes(arg);
+    let pattern = Path::new(std::ffi::OsStr::from_bytes(&bytes));
+    let server = if pattern.is_absolute() {
+        pattern.to_path_buf()
     } else {
-        prefix.join(&pattern)
+        prefix.join(pattern)
     };
     let full = sysroot.host(&server);
-    if !pattern.contains(['*', '?', '[']) {
+    if !super::glob::is_pattern(&bytes) {
         if server == Path::new(DEV_NULL) {
             return Ok(vec![Included {
                 host: server,
                 stock: None,
             }]);
         }
-        return match sysroot.resolve(&server).and_then(std::fs::metadata) {
+        return match sysroot.metadata(&full) {
             Ok(metadata) if metadata.is_file() => Ok(vec![Included {
                 host: full,
                 stock: None,
@@ -373,7 +376,7 @@ pub fn resolve(
                     stock: Some(found),
                 }]),
                 None => {
-                    let twin = case_twin(&full, &server, prefix);
+                    let twin = case_twin(&full, &server, prefix, sysroot);
                     let mut missing = Diagnostic::error(format!(
                         "included file {} does not exist",
                         full.display()
@@ -385,9 +388,7 @@ pub fn resolve(
                         Some(twin) => missing.with_help(format!(
                             "file names are case-sensitive: did you mean `{twin}`?"
                         )),
-                        None if Path::new(&pattern).is_absolute() => {
-                            missing.with_help("check the path")
-                        }
+                        None if pattern.is_absolute() => missing.with_help("check the path"),
                         None => missing.with_help(format!(
                             "check the path; relative paths start at {}",
                             prefix.display()
@@ -399,7 +400,7 @@ pub fn resolve(
                     // The name comes from a directory listing: written as
                     // an nginx word, or not at all.
                     if let Some(twin) = &twin
-                        && raw == pattern
+                        && raw.as_bytes() == &*bytes
                         && let Ok(fixed) = crate::escape::nginx_word(&format!(
                             "{}{twin}",
                             raw.rfind('/').and_then(|i| raw.get(..=i)).unwrap_or("")
@@ -418,32 +419,9 @@ pub fn resolve(
             },
         };
     }
-    let options = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: true,
-    };
-    let full_text = full.to_string_lossy();
-    let paths = glob::glob_with(&full_text, options).map_err(|error| {
-        Diagnostic::error(format!("invalid include pattern: {}", error.msg))
-            .at(source, arg.span, "here")
-    })?;
-    let mut files: Vec<PathBuf> = paths
-        .filter_map(Result::ok)
-        .filter(|p| {
-            sysroot
-                .resolve(&sysroot.server(p))
-                .and_then(std::fs::metadata)
-                .is_ok_and(|m| m.is_file())
-        })
-        .collect();
-    // glob(3) sorts names as bytes (in the C locale nginx runs with).
-    files.sort_by(|a, b| {
-        a.as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.as_os_str().as_encoded_bytes())
-    });
-    Ok(files
+    // nginx reads every name glob(3) returns; one that is not a regular
+    // file stops it, and is reported where it is read.
+    Ok(super::glob::expand(&full, sysroot)
         .into_iter()
         .map(|host| Included { host, stock: None })
         .collect())
@@ -452,13 +430,14 @@ pub fn resolve(
 /// A hint for a missing include: a file that differs only in case.
 /// The name a missing file was likely meant to have: a file beside it whose
 /// name differs only in case, or nginx's stock file of that name.
-fn case_twin(full: &Path, server: &Path, prefix: &Path) -> Option<String> {
+fn case_twin(full: &Path, server: &Path, prefix: &Path, sysroot: &Sysroot) -> Option<String> {
     let (dir, name) = (full.parent()?, full.file_name()?);
     let wanted = name.to_string_lossy().to_lowercase();
-    let on_disk = std::fs::read_dir(dir).ok().and_then(|entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+    let on_disk = sysroot.read_dir(dir).ok().and_then(|mut names| {
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|n| n.into_string().ok())
             .find(|n| n.to_lowercase() == wanted)
     });
     on_disk.or_else(|| {

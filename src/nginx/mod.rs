@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod binary;
 pub mod crossplane;
+pub mod glob;
 pub mod grammar;
 pub mod include;
 pub mod lexer;

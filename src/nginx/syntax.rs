@@ -163,6 +163,17 @@ impl Config {
         std::borrow::Cow::Owned(String::from_utf8_lossy(&unescape(bytes)).into_owned())
     }
 
+    /// `value` as bytes, which a file name may need (nginx's words are
+    /// bytes; only paths are not shown before they are opened).
+    pub fn value_bytes(&self, word: &Word) -> std::borrow::Cow<'_, [u8]> {
+        let bytes = self.bytes(word.inner_span());
+        if bytes.contains(&b'\\') {
+            std::borrow::Cow::Owned(unescape(bytes))
+        } else {
+            std::borrow::Cow::Borrowed(bytes)
+        }
+    }
+
     /// The text of a word exactly as written.
     pub fn raw(&self, word: &Word) -> std::borrow::Cow<'_, str> {
         self.source.text(word.span)

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostic;
 use crate::ini::paste;
 use crate::source::{SourceFile, Span};
+use crate::sysroot::Sysroot;
 
 /// Where systemd, SysV init and supervisor keep their files on Debian and
 /// most other systems (relative to `/`).
@@ -122,23 +123,26 @@ impl Service {
     /// Whether it starts at boot: systemd, a `*.wants` link in
     /// /etc/systemd/system; SysV, an `rc?.d/S??NAME` link; supervisor,
     /// unless `autostart=false`.
-    pub fn enabled(&self, sysroot: &crate::sysroot::Sysroot) -> bool {
+    pub fn enabled(&self, sysroot: &Sysroot) -> bool {
         let name = self.name();
         let entries = |dir: &str| {
-            std::fs::read_dir(sysroot.host(&Path::new("/").join(dir)))
+            let dir = sysroot.host(&Path::new("/").join(dir));
+            sysroot
+                .read_dir(&dir)
+                .unwrap_or_default()
                 .into_iter()
-                .flatten()
-                .filter_map(Result::ok)
+                .map(move |name| dir.join(name))
         };
         match self.manager {
             Manager::Systemd => entries("etc/systemd/system")
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".wants"))
-                .any(|e| {
-                    std::fs::symlink_metadata(e.path().join(format!("{name}.service"))).is_ok()
-                }),
+                .filter(|e| e.to_string_lossy().ends_with(".wants"))
+                .any(|e| sysroot.exists(&e.join(format!("{name}.service")))),
             Manager::SysV => (2..=5).any(|level| {
                 entries(&format!("etc/rc{level}.d")).any(|e| {
-                    let file = e.file_name().to_string_lossy().into_owned();
+                    let file = e
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
                     file.strip_prefix('S')
                         .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
                         == Some(name.as_str())
@@ -217,20 +221,24 @@ pub struct ServiceDirs {
     pub systemd: Vec<PathBuf>,
     pub init: Vec<PathBuf>,
     pub supervisor: Vec<PathBuf>,
-    /// Where the server's `/` is on this machine: absolute paths in units
-    /// (`EnvironmentFile=`) are read under it.
-    pub root: PathBuf,
+    /// The server's tree: every file is read in it, and absolute paths in
+    /// units (`EnvironmentFile=`) are the server's.
+    pub sysroot: Sysroot,
 }
 
 impl ServiceDirs {
-    /// The standard places, under `sysroot` (`/` on the server itself).
-    pub fn standard(sysroot: &Path) -> Self {
-        let under = |dirs: &[&str]| dirs.iter().map(|d| sysroot.join(d)).collect();
+    /// The standard places of the server `sysroot`.
+    pub fn standard(sysroot: &Sysroot) -> Self {
+        let under = |dirs: &[&str]| {
+            dirs.iter()
+                .map(|d| sysroot.host(&Path::new("/").join(d)))
+                .collect()
+        };
         ServiceDirs {
             systemd: under(&SYSTEMD_DIRS),
             init: under(&INIT_DIRS),
             supervisor: under(&SUPERVISOR_DIRS),
-            root: sysroot.to_path_buf(),
+            sysroot: sysroot.clone(),
         }
     }
 
@@ -262,12 +270,12 @@ fn manager_of(path: &Path) -> Manager {
 }
 
 /// Reads a service file; only regular files are read.
-fn read(path: &Path) -> Option<Arc<SourceFile>> {
-    let metadata = std::fs::metadata(path).ok()?;
+fn read(sysroot: &Sysroot, path: &Path) -> Option<Arc<SourceFile>> {
+    let metadata = sysroot.metadata(path).ok()?;
     if !metadata.is_file() || metadata.len() > MAX_SIZE {
         return None;
     }
-    SourceFile::read(path).ok()
+    SourceFile::read_in(sysroot, path).ok()
 }
 
 /// The services that name the checkout (`names`: its path as written and
@@ -282,7 +290,8 @@ pub fn discover(
     let mut found: Vec<Service> = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
     if let Some(path) = named {
-        let source = read(path).ok_or_else(|| {
+        let sysroot = &dirs.sysroot;
+        let source = read(sysroot, path).ok_or_else(|| {
             Diagnostic::error(format!(
                 "{} is not a readable regular file",
                 path.display()
@@ -290,7 +299,7 @@ pub fn discover(
             .in_file(path)
             .with_help("--service names the systemd unit, init script or supervisor program that starts the site")
         })?;
-        let services = services_in(path, manager_of(path), &source, None, &dirs.root)?;
+        let services = services_in(path, manager_of(path), &source, None, sysroot)?;
         if services.is_empty() {
             return Err(Diagnostic::error(format!(
                 "{} starts neither paster, lazyserver.sh, celery nor uWSGI",
@@ -299,7 +308,7 @@ pub fn discover(
             .in_file(path)
             .with_help("name the service that starts MediaGoblin's FastCGI server"));
         }
-        seen.push(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+        seen.push(canonical(sysroot, path));
         found.extend(services);
     }
     let mut candidates: Vec<(PathBuf, Manager)> = Vec::new();
@@ -309,11 +318,10 @@ pub fn discover(
         (&dirs.supervisor, Manager::Supervisor),
     ] {
         for dir in list {
-            let Ok(entries) = std::fs::read_dir(dir) else {
+            let Ok(names) = dirs.sysroot.read_dir(dir) else {
                 continue;
             };
-            let mut paths: Vec<PathBuf> =
-                entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            let mut paths: Vec<PathBuf> = names.into_iter().map(|n| dir.join(n)).collect();
             paths.sort();
             for path in paths {
                 let name = path.to_string_lossy();
@@ -329,43 +337,54 @@ pub fn discover(
         }
     }
     for (path, manager) in candidates {
-        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let canonical = canonical(&dirs.sysroot, &path);
         if seen.contains(&canonical) {
             continue;
         }
-        let Some(source) = read(&path) else { continue };
+        let Some(source) = read(&dirs.sysroot, &path) else {
+            continue;
+        };
         let text = String::from_utf8_lossy(source.bytes());
         if !names.iter().any(|n| mentions_path(&text, n)) {
             continue;
         }
         seen.push(canonical);
         let drop_ins = if manager == Manager::Systemd {
-            drop_ins(&path)
+            drop_ins(&dirs.sysroot, &path)
         } else {
             Vec::new()
         };
         // A file that does not parse is not one of this site's services
         // as far as discovery can tell; `--service` names it to be sure.
-        if let Ok(services) = services_in(&path, manager, &source, Some(&drop_ins), &dirs.root) {
+        if let Ok(services) = services_in(&path, manager, &source, Some(&drop_ins), &dirs.sysroot) {
             found.extend(services);
         }
     }
     Ok(found)
 }
 
+/// A file's path with links followed (in the server's tree), to know a
+/// file met twice.
+fn canonical(sysroot: &Sysroot, path: &Path) -> PathBuf {
+    sysroot
+        .resolve(&sysroot.server(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// `NAME.service.d/*.conf` beside a unit, sorted as systemd applies them.
-fn drop_ins(unit: &Path) -> Vec<Arc<SourceFile>> {
+fn drop_ins(sysroot: &Sysroot, unit: &Path) -> Vec<Arc<SourceFile>> {
     let mut dir = unit.as_os_str().to_owned();
     dir.push(".d");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(PathBuf::from(dir))
+    let dir = PathBuf::from(dir);
+    let mut paths: Vec<PathBuf> = sysroot
+        .read_dir(&dir)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
+        .map(|name| dir.join(name))
         .filter(|p| p.extension().is_some_and(|e| e == "conf"))
         .collect();
     paths.sort();
-    paths.iter().filter_map(|p| read(p)).collect()
+    paths.iter().filter_map(|p| read(sysroot, p)).collect()
 }
 
 fn services_in(
@@ -373,10 +392,10 @@ fn services_in(
     manager: Manager,
     source: &Arc<SourceFile>,
     drop_ins: Option<&[Arc<SourceFile>]>,
-    root: &Path,
+    sysroot: &Sysroot,
 ) -> Result<Vec<Service>, Diagnostic> {
     match manager {
-        Manager::Systemd => systemd_service(path, source, drop_ins.unwrap_or_default(), root),
+        Manager::Systemd => systemd_service(path, source, drop_ins.unwrap_or_default(), sysroot),
         Manager::Supervisor => supervisor_programs(path, source),
         Manager::SysV => Ok(init_script(path, source).into_iter().collect()),
     }
@@ -386,7 +405,7 @@ fn systemd_service(
     path: &Path,
     source: &Arc<SourceFile>,
     drop_ins: &[Arc<SourceFile>],
-    root: &Path,
+    sysroot: &Sysroot,
 ) -> Result<Vec<Service>, Diagnostic> {
     let unit = systemd::parse(source)?;
     let mut environment = unit.environment();
@@ -417,8 +436,8 @@ fn systemd_service(
     for unit in std::iter::once(&unit).chain(&parsed) {
         for entry in unit.entries("Service", "EnvironmentFile") {
             let name = entry.value.trim().trim_start_matches('-');
-            let on_host = root.join(name.trim_start_matches('/'));
-            if let Some(file) = read(&on_host) {
+            let on_host = sysroot.host(Path::new(name));
+            if let Some(file) = read(sysroot, &on_host) {
                 for (name, value) in
                     systemd::environment_file(&String::from_utf8_lossy(file.bytes()))
                 {
@@ -443,11 +462,21 @@ fn systemd_service(
         command,
         command_span: entry.span,
         environment,
-        user: unit.value("Service", "User").map(str::to_string),
-        group: unit.value("Service", "Group").map(str::to_string),
+        // A drop-in has the last say, as systemd reads them.
+        user: last_value(&unit, &parsed, "User"),
+        group: last_value(&unit, &parsed, "Group"),
         unit: Some(unit),
         drop_ins: parsed,
     }])
+}
+
+/// The last value `key` has in `[Service]` of the unit or its drop-ins.
+fn last_value(unit: &systemd::Unit, drop_ins: &[systemd::Unit], key: &str) -> Option<String> {
+    std::iter::once(unit)
+        .chain(drop_ins)
+        .rev()
+        .find_map(|u| u.value("Service", key))
+        .map(str::to_string)
 }
 
 /// `KEY="value",KEY2=value2`, supervisor's `environment=`.

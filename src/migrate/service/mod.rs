@@ -319,11 +319,8 @@ pub fn plan(
                 link.display()
             ));
             disable(others, &mut steps);
-            if !deployment
-                .sysroot
-                .host(Path::new("/etc/init.d/uwsgi"))
-                .exists()
-            {
+            let sysroot = &deployment.sysroot;
+            if !sysroot.exists(&sysroot.host(Path::new("/etc/init.d/uwsgi"))) {
                 steps.push("Install Debian's uwsgi package, which starts the apps in /etc/uwsgi/apps-enabled: `apt-get install uwsgi`.".to_string());
             }
             steps.push(format!(
@@ -371,7 +368,7 @@ pub fn plan(
 /// www-data whatever their uid says (a non-root uWSGI cannot switch).
 fn emperor_user(deployment: &Deployment, notes: &mut Notes) {
     let path = deployment.sysroot.host(&Path::new("/").join(EMPEROR_INI));
-    let Ok(source) = crate::source::SourceFile::read(&path) else {
+    let Ok(source) = crate::source::SourceFile::read_in(&deployment.sysroot, &path) else {
         return;
     };
     let text = String::from_utf8_lossy(source.bytes());
