@@ -16,7 +16,10 @@ use crate::checksum::Sha256Hex;
 pub use super::statedir::DIR;
 
 const FILE: &str = "journal.json";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+/// Journals before directory identities: still rolled back, each directory
+/// checked for links only.
+const VERSION_WITHOUT_IDENTITIES: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -42,6 +45,10 @@ pub struct JournalFile {
     pub shown_as: PathBuf,
     /// The file actually replaced (symlinks resolved).
     pub target: PathBuf,
+    /// The identity of `target`'s directory when the plan was read: every
+    /// later step refuses another directory at that path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<super::dir::DirId>,
     /// What it held before: `None` when the transaction created it.
     pub before: Option<FileState>,
     /// The backup of `before`, a file name in the transaction's directory.
@@ -142,8 +149,11 @@ fn check(journal: &Journal, path: &Path) -> Result<(), StepError> {
             error: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
         })
     };
-    if journal.version != VERSION {
+    if journal.version != VERSION && journal.version != VERSION_WITHOUT_IDENTITIES {
         return bad(format!("it is version {}, not {VERSION}", journal.version));
+    }
+    if journal.version == VERSION && journal.files.iter().any(|f| f.dir.is_none()) {
+        return bad("a file's directory has no identity".to_string());
     }
     for (index, file) in journal.files.iter().enumerate() {
         if !plain_absolute(&file.target) || !plain_absolute(&file.shown_as) {

@@ -2,33 +2,38 @@
 //!
 //! A transaction first writes a backup of every file it will replace and the
 //! new version of each next to its target (same directory, so the rename is
-//! atomic; same mode and owner as the file it replaces), fsyncs them, and
-//! records all of it in a journal. Only then does it swap the new versions
-//! into place, checking at the moment of each swap that the file still
-//! holds what the plan was made from (an edit saved meanwhile is swapped
-//! back and stops the transaction), fsyncing each directory. If any step
-//! fails, the files already replaced are put back; if the process dies, the
-//! journal tells the next `mgdeploy rollback` what to put back. Symlinks are
-//! resolved, so the file a link points to is what gets replaced and the
-//! link stays a link; a file with several hard links is refused, since the
-//! swap would leave its other names behind.
+//! atomic), fsyncs them, and records all of it in a journal. Only then does
+//! it swap the new versions into place, checking at the moment of each swap
+//! that the file still holds what the plan was made from (an edit saved
+//! meanwhile is swapped back and stops the transaction), fsyncing each
+//! directory. If any step fails, the files already replaced are put back;
+//! if the process dies, the journal tells the next `mgdeploy rollback` what
+//! to put back. Symlinks are resolved when the plan is read, so the file a
+//! link points to is what gets replaced and the link stays a link; a file
+//! with several hard links is refused, since the swap would leave its other
+//! names behind.
+//!
+//! Every directory is reached without following a link and checked to be
+//! the one the plan was read from, then written only through its
+//! descriptor (`dir`): the checkout's owner cannot redirect a write, an
+//! undo or a rollback by swapping a directory. A link that another account
+//! made is followed only to a file that account owns. Files keep their
+//! mode and owner; a new one belongs, with mode 0644, to the checkout's
+//! owner inside the checkout and to the user running mgdeploy (root)
+//! anywhere else.
 //!
 //! Backups and journals live in `<root>/.mgdeploy` (`statedir`), trusted only
 //! when nobody but the running user controls it.
 
+pub mod dir;
 pub mod fsops;
 pub mod journal;
 pub mod statedir;
 
-use std::fs;
-use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use fsops::{
-    Expect, Ownership, ReplaceError, StepError, is_root, remove_durably, rename_durably,
-    replace_checked, sibling, step, write_new,
-};
+use dir::{Dir, DirId, Expect, ReplaceError};
+use fsops::{Ownership, StepError, is_root, sibling};
 use journal::{FileState, JournalFile, State, Transaction};
 use statedir::{Lock, StateDir};
 
@@ -46,6 +51,8 @@ pub struct Target {
     pub shown: PathBuf,
     /// The file that is replaced: `shown` with symlinks resolved.
     pub real: PathBuf,
+    /// The identity of `real`'s directory when it was read.
+    pub dir: DirId,
     /// Its content now; `None` for a file the plan creates.
     pub before: Option<Vec<u8>>,
     pub before_ownership: Option<Ownership>,
@@ -59,35 +66,63 @@ fn failure(error: &StepError) -> Diagnostic {
     Diagnostic::error(error.to_string()).in_file(&error.path)
 }
 
+/// Refuses a target reached through a symbolic link that an account other
+/// than root or the running user made, unless that account owns what the
+/// link leads to (`owner`): a link planted in the checkout must not make
+/// root write someone else's file.
+fn check_links(shown: &Path, real: &Path, owner: u32) -> Result<(), Diagnostic> {
+    let me = rustix::process::geteuid().as_raw();
+    let links = dir::links_on_the_way(shown).unwrap_or_default();
+    for (link, uid) in links {
+        if uid != 0 && uid != me && uid != owner {
+            return Err(Diagnostic::error(format!(
+                "{} leads through {}, a symbolic link that uid {uid} made, to {}, which uid {uid} does not own",
+                shown.display(),
+                link.display(),
+                real.display()
+            ))
+            .in_file(shown)
+            .with_note("nothing was written: mgdeploy follows another account's link only to that account's own files")
+            .with_help("replace the link by the file, or name the file itself"));
+        }
+    }
+    Ok(())
+}
+
 /// Reads every file of `plan` and computes its new content. Fails, before
 /// anything is written, when a file changed since the plan was made, is not
-/// a regular file, or has other hard links.
+/// a regular file, has other hard links, or is reached through a link it
+/// should not be.
 pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
     let mut targets: Vec<Target> = Vec::new();
+    let sysroot = &plan.sysroot;
     for file in &plan.files {
         let shown = file.path.clone();
         let target = match &file.change {
             Change::Modify { sha256, edits } => {
                 // In a mirror, links are followed as the server would.
-                let real = step(
-                    "find",
-                    &shown,
-                    plan.sysroot.resolve(&plan.sysroot.server(&shown)),
-                )
-                .map_err(|e| failure(&e))?;
-                let metadata = step("read", &real, fs::metadata(&real)).map_err(|e| failure(&e))?;
-                if !metadata.is_file() {
-                    return Err(Diagnostic::error(format!(
-                        "{} is not a regular file",
-                        shown.display()
-                    ))
-                    .in_file(&shown));
-                }
-                if metadata.nlink() > 1 {
+                let real = sysroot.resolve(&sysroot.server(&shown)).map_err(|e| {
+                    Diagnostic::error(format!("cannot find {}: {e}", shown.display()))
+                        .in_file(&shown)
+                })?;
+                let opened = Dir::open(dir::parent(&real)).map_err(|e| failure(&e))?;
+                let name = dir::file_name(&real).map_err(|e| failure(&e))?;
+                let stat = opened
+                    .stat(name)
+                    .map_err(|e| failure(&e))?
+                    .filter(|s| {
+                        rustix::fs::FileType::from_raw_mode(s.st_mode)
+                            == rustix::fs::FileType::RegularFile
+                    })
+                    .ok_or_else(|| {
+                        Diagnostic::error(format!("{} is not a regular file", shown.display()))
+                            .in_file(&shown)
+                    })?;
+                if stat.st_nlink > 1 {
                     return Err(Diagnostic::error(format!(
                         "{} has {} hard links; replacing it would leave the other names with the old content",
                         real.display(),
-                        metadata.nlink()
+                        stat.st_nlink
                     ))
                     .in_file(&shown)
                     .with_note("nothing was written")
@@ -96,7 +131,13 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                         real.display()
                     )));
                 }
-                let before = step("read", &real, fs::read(&real)).map_err(|e| failure(&e))?;
+                if !sysroot.is_mirror() {
+                    check_links(&shown, &real, stat.st_uid)?;
+                }
+                let (before, ownership) = opened
+                    .read(name)
+                    .map_err(|e| failure(&e))?
+                    .ok_or_else(|| changed_since_planning(&shown))?;
                 if Sha256Hex::of(&before) != *sha256 {
                     return Err(changed_since_planning(&shown));
                 }
@@ -107,10 +148,10 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                     ))
                     .in_file(&shown)
                 })?;
-                let ownership = Ownership::of(&metadata);
                 Target {
                     shown,
                     real,
+                    dir: opened.id,
                     before: Some(before),
                     before_ownership: Some(ownership),
                     after,
@@ -119,7 +160,7 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                 }
             }
             Change::Create { .. } | Change::Link { .. } => {
-                if let Some(what) = plan.sysroot.what_is_at(&shown) {
+                if let Some(what) = sysroot.what_is_at(&shown) {
                     return Err(Diagnostic::error(format!(
                         "{} is {what} now; the plan was made when nothing was there",
                         shown.display()
@@ -127,21 +168,26 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                     .in_file(&shown)
                     .with_help("move it away, or make the plan again"));
                 }
-                let dir = step(
-                    "find the directory of",
-                    &shown,
-                    plan.sysroot
-                        .resolve(&plan.sysroot.server(fsops::parent(&shown))),
-                )
-                .map_err(|e| {
+                let parent = dir::parent(&shown);
+                let real_dir = sysroot.resolve(&sysroot.server(parent)).map_err(|e| {
                     // Who owns a new directory under /etc, and with what
                     // mode, is the admin's call.
-                    failure(&e).with_help(format!(
+                    Diagnostic::error(format!(
+                        "cannot find the directory of {}: {e}",
+                        shown.display()
+                    ))
+                    .in_file(&shown)
+                    .with_help(format!(
                         "mgdeploy creates files, not directories: create {} first (as the package that owns it would)",
-                        fsops::parent(&shown).display()
+                        parent.display()
                     ))
                 })?;
-                let real = dir.join(shown.file_name().unwrap_or_default());
+                let opened = Dir::open(&real_dir).map_err(|e| failure(&e))?;
+                let real = real_dir.join(shown.file_name().unwrap_or_default());
+                if !sysroot.is_mirror() {
+                    let dir_owner = opened.stat(".").ok().flatten().map_or(0, |s| s.st_uid);
+                    check_links(parent, &real_dir, dir_owner)?;
+                }
                 let (after, link) = match &file.change {
                     Change::Link { target } => (
                         target.as_os_str().as_encoded_bytes().to_vec(),
@@ -151,12 +197,13 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
                     Change::Modify { .. } => (Vec::new(), None),
                 };
                 Target {
+                    after_ownership: new_file_ownership(plan, &real),
                     shown,
                     real,
+                    dir: opened.id,
                     before: None,
                     before_ownership: None,
                     after,
-                    after_ownership: new_file_ownership(&plan.root),
                     link,
                 }
             }
@@ -174,11 +221,20 @@ pub fn resolve(plan: &Plan) -> Result<Vec<Target>, Diagnostic> {
     Ok(targets)
 }
 
-/// New files get mode 0644 and, when mgdeploy runs as root, the owner of the
-/// checkout, like the files around them.
-fn new_file_ownership(root: &Path) -> Ownership {
-    let owner = is_root()
-        .then(|| fs::metadata(root).ok())
+/// A new file gets mode 0644. Inside the checkout it belongs to the
+/// checkout's owner, like the files around it; anywhere else (a unit under
+/// /etc/systemd, an ini under /etc/uwsgi) to the user running mgdeploy:
+/// root, never the account that owns the checkout, or that account could
+/// edit what root runs. In a mirror, owners are this machine's and say
+/// nothing: they are left as creating the file makes them.
+fn new_file_ownership(plan: &Plan, real: &Path) -> Ownership {
+    let root = plan
+        .sysroot
+        .resolve(&plan.sysroot.server(&plan.root))
+        .unwrap_or_else(|_| plan.root.clone());
+    let inside = real.starts_with(&root);
+    let owner = (is_root() && inside && !plan.sysroot.is_mirror())
+        .then(|| std::fs::metadata(&root).ok())
         .flatten()
         .map(|m| Ownership::of(&m));
     Ownership {
@@ -254,15 +310,15 @@ pub fn last_written_uwsgi_ini(root: &Path) -> Option<PathBuf> {
         .rev()
         .filter(|t| t.journal.state == journal::State::Committed)
         .flat_map(|t| &t.journal.files)
-        .map(|f| f.target.clone())
-        .find(|target| {
-            target.extension().is_some_and(|e| e == "ini")
-                && crate::source::SourceFile::read(target).is_ok_and(|source| {
-                    String::from_utf8_lossy(source.bytes())
+        .find(|file| {
+            file.target.extension().is_some_and(|e| e == "ini")
+                && content_now(file).is_some_and(|bytes| {
+                    String::from_utf8_lossy(&bytes)
                         .lines()
                         .any(|line| line.trim() == "[uwsgi]")
                 })
         })
+        .map(|file| file.target.clone())
 }
 
 /// What a successful apply did.
@@ -277,6 +333,20 @@ pub struct Applied {
 /// counts as done (e.g. `nginx -t`); failing it puts every file back.
 pub type Validate<'a> = &'a dyn Fn() -> Result<(), Diagnostic>;
 
+/// Each target's directory, opened and checked to be the one it was read
+/// from, and its file name.
+fn open_dirs(targets: &[Target]) -> Result<Vec<(Dir, String)>, Diagnostic> {
+    targets
+        .iter()
+        .map(|target| {
+            let opened = Dir::open_expecting(dir::parent(&target.real), Some(target.dir))
+                .map_err(|e| failure(&e).with_note("nothing was written"))?;
+            let name = dir::file_name(&target.real).map_err(|e| failure(&e))?;
+            Ok((opened, name.to_string()))
+        })
+        .collect()
+}
+
 /// Writes `targets` (from `resolve`) as one transaction under `root`.
 pub fn commit(
     root: &Path,
@@ -287,36 +357,43 @@ pub fn commit(
     if let Some(transaction) = journal::unfinished(&state).map_err(|e| failure(&e))? {
         return Err(interrupted(root, &transaction));
     }
-    for target in targets {
-        let now = fs::read(&target.real).ok();
-        if now != target.before {
+    let dirs = open_dirs(targets)?;
+    for (target, (opened, name)) in targets.iter().zip(&dirs) {
+        let unchanged = match &target.before {
+            Some(before) => opened
+                .read(name)
+                .map_err(|e| failure(&e))?
+                .is_some_and(|(now, _)| now == *before),
+            None => opened.stat(name).map_err(|e| failure(&e))?.is_none(),
+        };
+        if !unchanged {
             return Err(changed_since_planning(&target.shown));
         }
     }
     let mut transaction = journal::begin(&state).map_err(|e| failure(&e))?;
-    let prepared = prepare(&mut transaction, targets);
-    if let Err(error) = prepared {
-        discard(&state, &transaction);
+    if let Err(error) = prepare(&mut transaction, targets, &dirs) {
+        discard(&state, &transaction, &dirs);
         return Err(failure(&error).with_note("nothing was changed"));
     }
     let mut replaced = 0;
     let mut result: Result<(), ReplaceError> = Ok(());
-    for file in &transaction.journal.files {
+    for (file, (opened, name)) in transaction.journal.files.iter().zip(&dirs) {
         let expect = match &file.before {
             Some(before) => Expect::Holds(&before.sha256),
             None => Expect::Absent,
         };
-        match replace_checked(&file.staged, &file.target, expect) {
+        let staged = staged_name(file);
+        match opened.replace_checked(&staged, name, expect) {
             Ok(()) => replaced += 1,
-            Err(ReplaceError::Changed(path)) => {
-                result = Err(ReplaceError::Changed(path));
+            Err(error @ (ReplaceError::Changed(_) | ReplaceError::NotDone(_))) => {
+                result = Err(error);
                 break;
             }
-            Err(ReplaceError::Io(error)) => {
-                // A failed fsync after a successful swap leaves the file
-                // replaced; putting back one that was not changes nothing.
+            Err(error @ ReplaceError::Done(_)) => {
+                // The new version took the name; only what came after
+                // failed. It is put back with the others.
                 replaced += 1;
-                result = Err(ReplaceError::Io(error));
+                result = Err(error);
                 break;
             }
         }
@@ -337,7 +414,7 @@ pub fn commit(
         transaction.journal.state = State::Committed;
         if let Err(error) = transaction.save() {
             replaced = transaction.journal.files.len();
-            result = Err(ReplaceError::Io(error));
+            result = Err(ReplaceError::Done(error));
         }
     }
     match result {
@@ -357,7 +434,7 @@ pub fn commit(
                 .in_file(&path)
                 .with_note("it was left as it is, with that change")
                 .with_help("make the plan again, so that it starts from the file as it is now"),
-                ReplaceError::Io(error) => failure(&error),
+                ReplaceError::NotDone(error) | ReplaceError::Done(error) => failure(&error),
             };
             Err(match undone {
                 Ok(()) => diagnostic.with_note("every other file was put back as it was"),
@@ -369,10 +446,22 @@ pub fn commit(
     }
 }
 
+/// The staged new version's name in the target's directory.
+fn staged_name(file: &JournalFile) -> String {
+    file.staged
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Backups, the journal and the new versions, all fsynced; nothing replaced
 /// yet. The journal is saved before the new versions are written, so that a
 /// crash while writing them leaves a record of what to clean up.
-fn prepare(transaction: &mut Transaction, targets: &[Target]) -> Result<(), StepError> {
+fn prepare(
+    transaction: &mut Transaction,
+    targets: &[Target],
+    dirs: &[(Dir, String)],
+) -> Result<(), StepError> {
     let tag = transaction.journal.id.clone();
     for (index, target) in targets.iter().enumerate() {
         let before = match (&target.before, target.before_ownership) {
@@ -392,6 +481,7 @@ fn prepare(transaction: &mut Transaction, targets: &[Target]) -> Result<(), Step
         transaction.journal.files.push(JournalFile {
             shown_as: target.shown.clone(),
             target: target.real.clone(),
+            dir: Some(target.dir),
             backup: before.as_ref().map(|(name, _)| name.clone()),
             before: before.map(|(_, state)| state),
             after: FileState {
@@ -403,54 +493,49 @@ fn prepare(transaction: &mut Transaction, targets: &[Target]) -> Result<(), Step
         });
     }
     transaction.save()?;
-    for (file, target) in transaction.journal.files.iter().zip(targets) {
+    for ((file, target), (opened, _)) in transaction.journal.files.iter().zip(targets).zip(dirs) {
+        let staged = staged_name(file);
         match &target.link {
-            Some(link) => fsops::write_link(&file.staged, link)?,
-            None => write_new(&file.staged, &target.after, target.after_ownership)?,
+            Some(link) => opened.symlink(&staged, link)?,
+            None => opened.write_new(&staged, &target.after, target.after_ownership)?,
         }
     }
     Ok(())
 }
 
 /// Removes what `prepare` wrote after a failure that replaced nothing.
-fn discard(state: &StateDir, transaction: &Transaction) {
-    for file in &transaction.journal.files {
-        let _ = fs::remove_file(&file.staged);
+fn discard(state: &StateDir, transaction: &Transaction, dirs: &[(Dir, String)]) {
+    for (file, (opened, _)) in transaction.journal.files.iter().zip(dirs) {
+        opened.discard(&staged_name(file));
     }
     state.remove_transaction(&transaction.tx);
 }
 
 /// Puts back the first `replaced` files of a transaction, newest first, and
-/// marks it rolled back.
+/// marks it rolled back. Each directory is opened again and must be the
+/// one the journal names.
 fn undo(transaction: &mut Transaction, replaced: usize) -> Result<(), StepError> {
     let files: Vec<JournalFile> = transaction.journal.files.clone();
     for (index, file) in files.iter().enumerate().take(replaced).rev() {
         restore(transaction, index, file)?;
     }
     for file in &files {
-        if fs::symlink_metadata(&file.staged).is_ok() {
-            let _ = fs::remove_file(&file.staged);
+        if let Ok(opened) = Dir::open_expecting(dir::parent(&file.target), file.dir) {
+            let staged = staged_name(file);
+            if opened.stat(&staged).ok().flatten().is_some() {
+                opened.discard(&staged);
+            }
         }
     }
     transaction.journal.state = State::RolledBack;
     transaction.save()
 }
 
-/// What a journal's file is now: a link's target, or a file's bytes.
+/// What a journal's file is now: a link's target, or a file's bytes;
+/// `None` when nothing is there, or its directory is not the journal's.
 fn content_now(file: &JournalFile) -> Option<Vec<u8>> {
-    match &file.link {
-        Some(_) => fs::read_link(&file.target)
-            .ok()
-            .map(|t| t.into_os_string().into_encoded_bytes()),
-        None => fs::read(&file.target).ok(),
-    }
-}
-
-/// What the file looks like on disk now.
-fn current(path: &Path) -> Option<(Vec<u8>, Ownership)> {
-    let metadata = fs::metadata(path).ok()?;
-    let bytes = fs::read(path).ok()?;
-    Some((bytes, Ownership::of(&metadata)))
+    let opened = Dir::open_expecting(dir::parent(&file.target), file.dir).ok()?;
+    opened.content(dir::file_name(&file.target).ok()?, file.link.is_some())
 }
 
 /// A backup, checked against the journal's checksum.
@@ -464,8 +549,8 @@ fn trusted_backup(
         return Err(StepError {
             step: "trust the backup",
             path: transaction.backup_path(name),
-            error: io::Error::new(
-                io::ErrorKind::InvalidData,
+            error: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
                 "its checksum does not match the journal",
             ),
         });
@@ -475,29 +560,35 @@ fn trusted_backup(
 
 /// Puts one file back as the journal recorded it before the transaction.
 fn restore(transaction: &Transaction, index: usize, file: &JournalFile) -> Result<(), StepError> {
-    match (&file.before, &file.backup) {
-        (Some(before), Some(backup)) => {
-            let bytes = trusted_backup(transaction, backup, before)?;
-            if current(&file.target)
-                .is_some_and(|(now, ownership)| now == bytes && ownership == before.ownership)
-            {
-                return Ok(());
+    dir::within(&file.target, file.dir, |opened, name| {
+        match (&file.before, &file.backup) {
+            (Some(before), Some(backup)) => {
+                let bytes = trusted_backup(transaction, backup, before)?;
+                if opened
+                    .read(name)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(now, ownership)| now == bytes && ownership == before.ownership)
+                {
+                    return Ok(());
+                }
+                let staged = sibling(
+                    &file.target,
+                    &format!("{}-restore", transaction.journal.id),
+                    index,
+                );
+                let staged = dir::file_name(&staged)?;
+                opened.discard(staged);
+                opened.write_new(staged, &bytes, before.ownership)?;
+                opened.rename(staged, name)
             }
-            let staged = sibling(
-                &file.target,
-                &format!("{}-restore", transaction.journal.id),
-                index,
-            );
-            let _ = fs::remove_file(&staged);
-            write_new(&staged, &bytes, before.ownership)?;
-            rename_durably(&staged, &file.target)
+            _ => match opened.content(name, file.link.is_some()) {
+                // Only the file (or link) this transaction wrote is removed.
+                Some(now) if Sha256Hex::of(&now) == file.after.sha256 => opened.remove(name),
+                _ => Ok(()),
+            },
         }
-        _ => match content_now(file) {
-            // Only the file (or link) this transaction wrote is removed.
-            Some(now) if Sha256Hex::of(&now) == file.after.sha256 => remove_durably(&file.target),
-            _ => Ok(()),
-        },
-    }
+    })
 }
 
 /// What `rollback` does with one file.
@@ -563,6 +654,13 @@ pub fn rollback_plan(root: &Path) -> Result<Option<RollbackPlan>, Diagnostic> {
     };
     let mut files = Vec::new();
     for file in &transaction.journal.files {
+        // Where the journal says, or nowhere: a directory swapped since the
+        // change stops the rollback before anything is touched.
+        Dir::open_expecting(dir::parent(&file.target), file.dir).map_err(|e| {
+            failure(&e).with_note(
+                "nothing was changed: every file's directory is checked before any file is",
+            )
+        })?;
         let now = content_now(file);
         let (restored, undo) = match (&file.before, &file.backup) {
             (Some(before), Some(backup)) => {

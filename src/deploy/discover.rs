@@ -290,12 +290,13 @@ fn mediagoblin_config(paste: &IniFile, root: &Path, sysroot: &Sysroot) -> Option
 fn find_lazystarter(root: &Path, sysroot: &Sysroot) -> Option<Lazystarter> {
     let resolve = |p: &Path| sysroot.resolve(&sysroot.server(p)).ok();
     let starter = root.join("lazystarter.sh");
-    let path = if sysroot.is_file(&starter) {
-        resolve(&starter)?
+    // Before 0.3.0 lazyserver.sh was the script itself.
+    let named = if sysroot.is_file(&starter) {
+        starter
     } else {
-        // Before 0.3.0 lazyserver.sh was the script itself.
-        resolve(&root.join("lazyserver.sh")).filter(|p| sysroot.is_file(p))?
+        root.join("lazyserver.sh")
     };
+    let path = resolve(&named).filter(|p| sysroot.is_file(p))?;
     let source = SourceFile::read_in(sysroot, &path).ok()?;
     let mut links: Vec<PathBuf> = sysroot
         .read_dir(root)
@@ -312,6 +313,7 @@ fn find_lazystarter(root: &Path, sysroot: &Sysroot) -> Option<Lazystarter> {
     links.sort();
     Some(Lazystarter {
         path,
+        named,
         source,
         links,
     })

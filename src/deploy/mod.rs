@@ -47,6 +47,10 @@ pub struct Nginx {
 pub struct Lazystarter {
     /// The file itself, symlinks resolved.
     pub path: PathBuf,
+    /// The name it was found by in the checkout (`lazystarter.sh`, or
+    /// `lazyserver.sh` before 0.3.0): what the plan changes, so that
+    /// applying it follows the link only as far as it may.
+    pub named: PathBuf,
     pub source: Arc<SourceFile>,
     /// `lazyserver.sh`, `lazycelery.sh` ... that are symlinks to it.
     pub links: Vec<PathBuf>,

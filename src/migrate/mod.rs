@@ -126,7 +126,7 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
     // lazystarter.sh.
     if let Some(starter) = &deployment.lazystarter {
         let edits = lazystarter::patch(starter, &server_root, &runtime, &server_ini, &mut notes)?;
-        plan.modify(&starter.path, starter.source.bytes(), edits);
+        plan.modify(&starter.named, starter.source.bytes(), edits);
     }
     let rewritten: &[&crate::service::Service] = match &choice {
         service::Choice::Rewrite(services) => services,

@@ -34,41 +34,46 @@ pub fn expand(pattern: &Path, sysroot: &Sysroot) -> Vec<PathBuf> {
             Vec::new()
         };
     }
-    let absolute = bytes.first() == Some(&b'/');
     let components: Vec<&[u8]> = bytes.split(|b| *b == b'/').collect();
-    // (path so far, as bytes), starting at "/" or the current directory.
-    let mut partial: Vec<Vec<u8>> = vec![if absolute { b"/".to_vec() } else { Vec::new() }];
     let count = components.len();
+    // Paths so far, as glob(3) writes them: the pattern's own text up to
+    // here, doubled slashes kept.
+    let mut partial: Vec<Vec<u8>> = vec![Vec::new()];
     for (index, component) in components.into_iter().enumerate() {
         let last = index + 1 == count;
+        let separator: &[u8] = if index == 0 { b"" } else { b"/" };
         if component.is_empty() {
-            // A leading `/`, doubled slashes, or a trailing one (then only
-            // directories match, and keep the slash).
             if last && index > 0 {
-                partial.retain(|p| sysroot.is_dir(Path::new(OsStr::from_bytes(p))));
-                for path in &mut partial {
-                    path.push(b'/');
-                }
+                // A trailing slash: only directories, which keep it.
+                partial.retain(|p| sysroot.is_dir(as_path(p)));
+            }
+            for path in &mut partial {
+                path.extend_from_slice(separator);
             }
             continue;
         }
         let mut next = Vec::new();
         for base in &partial {
+            let joined = |name: &[u8]| [base.as_slice(), separator, name].concat();
+            // A directory on the way must be one; a last name written
+            // without a wildcard must exist (a dangling link does, to
+            // glob(3), which looks with lstat).
+            let keep = |path: &[u8]| {
+                if last {
+                    sysroot.exists(as_path(path))
+                } else {
+                    sysroot.is_dir(as_path(path))
+                }
+            };
             if !has_magic(component) {
-                let joined = join(base, &unescape(component));
-                // A directory on the way must be one; the last name is
-                // checked once, at the end.
-                if last || sysroot.is_dir(Path::new(OsStr::from_bytes(&joined))) {
-                    next.push(joined);
+                let path = joined(&unescape(component));
+                if keep(&path) {
+                    next.push(path);
                 }
                 continue;
             }
-            let dir = if base.is_empty() {
-                b".".to_vec()
-            } else {
-                base.clone()
-            };
-            let Ok(mut names) = sysroot.read_dir(Path::new(OsStr::from_bytes(&dir))) else {
+            let dir: &[u8] = if base.is_empty() { b"." } else { base };
+            let Ok(mut names) = sysroot.read_dir(as_path(dir)) else {
                 continue;
             };
             // glob(3) lists `.` and `..` too, for a pattern that names them.
@@ -79,21 +84,13 @@ pub fn expand(pattern: &Path, sysroot: &Sysroot) -> Vec<PathBuf> {
                 if !matches(component, name) {
                     continue;
                 }
-                let joined = join(base, name);
-                if last || sysroot.is_dir(Path::new(OsStr::from_bytes(&joined))) {
-                    next.push(joined);
+                let path = joined(name);
+                if last || sysroot.is_dir(as_path(&path)) {
+                    next.push(path);
                 }
             }
         }
         partial = next;
-    }
-    // The last name was taken as written where it had no wildcard: it must
-    // exist (a dangling link does, to glob(3)).
-    if let Some(last) = bytes.rsplit(|b| *b == b'/').next()
-        && !last.is_empty()
-        && !has_magic(last)
-    {
-        partial.retain(|p| sysroot.exists(Path::new(OsStr::from_bytes(p))));
     }
     partial.sort();
     partial
@@ -102,13 +99,8 @@ pub fn expand(pattern: &Path, sysroot: &Sysroot) -> Vec<PathBuf> {
         .collect()
 }
 
-fn join(base: &[u8], name: &[u8]) -> Vec<u8> {
-    let mut out = base.to_vec();
-    if !out.is_empty() && out.last() != Some(&b'/') {
-        out.push(b'/');
-    }
-    out.extend_from_slice(name);
-    out
+fn as_path(bytes: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(bytes))
 }
 
 /// Whether a component holds a wildcard glob(3) expands: `*`, `?`, or a

@@ -24,4 +24,5 @@ mod nginx_properties;
 mod real_mediagoblin;
 mod real_mediagoblin_http;
 mod servers;
+mod trust;
 mod tuning;

@@ -4,6 +4,7 @@
 pub mod http;
 pub mod pages;
 pub mod servers;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
