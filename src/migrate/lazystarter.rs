@@ -229,6 +229,7 @@ mod tests {
     fn starter(text: &str) -> Lazystarter {
         Lazystarter {
             path: PathBuf::from("/srv/mg/lazystarter.sh"),
+            named: PathBuf::from("/srv/mg/lazystarter.sh"),
             source: SourceFile::new("/srv/mg/lazystarter.sh", text.as_bytes().to_vec()),
             links: Vec::new(),
         }
