@@ -102,8 +102,7 @@ fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mu
             let (user, group) = owner
                 .split_once(':')
                 .map_or((owner.as_str(), None), |(u, g)| (u, Some(g)));
-            user == nginx_user
-                || (group.is_some() && group == nginx_group.as_deref() && chmod.is_some())
+            user == nginx_user || (group == Some(nginx_group.as_str()) && chmod.is_some())
         }
         // Without chown-socket, the socket belongs to whoever binds it.
         None => runs_as.as_deref() == Some(nginx_user.as_str()) && chmod.is_none(),

@@ -207,6 +207,44 @@ pub fn blocked(path: &Path, account: &Account, want: Want) -> Option<Blocked> {
     None
 }
 
+/// Why an account other than root could change `path` on this machine:
+/// the file, or a directory on the way to it (links followed), belongs to
+/// another account, or others may write to it (a sticky directory's
+/// files excepted). For a file not there yet, the directories it would
+/// be made in. `None`: only root can.
+pub fn writable_by_others(path: &Path) -> Option<String> {
+    let target = std::fs::canonicalize(path).ok().or_else(|| {
+        path.ancestors()
+            .skip(1)
+            .find_map(|dir| std::fs::canonicalize(dir).ok())
+    })?;
+    let mut walked = PathBuf::new();
+    for component in target.components() {
+        walked.push(component);
+        let metadata = std::fs::metadata(&walked).ok()?;
+        if metadata.uid() != 0 {
+            return Some(format!(
+                "{} belongs to uid {}",
+                walked.display(),
+                metadata.uid()
+            ));
+        }
+        let others = metadata.mode() & 0o002 != 0;
+        let group = metadata.mode() & 0o020 != 0 && metadata.gid() != 0;
+        // In a sticky directory (/tmp), others may add names but not
+        // replace root's.
+        let sticky = metadata.is_dir() && metadata.mode() & 0o1000 != 0;
+        if (others || group) && !sticky {
+            return Some(format!(
+                "others may write to {} (mode {:o})",
+                walked.display(),
+                metadata.mode() & 0o7777
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,19 +212,25 @@ impl Deployment {
     }
 
     /// nginx's worker user and group (`user` in nginx.conf; Debian's
-    /// `www-data` when nginx.conf does not say).
-    pub fn nginx_user(&self) -> (String, Option<String>) {
+    /// `www-data` when nginx.conf does not say). Without a group, nginx
+    /// uses the group named like the user.
+    pub fn nginx_user(&self) -> (String, String) {
         for config in self.nginx.loaded.configs() {
             for node in &config.children {
                 if let crate::nginx::syntax::Node::Directive(d) = node
                     && config.bytes(d.name.span) == b"user"
                     && let Some(user) = d.args.first()
                 {
-                    return (config.value(user), d.args.get(1).map(|g| config.value(g)));
+                    let user = config.value(user);
+                    let group = d
+                        .args
+                        .get(1)
+                        .map_or_else(|| user.clone(), |g| config.value(g));
+                    return (user, group);
                 }
             }
         }
-        ("www-data".to_string(), None)
+        ("www-data".to_string(), "www-data".to_string())
     }
 }
 

@@ -13,7 +13,7 @@ pub mod service;
 pub mod uwsgi_ini;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use notes::Notes;
 use uwsgi_ini::IniValues;
@@ -169,11 +169,12 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             socket: socket.to_uwsgi(),
             unix_socket: socket.unix_path().is_some(),
             buffer_size: header_room(deployment, reference),
-            chown_socket: match &nginx_group {
-                Some(group) => format!("{nginx_user}:{group}"),
-                None => nginx_user.clone(),
-            },
+            // The site's user and nginx's group: a uWSGI that never was
+            // root (a unit's User=) can give its socket only to itself,
+            // and to a group it is in.
+            chown_socket: format!("{user}:{nginx_group}"),
             nginx_user,
+            nginx_group,
             uid: user.clone(),
             gid: group.clone(),
             mountpoint: (!mount.is_root() && options.script_name == ScriptName::Mount)
@@ -231,7 +232,18 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             ini: &ini_path,
             die_on_term,
             templates: options.templates.as_deref(),
-            user: &user,
+            run_as: service::RunAs {
+                user: &user,
+                group: &group,
+                socket_group: socket
+                    .unix_path()
+                    .is_some()
+                    .then(|| deployment.nginx_user().1),
+                socket_dir: socket
+                    .unix_path()
+                    .and_then(Path::parent)
+                    .map(Path::to_path_buf),
+            },
         },
         &choice,
         &mut plan,
@@ -342,6 +354,15 @@ fn account(
                 .map(str::to_string)
         })
         .unwrap_or_else(|| user.clone());
+    // Written into units, scripts and the ini: a name, or nothing.
+    for (what, name) in [("user", &user), ("group", &group)] {
+        options::account_name(what, name).map_err(|why| {
+            Diagnostic::error(format!(
+                "cannot run uWSGI as {what} {name:?} ({from}): {why}"
+            ))
+            .with_help("pass --user and --group")
+        })?;
+    }
     Ok(Account { user, group, from })
 }
 

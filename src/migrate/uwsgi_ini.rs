@@ -30,6 +30,7 @@ pub struct IniValues {
     /// Bytes uWSGI reads a request's headers into: what nginx lets through.
     pub buffer_size: u64,
     pub nginx_user: String,
+    pub nginx_group: String,
     pub chown_socket: String,
     pub uid: String,
     pub gid: String,
@@ -65,6 +66,7 @@ impl IniValues {
             unix_socket: self.unix_socket,
             buffer_size: self.buffer_size,
             nginx_user: text(&self.nginx_user)?,
+            nginx_group: text(&self.nginx_group)?,
             chown_socket: text(&self.chown_socket)?,
             uid: text(&self.uid)?,
             gid: text(&self.gid)?,
@@ -123,7 +125,8 @@ mod tests {
             unix_socket: true,
             buffer_size: 8192,
             nginx_user: "www-data".into(),
-            chown_socket: "www-data".into(),
+            nginx_group: "www-data".into(),
+            chown_socket: "mediagoblin:www-data".into(),
             uid: "mediagoblin".into(),
             gid: "mediagoblin".into(),
             mountpoint: Some("/mediagoblin".into()),
@@ -139,7 +142,7 @@ mod tests {
     fn every_setting_line_is_commented() {
         let ini = render(&values(), None).unwrap();
         assert!(ini.contains("mount = /mediagoblin=config:/srv/mg/paste.ini\n"));
-        assert!(ini.contains("chmod-socket = 660\nchown-socket = www-data\n"));
+        assert!(ini.contains("chmod-socket = 660\nchown-socket = mediagoblin:www-data\n"));
         assert!(ini.contains("env = CELERY_ALWAYS_EAGER=true\n"));
         assert!(!ini.contains("virtualenv"));
         let lines: Vec<&str> = ini.lines().collect();

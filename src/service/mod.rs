@@ -545,6 +545,7 @@ fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
     let mut words_so_far: Vec<String> = Vec::new();
     let mut environment = Vec::new();
     let mut first_span: Option<Span> = None;
+    let mut account: Option<(String, Option<String>)> = None;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let span = Span::new(offset, offset + line.trim_end().len());
@@ -559,6 +560,9 @@ fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
             if let Some(value) = word.strip_prefix("CELERY_ALWAYS_EAGER=") {
                 environment.push(("CELERY_ALWAYS_EAGER".to_string(), value.to_string()));
             }
+        }
+        if let Some(chuid) = start_stop_daemon_chuid(&words) {
+            account.get_or_insert(chuid);
         }
         // Variables such as DAEMON=/srv/mg/bin/paster hold the command.
         let values: Vec<String> = words
@@ -586,11 +590,33 @@ fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
         command: words_so_far,
         command_span: first_span.unwrap_or_default(),
         environment,
-        user: None,
-        group: None,
+        user: account.as_ref().map(|(user, _)| user.clone()),
+        group: account.and_then(|(_, group)| group),
         unit: None,
         drop_ins: Vec::new(),
     })
+}
+
+/// `start-stop-daemon … --chuid USER[:GROUP]` (or `-c`): who it runs the
+/// program as.
+pub fn start_stop_daemon_chuid(words: &[String]) -> Option<(String, Option<String>)> {
+    let at = words
+        .iter()
+        .position(|w| basename(w) == "start-stop-daemon")?;
+    let mut rest = words.iter().skip(at + 1).take_while(|w| *w != "--");
+    while let Some(word) = rest.next() {
+        let value = match word.as_str() {
+            "--chuid" | "-c" => rest.next().cloned(),
+            w => w.strip_prefix("--chuid=").map(str::to_string),
+        };
+        if let Some(value) = value {
+            return Some(match value.split_once(':') {
+                Some((user, group)) => (user.to_string(), Some(group.to_string())),
+                None => (value, None),
+            });
+        }
+    }
+    None
 }
 
 #[cfg(test)]

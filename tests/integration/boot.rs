@@ -280,7 +280,7 @@ fn an_init_script_starts_and_stops_uwsgi() {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nNAME=mediagoblin-paster\nDAEMON={root}/bin/paster\nPIDFILE={top}/run/mediagoblin.pid\nDAEMON_ARGS=\"serve {root}/paste.ini --pid-file={top}/run/mediagoblin.pid --log-file={top}/logs/mediagoblin.log --daemon --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port={port}\"\nexport CELERY_ALWAYS_EAGER=true\n\ncase \"$1\" in\n  start)\n    start-stop-daemon --start --quiet --pidfile $PIDFILE --exec $DAEMON -- $DAEMON_ARGS\n    ;;\n  stop)\n    start-stop-daemon --stop --quiet --retry=TERM/30/KILL/5 --pidfile $PIDFILE\n    ;;\nesac\n",
+            "#!/bin/sh\nNAME=mediagoblin-paster\nDAEMON={root}/bin/paster\nPIDFILE={top}/run/mediagoblin.pid\nDAEMON_ARGS=\"serve {root}/paste.ini --pid-file={top}/run/mediagoblin.pid --log-file={top}/logs/mediagoblin.log --daemon --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port={port}\"\nexport CELERY_ALWAYS_EAGER=true\n\ncase \"$1\" in\n  start)\n    start-stop-daemon --start --quiet --chuid nobody:nogroup --pidfile $PIDFILE --exec $DAEMON -- $DAEMON_ARGS\n    ;;\n  stop)\n    start-stop-daemon --stop --quiet --retry=TERM/30/KILL/5 --user nobody --pidfile $PIDFILE\n    ;;\nesac\n",
             port = tree.uwsgi
         ),
     )

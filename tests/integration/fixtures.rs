@@ -444,14 +444,19 @@ fn in_tree_sections(patch: &str) -> String {
         .collect()
 }
 
-/// `systemd-analyze verify` accepts the unit: no complaint at all.
+/// `systemd-analyze verify` accepts the unit: no complaint at all, but that
+/// it runs as `nobody`, the stand-in for the site's account that the cases
+/// pass with `--user` (a real site has an account of its own).
 fn systemd_verifies(unit: &Path) -> Result<(), String> {
     let output = Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .arg(unit)
         .output()
         .map_err(|e| format!("cannot run systemd-analyze (apt-get install systemd): {e}"))?;
-    let said = text(&output);
+    let said: String = text(&output)
+        .lines()
+        .filter(|l| !l.ends_with("Special user nobody configured, this is not safe!"))
+        .collect();
     if output.status.success() && said.trim().is_empty() {
         Ok(())
     } else {

@@ -466,11 +466,11 @@ fn item_11_a_run_in_progress_is_named_as_such() {
 #[test]
 fn item_11_two_first_runs_do_not_trip_over_the_state_directory() {
     let t = tree();
-    // The first run stops for a second just before it creates .mgdeploy;
+    // The first run is held at its mkdir, just before it creates .mgdeploy;
     // the second creates it meanwhile and applies.
     let first = Command::new("strace")
         .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=mkdir,mkdirat"])
-        .args(["-e", "inject=mkdir,mkdirat:delay_enter=1000000:when=1"])
+        .args(["-e", "inject=mkdir,mkdirat:delay_enter=6000000:when=1"])
         .arg(env!("CARGO_BIN_EXE_mgdeploy"))
         .args([
             "migrate", "--user", "nobody", "--group", "nogroup", "--yes", "-C",
@@ -483,7 +483,7 @@ fn item_11_two_first_runs_do_not_trip_over_the_state_directory() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("strace is needed (apt-get install strace)");
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    in_mkdir(first.id());
     let second = t.migrate(&["--yes"]);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
     let first = first.wait_with_output().expect("wait");
@@ -492,6 +492,31 @@ fn item_11_two_first_runs_do_not_trip_over_the_state_directory() {
     // It finds the change the second made, and says so.
     assert_eq!(first.status.code(), Some(2), "{said}");
     assert!(said.contains("changed after the plan was made"), "{said}");
+}
+
+/// Waits until the process strace (`tracer`) runs is held at its first
+/// `mkdir`/`mkdirat` (x86_64's numbers 83 and 258), as the kernel shows
+/// it in /proc: timing-free, however loaded the machine is.
+fn in_mkdir(tracer: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let children = std::fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children"))
+            .unwrap_or_default();
+        let held = children.split_whitespace().any(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| {
+                let number = s.split_whitespace().next().unwrap_or_default();
+                number == "83" || number == "258"
+            })
+        });
+        if held {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mgdeploy never reached its mkdir under strace"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[test]

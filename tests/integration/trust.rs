@@ -287,3 +287,57 @@ fn item_04_a_rename_that_failed_is_not_counted_as_done() {
         common::tree::SITE
     );
 }
+
+#[test]
+fn item_03_a_new_unit_starts_uwsgi_as_the_site_not_as_root() {
+    let t = tree();
+    let output = t.migrate(&["--dry-run", "--service-style", "systemd"]);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    let unit: String = said
+        .split("+++ /etc/systemd/system/mediagoblin-uwsgi.service")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no new unit in {said}"))
+        .lines()
+        .take_while(|l| !l.starts_with("--- "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(unit.contains("\n+User=nobody\n+Group=nogroup\n"), "{unit}");
+}
+
+#[test]
+fn item_03_a_unit_that_ran_paster_as_root_runs_uwsgi_as_the_site() {
+    let t = tree();
+    let unit = t.top.join("mediagoblin-paster.service");
+    std::fs::write(
+        &unit,
+        format!(
+            "[Unit]\nDescription=MediaGoblin\n\n[Service]\nExecStart={root}/bin/paster serve {root}/paste.ini --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543\n\n[Install]\nWantedBy=multi-user.target\n",
+            root = t.root.display()
+        ),
+    )
+    .expect("write");
+    let output = t.migrate(&["--dry-run", "--service", &unit.display().to_string()]);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("+User=nobody\n+Group=nogroup\n"), "{said}");
+    assert!(said.contains("not as root"), "{said}");
+}
+
+#[test]
+fn item_03_root_never_reads_an_ini_the_site_can_change() {
+    let t = tree();
+    let in_checkout = t.root.join("mediagoblin-uwsgi.ini").display().to_string();
+    for style in ["debian-apps", "emperor"] {
+        let output = t.migrate(&[
+            "--dry-run",
+            "--service-style",
+            style,
+            "--uwsgi-ini",
+            &in_checkout,
+        ]);
+        let said = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{style}: {said}");
+        assert!(said.contains("in the checkout"), "{style}: {said}");
+    }
+}

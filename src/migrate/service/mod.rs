@@ -92,6 +92,39 @@ fn needs_system_uwsgi(style: ServiceStyle, runtime: &Runtime) -> Result<(), Diag
     }
 }
 
+/// Why an account other than root could change the ini that Debian's
+/// uwsgi or the emperor, which run as root, would read: it lies in the
+/// checkout, or (on the server) a directory on the way is not root's.
+fn site_can_change(deployment: &Deployment, ini: &Path) -> Option<String> {
+    let server = deployment.server(ini);
+    if server.starts_with(deployment.server(&deployment.root)) {
+        return Some(format!(
+            "it is in the checkout, {}, which the site's account can change",
+            deployment.server(&deployment.root).display()
+        ));
+    }
+    if deployment.sysroot.is_mirror() {
+        return None;
+    }
+    crate::deploy::access::writable_by_others(ini)
+}
+
+/// Debian's uwsgi and the emperor start as root and read the ini before
+/// they switch users: it must be a file only root can change.
+fn root_reads(style: ServiceStyle, deployment: &Deployment, ini: &Path) -> Result<(), Diagnostic> {
+    match site_can_change(deployment, ini) {
+        None => Ok(()),
+        Some(why) => Err(Diagnostic::error(format!(
+            "--service-style {} would make a uWSGI running as root read {}: {why}",
+            style.as_str(),
+            deployment.server(ini).display()
+        ))
+        .in_file(ini)
+        .with_note("an ini can run commands as root before uWSGI switches users (`exec-as-root`, `@(exec://…)`)")
+        .with_help("let mgdeploy write the ini where only root can: drop --uwsgi-ini (and move an ini in the checkout away), or use --service-style systemd, whose unit starts uWSGI as the site's user")),
+    }
+}
+
 /// Chooses what starts uWSGI: `style` when given, else what the host uses.
 /// `role`: what the services to replace ran (FastCGI or paster's HTTP server).
 pub fn choose<'d>(
@@ -162,6 +195,19 @@ pub struct Planned {
     pub started_at_boot: bool,
 }
 
+/// Who uWSGI runs as, as the service that starts it says it.
+pub struct RunAs<'a> {
+    /// The ini's `uid` and `gid`.
+    pub user: &'a str,
+    pub group: &'a str,
+    /// nginx's group, when uWSGI listens on a UNIX socket that it gives to
+    /// that group (`chown-socket`): a uWSGI that never was root can only
+    /// give it to a group it is in.
+    pub socket_group: Option<String>,
+    /// The UNIX socket's directory.
+    pub socket_dir: Option<PathBuf>,
+}
+
 /// What the service plan starts from.
 pub struct Site<'a> {
     pub deployment: &'a Deployment,
@@ -173,7 +219,7 @@ pub struct Site<'a> {
     /// `--templates`.
     pub templates: Option<&'a Path>,
     /// Who the ini runs MediaGoblin as.
-    pub user: &'a str,
+    pub run_as: RunAs<'a>,
 }
 
 /// Adds to `plan` what `choice` needs.
@@ -189,7 +235,7 @@ pub fn plan(
         ini,
         die_on_term,
         templates,
-        user,
+        ref run_as,
     } = *site;
     let program = program_path(runtime, deployment);
     let server_ini = deployment.server(ini).display().to_string();
@@ -199,25 +245,23 @@ pub fn plan(
             steps.push(stop_and_disable(service, deployment));
         }
     };
+    if matches!(choice, Choice::DebianApps(_) | Choice::Emperor(_)) {
+        root_reads(choice.style(), deployment, ini)?;
+    }
     let started_at_boot = match choice {
         Choice::Rewrite(services) => {
             let mut units_rewritten = Vec::new();
             for service in services {
-                // A uWSGI that does not start as root cannot switch users.
-                if let Some(runs_as) = service
-                    .user
-                    .as_deref()
-                    .filter(|u| *u != user && *u != "root")
-                {
-                    notes.warning(format!(
-                        "{} starts uWSGI as {runs_as}, so the ini's uid ({user}) has no effect: uWSGI switches users only when it starts as root",
-                        deployment.server(&service.path).display()
-                    ));
-                }
                 match service.manager {
                     Manager::Systemd => {
-                        let rewrite =
-                            unit::rewrite(service, &program, &server_ini, die_on_term, notes)?;
+                        let rewrite = unit::rewrite(
+                            service,
+                            &program,
+                            &server_ini,
+                            die_on_term,
+                            run_as,
+                            notes,
+                        )?;
                         let under = |dir: &str| deployment.sysroot.host(&Path::new("/").join(dir));
                         let etc = under(ETC_SYSTEMD);
                         let packages =
@@ -249,7 +293,8 @@ pub fn plan(
                         }
                     }
                     Manager::SysV => {
-                        let edits = script::init_script(service, &program, &server_ini, notes)?;
+                        let edits =
+                            script::init_script(service, &program, &server_ini, run_as, notes)?;
                         plan.modify(&service.path, service.source.bytes(), edits);
                         steps.push(format!(
                             "Restart the init script, which now starts uWSGI: `service {} restart`.",
@@ -257,7 +302,8 @@ pub fn plan(
                         ));
                     }
                     Manager::Supervisor => {
-                        let edits = script::supervisor(service, &program, &server_ini, notes)?;
+                        let edits =
+                            script::supervisor(service, &program, &server_ini, run_as, notes)?;
                         plan.modify(&service.path, service.source.bytes(), edits);
                         steps.push(format!(
                             "Have supervisor start uWSGI instead of paster: `supervisorctl reread && supervisorctl update {}`.",
@@ -287,6 +333,7 @@ pub fn plan(
                 &[program.clone(), "--ini".to_string(), server_ini.clone()],
                 &environment,
                 die_on_term,
+                run_as,
             )?;
             plan.create(&path, unit::render_new(&values, templates)?);
             notes.changed(format!(
@@ -362,6 +409,11 @@ pub fn plan(
         steps,
         started_at_boot,
     })
+}
+
+/// `root` or uid 0.
+pub fn is_root_name(name: &str) -> bool {
+    name == "root" || name == "0"
 }
 
 /// Debian's emperor.ini makes the emperor www-data: vassals then run as

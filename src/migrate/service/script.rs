@@ -6,10 +6,18 @@
 //! the pid file where paster had them. A line mgdeploy cannot read as
 //! plain words (variables, pipes, redirections) is not guessed at: the
 //! rewrite stops and says where.
+//!
+//! uWSGI never starts as root on the site's files (see `unit`): a program
+//! supervisor ran as root gets `user=`; an init script that started paster
+//! as root is not rewritten (starting uWSGI as the site's user there would
+//! also move its pid file and log to where that user may write, which is
+//! the admin's call).
 
 use super::paster::{self, Supervision};
+use super::{RunAs, is_root_name};
 use crate::diagnostic::Diagnostic;
 use crate::escape::shell_word;
+use crate::lines::insert_line_after;
 use crate::migrate::notes::Notes;
 use crate::plan::Edit;
 use crate::service::Service;
@@ -24,11 +32,12 @@ fn shell_line(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// supervisor's `command=`, rewritten.
+/// supervisor's `command=`, rewritten, and `user=` saying `run_as`.
 pub fn supervisor(
     service: &Service,
     program: &str,
     ini: &str,
+    run_as: &RunAs<'_>,
     notes: &mut Notes,
 ) -> Result<Vec<Edit>, Diagnostic> {
     let place = service.place();
@@ -43,7 +52,51 @@ pub fn supervisor(
         .map_err(|why| Diagnostic::error(why).at(&service.source, service.command_span, "here"))?;
     let line = format!("command={}", shell_line(&argv));
     notes.changed(format!("{place}: supervisor starts uWSGI: `{line}`"));
-    Ok(vec![Edit::replace(service.command_span, line)])
+    let mut edits = vec![Edit::replace(service.command_span, line)];
+    // Never root, and as the ini says: a uWSGI that did not start as root
+    // cannot switch users, and refuses to start.
+    let user_entry = crate::ini::paste::read(&service.source)
+        .ok()
+        .and_then(|document| {
+            document
+                .sections_with_prefix("program:")
+                .find(|s| {
+                    s.get("command")
+                        .is_some_and(|c| c.span() == service.command_span)
+                })
+                .and_then(|s| {
+                    s.get("user")
+                        .map(|e| (e.span(), e.value.trim().to_string()))
+                })
+        });
+    let line = format!("user={}", run_as.user);
+    match user_entry {
+        Some((_, value)) if is_root_name(&value) => {
+            return Err(Diagnostic::error(
+                "supervisor runs the program as root, which would read and run the site's files before anything else",
+            )
+            .in_file(&service.path)
+            .with_help("remove user=root from the program: mgdeploy then runs uWSGI as the site's user"));
+        }
+        Some((span, value)) if value != run_as.user => {
+            edits.push(Edit::replace(span, line.clone()));
+            notes.changed(format!(
+                "{place}: `user={value}` → `{line}`: uWSGI runs as the ini's uid, which it can only be when started as it"
+            ));
+        }
+        Some(_) => {}
+        None => {
+            edits.push(insert_line_after(
+                service.source.bytes(),
+                service.command_span.end,
+                &line,
+            ));
+            notes.changed(format!(
+                "{place}: `{line}`: supervisor starts uWSGI as the site's user, not as root"
+            ));
+        }
+    }
+    Ok(edits)
 }
 
 /// One logical line of a shell script: physical lines joined where they
@@ -100,13 +153,29 @@ fn indentation(text: &str) -> &str {
     &text[..text.len() - trimmed.len()]
 }
 
-/// An init script's paster commands, rewritten.
+/// An init script's paster commands, rewritten; one that ran them as root
+/// (no `start-stop-daemon --chuid`) is refused, unless the site runs as
+/// root anyway; `--chuid` says the ini's uid and gid.
 pub fn init_script(
     service: &Service,
     program: &str,
     ini: &str,
+    run_as: &RunAs<'_>,
     notes: &mut Notes,
 ) -> Result<Vec<Edit>, Diagnostic> {
+    if service.user.is_none() && !is_root_name(run_as.user) {
+        return Err(Diagnostic::error(format!(
+            "{} starts paster as root: it would start uWSGI as root on the site's files (its ini, paste.ini, the virtualenv), which {} can change",
+            service.path.display(),
+            run_as.user
+        ))
+        .at(&service.source, service.command_span, "run as root")
+        .with_note("a root uWSGI reads and runs them before it switches users (`exec-as-root`, `@(exec://…)`)")
+        .with_help(format!(
+            "use --service-style systemd (a unit that starts uWSGI as {}), or add `--chuid {}` to the script's start-stop-daemon (where {} can write the pid file and log) and run mgdeploy again",
+            run_as.user, run_as.user, run_as.user
+        )));
+    }
     let source = &service.source;
     let mut edits = Vec::new();
     let cannot = |span: Span, why: String| {
@@ -221,7 +290,70 @@ pub fn init_script(
         "{}: the init script starts uWSGI instead of paster",
         service.path.display()
     ));
+    let wanted = format!("{}:{}", run_as.user, run_as.group);
+    for (span, value) in chuid_values(text) {
+        // `USER` alone runs as USER's own group, which the ini's gid is
+        // unless said otherwise.
+        let same = match value.split_once(':') {
+            Some((user, group)) => user == run_as.user && group == run_as.group,
+            None => value == run_as.user,
+        };
+        if !same
+            && !edits
+                .iter()
+                .any(|e| e.start <= span.start && span.end <= e.end)
+        {
+            edits.push(Edit::replace(span, wanted.clone()));
+            notes.changed(format!(
+                "{}: `--chuid {value}` → `--chuid {wanted}`: uWSGI runs as the ini's uid and gid, which it can only be when started as them",
+                service.path.display()
+            ));
+        }
+    }
     Ok(edits)
+}
+
+/// Where `start-stop-daemon --chuid VALUE` (or `-c VALUE`, `--chuid=VALUE`)
+/// says its VALUE, and what it says, in a script's plain text.
+fn chuid_values(text: &str) -> Vec<(Span, String)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        if !line.contains("start-stop-daemon") || line.trim_start().starts_with('#') {
+            continue;
+        }
+        // Each blank-separated word and where it starts in the line.
+        let mut at = 0;
+        let mut words = Vec::new();
+        for word in line.split([' ', '\t', '\n', '\r']) {
+            if !word.is_empty() {
+                words.push((at, word));
+            }
+            at += word.len() + 1;
+        }
+        let mut words = words.into_iter();
+        while let Some((at, word)) = words.next() {
+            let value = match word {
+                "--chuid" | "-c" => words.next(),
+                w => w
+                    .strip_prefix("--chuid=")
+                    .map(|v| (at + "--chuid=".len(), v)),
+            };
+            if let Some((at, value)) = value
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-:".contains(c))
+            {
+                out.push((
+                    Span::new(start + at, start + at + value.len()),
+                    value.to_string(),
+                ));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -233,6 +365,9 @@ mod tests {
 
     fn script(text: &str) -> Service {
         let source = SourceFile::new("/etc/init.d/mediagoblin-paster", text);
+        let chuid = text
+            .lines()
+            .find_map(|l| crate::service::start_stop_daemon_chuid(&split_words(l)));
         Service {
             path: source.path().to_path_buf(),
             manager: Manager::SysV,
@@ -241,41 +376,60 @@ mod tests {
             command: Vec::new(),
             command_span: Span::default(),
             environment: Vec::new(),
-            user: None,
-            group: None,
+            user: chuid.as_ref().map(|(user, _)| user.clone()),
+            group: chuid.and_then(|(_, group)| group),
             unit: None,
             drop_ins: Vec::new(),
         }
     }
 
-    fn rewritten(text: &str) -> Result<String, Diagnostic> {
+    fn as_site(user: &'static str) -> RunAs<'static> {
+        RunAs {
+            user,
+            group: user,
+            socket_group: None,
+            socket_dir: None,
+        }
+    }
+
+    fn rewritten_as(text: &str, user: &'static str) -> Result<String, Diagnostic> {
         let service = script(text);
         let mut notes = Notes::default();
         let edits = init_script(
             &service,
             "/srv/mg/bin/uwsgi",
             "/srv/mg/mediagoblin-uwsgi.ini",
+            &as_site(user),
             &mut notes,
         )?;
         Ok(String::from_utf8(apply_edits(text.as_bytes(), &edits).unwrap()).unwrap())
     }
 
+    fn rewritten(text: &str) -> Result<String, Diagnostic> {
+        rewritten_as(text, "mediagoblin")
+    }
+
     #[test]
     fn the_docs_command_line() {
         let text = "case \"$1\" in\n  start)\n    CELERY_ALWAYS_EAGER=true \\\n     /srv/mg/bin/paster serve \\\n     /srv/mg/paste.ini \\\n     --pid-file=/var/run/mediagoblin.pid \\\n     --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543 &\n    ;;\n  stop)\n    /srv/mg/bin/paster serve --pid-file=/var/run/mediagoblin.pid /srv/mg/paste.ini stop\n    ;;\nesac\n";
+        // Started as root: not rewritten, unless the site runs as root.
+        let error = rewritten(text).unwrap_err();
+        assert!(error.message.contains("as root"), "{}", error.message);
         assert_eq!(
-            rewritten(text).unwrap(),
+            rewritten_as(text, "root").unwrap(),
             "case \"$1\" in\n  start)\n    CELERY_ALWAYS_EAGER=true /srv/mg/bin/uwsgi --ini /srv/mg/mediagoblin-uwsgi.ini --pidfile /var/run/mediagoblin.pid &\n    ;;\n  stop)\n    /srv/mg/bin/uwsgi --stop /var/run/mediagoblin.pid\n    ;;\nesac\n"
         );
     }
 
     #[test]
     fn debians_skeleton_variables() {
-        let text = "DAEMON=/srv/mg/bin/paster\nDAEMON_ARGS=\"serve /srv/mg/paste.ini --pid-file=/run/mg.pid --log-file=/var/log/mg.log --daemon --server-name=fcgi fcgi_port=26543\"\nstart-stop-daemon --start --quiet --pidfile /run/mg.pid --exec $DAEMON -- $DAEMON_ARGS\n";
+        let text = "DAEMON=/srv/mg/bin/paster\nDAEMON_ARGS=\"serve /srv/mg/paste.ini --pid-file=/run/mg/mg.pid --log-file=/var/log/mg/mg.log --daemon --server-name=fcgi fcgi_port=26543\"\nstart-stop-daemon --start --quiet --chuid mediagoblin --pidfile /run/mg/mg.pid --exec $DAEMON -- $DAEMON_ARGS\n";
         assert_eq!(
             rewritten(text).unwrap(),
-            "DAEMON=/srv/mg/bin/uwsgi\nDAEMON_ARGS=\"--ini /srv/mg/mediagoblin-uwsgi.ini --pidfile /run/mg.pid --daemonize /var/log/mg.log --umask 022\"\nstart-stop-daemon --start --quiet --pidfile /run/mg.pid --exec $DAEMON -- $DAEMON_ARGS\n"
+            "DAEMON=/srv/mg/bin/uwsgi\nDAEMON_ARGS=\"--ini /srv/mg/mediagoblin-uwsgi.ini --pidfile /run/mg/mg.pid --daemonize /var/log/mg/mg.log --umask 022\"\nstart-stop-daemon --start --quiet --chuid mediagoblin --pidfile /run/mg/mg.pid --exec $DAEMON -- $DAEMON_ARGS\n"
         );
+        let as_root = text.replace(" --chuid mediagoblin", "");
+        assert!(rewritten(&as_root).is_err());
     }
 
     #[test]
@@ -297,7 +451,14 @@ mod tests {
         let mut service = script(&String::from_utf8_lossy(source.bytes()));
         service.source = source;
         let mut notes = Notes::default();
-        let error = init_script(&service, "/usr/bin/uwsgi", "/x.ini", &mut notes).unwrap_err();
+        let error = init_script(
+            &service,
+            "/usr/bin/uwsgi",
+            "/x.ini",
+            &as_site("root"),
+            &mut notes,
+        )
+        .unwrap_err();
         assert!(error.message.contains("not UTF-8"), "{}", error.message);
     }
 

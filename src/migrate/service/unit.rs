@@ -4,10 +4,18 @@
 //! unit (User=, Group=, WorkingDirectory=, Environment=, ExecStartPre=, the
 //! [Install] section) stays as the admin wrote it. And a new unit, for a site
 //! no unit started.
+//!
+//! Either way uWSGI starts as the site's user (`User=`, `Group=`), never as
+//! root: its ini, paste.ini and the virtualenv (its Python, and for a
+//! Python 2 site its uWSGI) are files that account can change, and a root
+//! uWSGI reads and runs them before it switches users (`exec-as-root`,
+//! `@(exec://…)`, a planted binary). For a UNIX socket it also joins
+//! nginx's group (`SupplementaryGroups=`), to give the socket to it.
 
 use std::path::{Path, PathBuf};
 
 use super::paster::{self, Supervision};
+use super::{RunAs, is_root_name};
 use crate::diagnostic::Diagnostic;
 use crate::escape::systemd_exec_word;
 use crate::lines::{indentation, insert_line_after, removal};
@@ -87,6 +95,7 @@ pub fn rewrite(
     program: &str,
     ini: &str,
     die_on_term: bool,
+    run_as: &RunAs<'_>,
     notes: &mut Notes,
 ) -> Result<UnitRewrite, Diagnostic> {
     let Some(main) = &service.unit else {
@@ -192,21 +201,63 @@ pub fn rewrite(
     }
 
     // What a uWSGI service wants and the unit does not say.
-    let mut added = Vec::new();
+    let mut added: Vec<String> = Vec::new();
     if last(&units, "NotifyAccess").is_none() {
-        added.push("NotifyAccess=all");
+        added.push("NotifyAccess=all".to_string());
     }
     if last(&units, "Restart").is_none() {
-        added.push("Restart=on-failure");
+        added.push("Restart=on-failure".to_string());
     }
     if !die_on_term && last(&units, "KillSignal").is_none() {
-        added.push("KillSignal=SIGQUIT");
+        added.push("KillSignal=SIGQUIT".to_string());
+    }
+    // Never root (see the module's doc), and as the ini says: a uWSGI
+    // that did not start as root cannot switch users, and refuses to start.
+    for (key, wanted) in [("User", run_as.user), ("Group", run_as.group)] {
+        match last(&units, key) {
+            Some((unit, entry)) if key == "User" && is_root_name(entry.value.trim()) => {
+                return Err(Diagnostic::error(
+                    "the unit runs uWSGI as root, which would read and run the site's files before anything else",
+                )
+                .at(&unit.source, entry.span, "User=root")
+                .with_help("remove User=root: mgdeploy then starts uWSGI as the site's user"));
+            }
+            Some((unit, entry)) if entry.value.trim() != wanted => {
+                let place = unit.source.location(entry.span.start);
+                let line = format!("{key}={}", unit_value(wanted)?);
+                out.file(unit)
+                    .edits
+                    .push(Edit::replace(entry.span, line.clone()));
+                notes.changed(format!(
+                    "{place}: `{key}={}` → `{line}`: uWSGI runs as the ini's uid and gid, which it can only be when started as them",
+                    entry.value.trim()
+                ));
+            }
+            Some(_) => {}
+            None => added.push(format!("{key}={}", unit_value(wanted)?)),
+        }
+    }
+    let group = run_as.group;
+    if let Some(socket_group) = &run_as.socket_group {
+        let joined = units
+            .iter()
+            .flat_map(|u| u.entries("Service", "SupplementaryGroups"))
+            .any(|e| e.value.split_whitespace().any(|g| g == socket_group));
+        if socket_group != group && !joined {
+            added.push(format!("SupplementaryGroups={}", unit_value(socket_group)?));
+        }
     }
     let bytes = exec_unit.source.bytes();
     for line in &added {
         out.file(exec_unit)
             .edits
             .push(insert_line_after_entry(bytes, exec.span, line));
+    }
+    if added.iter().any(|l| l.starts_with("User=")) {
+        notes.changed(format!(
+            "{shown}: uWSGI starts as {} ({}), not as root: the ini, paste.ini and the virtualenv are files that account can change",
+            run_as.user, run_as.group
+        ));
     }
     if !added.is_empty() {
         notes.changed(format!("{shown}: {}", added.join(", ")));
@@ -221,6 +272,18 @@ fn insert_line_after_entry(bytes: &[u8], entry: Span, text: &str) -> Edit {
     insert_line_after(bytes, entry.end, text).reindented(&indentation(bytes, entry.end), &indent)
 }
 
+/// A setting's value in a unit: one line, specifiers (`%h`) written as
+/// themselves.
+fn unit_value(value: &str) -> Result<String, Diagnostic> {
+    if value.chars().any(char::is_control) || value.trim() != value {
+        Err(Diagnostic::error(format!(
+            "cannot write {value:?} into a unit: a control character or blanks at its ends"
+        )))
+    } else {
+        Ok(value.replace('%', "%%"))
+    }
+}
+
 /// Values for a new unit (`templates/uwsgi.service.tera`), each already
 /// written as systemd reads it.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -232,6 +295,12 @@ pub struct NewUnit {
     /// `NAME=value` assignments, quoted.
     pub environment: Vec<String>,
     pub kill_signal: Option<String>,
+    /// Who uWSGI runs as (see the module's doc).
+    pub user: String,
+    pub group: String,
+    pub supplementary_groups: Option<String>,
+    /// `/run/NAME` for a UNIX socket there, made by systemd for `user`.
+    pub runtime_directory: Option<String>,
 }
 
 impl NewUnit {
@@ -241,26 +310,33 @@ impl NewUnit {
         argv: &[String],
         environment: &[(String, String)],
         die_on_term: bool,
+        run_as: &RunAs<'_>,
     ) -> Result<NewUnit, Diagnostic> {
-        let plain = |what: &str, value: &str| {
-            if value.contains(['\n', '\r']) || value.trim() != value {
-                Err(Diagnostic::error(format!(
-                    "cannot write {what} {value:?} into a unit: a line break or blanks at its ends"
-                )))
-            } else {
-                // systemd expands specifiers (`%h`) in these settings.
-                Ok(value.replace('%', "%%"))
-            }
-        };
+        let runtime_directory = run_as
+            .socket_dir
+            .as_deref()
+            .and_then(|dir| dir.strip_prefix("/run").ok())
+            .filter(|name| name.components().count() == 1)
+            .map(|name| unit_value(&name.to_string_lossy()))
+            .transpose()?;
         Ok(NewUnit {
-            description: plain("the checkout", root)?,
+            description: unit_value(root)?,
             exec_start: exec_line(argv)?,
-            working_directory: plain("the checkout", root)?,
+            working_directory: unit_value(root)?,
             environment: environment
                 .iter()
                 .map(|(name, value)| exec_line(&[format!("{name}={value}")]))
                 .collect::<Result<_, _>>()?,
             kill_signal: (!die_on_term).then(|| "SIGQUIT".to_string()),
+            user: unit_value(run_as.user)?,
+            group: unit_value(run_as.group)?,
+            supplementary_groups: run_as
+                .socket_group
+                .as_deref()
+                .filter(|g| *g != run_as.group)
+                .map(unit_value)
+                .transpose()?,
+            runtime_directory,
         })
     }
 }
@@ -335,6 +411,15 @@ mod tests {
         }
     }
 
+    fn run_as() -> RunAs<'static> {
+        RunAs {
+            user: "mediagoblin",
+            group: "mediagoblin",
+            socket_group: None,
+            socket_dir: None,
+        }
+    }
+
     #[test]
     fn the_docs_unit_starts_uwsgi() {
         let mut notes = Notes::default();
@@ -343,6 +428,7 @@ mod tests {
             "/usr/bin/uwsgi",
             "/srv/mg/mediagoblin-uwsgi.ini",
             true,
+            &run_as(),
             &mut notes,
         )
         .unwrap();
@@ -358,7 +444,53 @@ mod tests {
     fn a_command_it_cannot_say_in_uwsgi_stops_it() {
         let text = DOCS.replace("--daemon", "--verbose");
         let mut notes = Notes::default();
-        let error = rewrite(&service(&text), "uwsgi", "/x.ini", true, &mut notes).unwrap_err();
+        let error = rewrite(
+            &service(&text),
+            "uwsgi",
+            "/x.ini",
+            true,
+            &run_as(),
+            &mut notes,
+        )
+        .unwrap_err();
         assert!(error.message.contains("--verbose"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_unit_that_ran_as_root_runs_uwsgi_as_the_site() {
+        let text = DOCS
+            .replace("User=mediagoblin\nGroup=mediagoblin\n", "")
+            .replace("Type=forking\n", "");
+        let mut notes = Notes::default();
+        let socket = RunAs {
+            socket_group: Some("www-data".to_string()),
+            ..run_as()
+        };
+        let rewritten = rewrite(
+            &service(&text),
+            "uwsgi",
+            "/x.ini",
+            true,
+            &socket,
+            &mut notes,
+        )
+        .unwrap();
+        let file = &rewritten.files[0];
+        let after = String::from_utf8(apply_edits(&file.original, &file.edits).unwrap()).unwrap();
+        assert!(
+            after.contains("User=mediagoblin\nGroup=mediagoblin\nSupplementaryGroups=www-data\n"),
+            "{after}"
+        );
+        let root = DOCS.replace("User=mediagoblin", "User=root");
+        let error = rewrite(
+            &service(&root),
+            "uwsgi",
+            "/x.ini",
+            true,
+            &run_as(),
+            &mut notes,
+        )
+        .unwrap_err();
+        assert!(error.message.contains("as root"), "{}", error.message);
     }
 }
