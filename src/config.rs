@@ -8,7 +8,11 @@
 //! own directory; absolute ones are the server's, like on the command line.
 //! Every value is checked as the command line checks it, and a mistake
 //! names the file, line and column. Since the file decides where mgdeploy
-//! reads and writes, one that someone else could have written is refused.
+//! reads and writes, one that someone else could have written is refused,
+//! and so is a symbolic link (it is opened with `O_NOFOLLOW`). In review
+//! the file is a pull request's: its relative paths and its `sysroot` must
+//! stay inside its own work tree (its directory outside one), symbolic
+//! links followed, and `sysroot` and `templates` cannot be absolute.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -160,14 +164,34 @@ fn find(cwd: &Path) -> Option<PathBuf> {
 }
 
 /// Reads the file if nobody but its owner (the running user, or root) can
-/// have written it.
+/// have written it, and it is not a link.
 fn read_trusted(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
+    use rustix::fs::{Mode, OFlags};
     let refuse = |why: String| {
         Diagnostic::error(format!("{} is not used: {why}", path.display()))
             .in_file(path)
             .with_help("fix its owner and mode, or pass --no-config (or --config FILE)")
     };
-    let metadata = std::fs::metadata(path).map_err(|e| {
+    let fd = match rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::LOOP) => {
+            return Err(refuse(
+                "it is a symbolic link; mgdeploy reads its configuration only from a file there"
+                    .to_string(),
+            ));
+        }
+        Err(e) => {
+            return Err(
+                Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path),
+            );
+        }
+    };
+    let file = std::fs::File::from(fd);
+    let metadata = file.metadata().map_err(|e| {
         Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path)
     })?;
     if !metadata.is_file() || metadata.len() > MAX_LEN {
@@ -189,9 +213,11 @@ fn read_trusted(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
             metadata.mode() & 0o7777
         )));
     }
-    SourceFile::read(path).map_err(|e| {
-        Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path)
-    })
+    let bytes =
+        crate::sysroot::read_bounded(file, MAX_LEN, crate::sysroot::Until::End).map_err(|e| {
+            Diagnostic::error(format!("cannot read {}: {e}", path.display())).in_file(path)
+        })?;
+    Ok(SourceFile::new(path, bytes))
 }
 
 /// Parses and checks the configuration in `source`.
@@ -210,18 +236,39 @@ fn parse(source: &Arc<SourceFile>, cwd: &Path) -> Result<Config, Diagnostic> {
         )
     })?;
     let dir = source.path().parent().unwrap_or(Path::new("/"));
+    // Where the file's relative paths may lead: its work tree.
+    let home = crate::report::paths::work_tree_of(dir).unwrap_or_else(|| dir.to_path_buf());
     let wrong = |value: &Spanned<String>, why: String| -> Diagnostic {
         let span = value.span();
         Diagnostic::error(why).at(source, Span::new(span.start, span.end), "this value")
     };
-    let path = |value: &Option<Spanned<String>>| -> Result<Option<PathBuf>, Diagnostic> {
+    let path_as = |value: &Option<Spanned<String>>,
+                   absolute: Absolute|
+     -> Result<Option<PathBuf>, Diagnostic> {
         let Some(value) = value else { return Ok(None) };
         let text = value.get_ref();
         if text.is_empty() || text.contains('\0') {
             return Err(wrong(value, "not a path".to_string()));
         }
-        Ok(Some(from_config_dir(dir, cwd, Path::new(text))))
+        let given = Path::new(text);
+        if given.is_absolute() {
+            return match absolute {
+                Absolute::TheServers => Ok(Some(given.to_path_buf())),
+                Absolute::Refused(why) => Err(wrong(value, why.to_string())),
+            };
+        }
+        if !stays_inside(&dir.join(given), &home) {
+            return Err(wrong(
+                value,
+                format!(
+                    "it leads out of {}: a configuration names files of its own repository",
+                    home.display()
+                ),
+            ));
+        }
+        Ok(Some(from_config_dir(dir, cwd, given)))
     };
+    let path = |value: &Option<Spanned<String>>| path_as(value, Absolute::TheServers);
     let locations = Locations {
         root: path(&raw.root)?,
         paste: path(&raw.paste)?,
@@ -230,7 +277,12 @@ fn parse(source: &Arc<SourceFile>, cwd: &Path) -> Result<Config, Diagnostic> {
         nginx_prefix: path(&raw.nginx_prefix)?,
         uwsgi_ini: path(&raw.uwsgi_ini)?,
         service: path(&raw.service)?,
-        sysroot: path(&raw.sysroot)?,
+        sysroot: path_as(
+            &raw.sysroot,
+            Absolute::Refused(
+                "the server's tree is a directory of this repository: give it relative to this file",
+            ),
+        )?,
     };
     let checked = |value: &Option<Spanned<String>>,
                    parse: &dyn Fn(&str) -> Result<String, String>|
@@ -293,7 +345,12 @@ fn parse(source: &Arc<SourceFile>, cwd: &Path) -> Result<Config, Diagnostic> {
             })
             .transpose()?,
         plugin: checked(&m.plugin, &options::plugin_name)?,
-        templates: path(&m.templates)?,
+        templates: path_as(
+            &m.templates,
+            Absolute::Refused(
+                "templates are files of this repository: give them relative to this file",
+            ),
+        )?,
         service_style: m
             .service_style
             .as_ref()
@@ -323,6 +380,27 @@ fn parse(source: &Arc<SourceFile>, cwd: &Path) -> Result<Config, Diagnostic> {
         migrate,
         check,
     })
+}
+
+/// What an absolute path in the file means.
+#[derive(Clone, Copy)]
+enum Absolute {
+    /// A file of the server (read in the mirror, under `sysroot`).
+    TheServers,
+    /// Nothing the file may name, for this reason.
+    Refused(&'static str),
+}
+
+/// Whether `path` lies in `home`: written so (no `..` above it), and,
+/// where it exists, with its links followed.
+fn stays_inside(path: &Path, home: &Path) -> bool {
+    let written = crate::sysroot::normalize(path).is_some_and(|p| p.starts_with(home));
+    let real = match (std::fs::canonicalize(path), std::fs::canonicalize(home)) {
+        (Ok(real), Ok(top)) => real.starts_with(top),
+        (Err(_), _) => true,
+        (Ok(_), Err(_)) => false,
+    };
+    written && real
 }
 
 /// A path from the configuration as the command line would give it: an

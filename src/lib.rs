@@ -16,6 +16,7 @@ pub mod config;
 pub mod deploy;
 pub mod diagnostic;
 pub mod escape;
+pub mod gitindex;
 pub mod ini;
 pub mod lines;
 pub mod migrate;

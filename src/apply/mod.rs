@@ -644,8 +644,9 @@ impl RollbackPlan {
 
 /// What undoing the newest applied or interrupted transaction would do;
 /// `None` when nothing is recorded. Every backup is read and checked here,
-/// before anything is touched.
-pub fn rollback_plan(root: &Path) -> Result<Option<RollbackPlan>, Diagnostic> {
+/// before anything is touched. With a mirror (`jail`), a journal that names
+/// a file outside it is refused.
+pub fn rollback_plan(root: &Path, jail: Option<&Path>) -> Result<Option<RollbackPlan>, Diagnostic> {
     let Some(state) = StateDir::open(root, false).map_err(|e| failure(&e))? else {
         return Ok(None);
     };
@@ -654,6 +655,17 @@ pub fn rollback_plan(root: &Path) -> Result<Option<RollbackPlan>, Diagnostic> {
     };
     let mut files = Vec::new();
     for file in &transaction.journal.files {
+        if let Some(jail) = jail
+            && !file.target.starts_with(jail)
+        {
+            return Err(Diagnostic::error(format!(
+                "the journal names {}, outside the server's tree {}",
+                file.target.display(),
+                jail.display()
+            ))
+            .in_file(&transaction.dir)
+            .with_note("nothing was changed"));
+        }
         // Where the journal says, or nowhere: a directory swapped since the
         // change stops the rollback before anything is touched.
         Dir::open_expecting(dir::parent(&file.target), file.dir).map_err(|e| {

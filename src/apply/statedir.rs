@@ -9,6 +9,9 @@
 //! directory and file inside is reached through that open directory (never
 //! by path again, so it cannot be swapped afterwards) and checked the same
 //! way. Files are opened with `O_NOFOLLOW`, and created with `O_EXCL`.
+//! A state directory that git tracks came with a repository (a pull
+//! request can commit one, owned by whoever clones it): it records nothing
+//! mgdeploy did, and is never trusted.
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -143,6 +146,16 @@ impl StateDir {
             rustix::fs::fsync(&root_fd).map_err(|e| step_error("fsync the directory", root, e))?;
         }
         let fd = open_dir(&root_fd, DIR, &path)?;
+        if crate::gitindex::tracks(&std::path::absolute(&path).unwrap_or_else(|_| path.clone())) {
+            return Err(step_error(
+                "trust",
+                &path,
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "git tracks it: it came with the repository, and records nothing mgdeploy did here",
+                ),
+            ));
+        }
         Ok(Some(StateDir {
             fd: Arc::new(fd),
             path,

@@ -10,7 +10,19 @@ pub fn rollback(args: &RollbackArgs) -> Result<Status, Failure> {
     let config = super::load_config(&args.discovery)?;
     let discovery = args.discovery.discovery(&config);
     let root = &discovery.host_root();
-    let Some(plan) = rollback_plan(root)? else {
+    let jail = match &discovery.sysroot {
+        Some(dir) => Some(std::fs::canonicalize(dir).map_err(|e| {
+            super::Failure::from(
+                crate::diagnostic::Diagnostic::error(format!(
+                    "cannot use {} as the server's tree: {e}",
+                    dir.display()
+                ))
+                .in_file(dir),
+            )
+        })?),
+        None => None,
+    };
+    let Some(plan) = rollback_plan(root, jail.as_deref())? else {
         say(&format!(
             "Nothing to roll back: no applied change is recorded in {}.",
             root.join(crate::apply::journal::DIR).display()

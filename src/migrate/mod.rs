@@ -10,6 +10,7 @@ pub mod options;
 pub mod proxy;
 pub mod runtime;
 pub mod service;
+pub mod template;
 pub mod uwsgi_ini;
 
 use std::collections::BTreeMap;

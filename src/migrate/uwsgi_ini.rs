@@ -81,31 +81,18 @@ impl IniValues {
 }
 
 pub fn render(values: &IniValues, templates: Option<&Path>) -> Result<String, Diagnostic> {
-    let (name, text) = match templates {
-        None => ("built-in uwsgi.ini.tera".to_string(), BUILT_IN.to_string()),
-        Some(dir) => {
-            let path = dir.join(TEMPLATE);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                Diagnostic::error(format!("cannot read the template {}: {e}", path.display()))
-                    .in_file(&path)
-                    .with_help(format!("--templates names a directory holding {TEMPLATE}"))
-            })?;
-            (path.display().to_string(), text)
-        }
-    };
-    let mut tera = tera::Tera::new();
-    tera.autoescape_on(Vec::<&str>::new());
-    let failed = |error: tera::Error| {
-        Diagnostic::error(format!("the template {name} does not render: {error}"))
-            .with_help("the values a template can use are listed in `mgdeploy migrate --format json` under `uwsgi_ini_values`")
-    };
-    tera.add_raw_template(TEMPLATE, &text).map_err(failed)?;
     let escaped = values.escaped().map_err(|e| {
         Diagnostic::error(format!("cannot write the uWSGI ini: {e}"))
             .with_help("a path or name that holds a line break or blanks at its ends cannot go into a uWSGI ini; rename it")
     })?;
-    let context = tera::Context::from_serialize(&escaped).map_err(failed)?;
-    tera.render(TEMPLATE, &context).map_err(failed)
+    super::template::render(
+        TEMPLATE,
+        BUILT_IN,
+        templates,
+        super::template::Missing::Refused,
+        &escaped,
+        "the values a template can use are listed in `mgdeploy migrate --format json` under `uwsgi_ini_values`",
+    )
 }
 
 #[cfg(test)]

@@ -341,3 +341,292 @@ fn item_03_root_never_reads_an_ini_the_site_can_change() {
         assert!(said.contains("in the checkout"), "{style}: {said}");
     }
 }
+
+/// What the reviewing machine must keep to itself: its environment holds
+/// this (CI runners keep their secrets there), and so does a file beside
+/// the repository.
+const SECRET: &str = "runner-secret-9f8e7d";
+
+/// An ops repository mirroring a server: `etc/nginx/…` and
+/// `srv/mediagoblin/…`, in a git work tree, with a file outside it that
+/// holds `SECRET`.
+struct Mirror {
+    _dir: tempfile::TempDir,
+    /// The work tree; the server's tree is mirrored at its root.
+    repo: PathBuf,
+    /// A file of the reviewing machine, outside the repository.
+    secret: PathBuf,
+}
+
+fn mirror() -> Mirror {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let top = std::fs::canonicalize(dir.path()).expect("canonical");
+    let repo = top.join("ops");
+    let srv = repo.join("srv/mediagoblin");
+    std::fs::create_dir_all(&srv).expect("mkdir");
+    std::fs::create_dir_all(repo.join("etc/nginx/sites-enabled")).expect("mkdir");
+    std::fs::write(
+        repo.join("etc/nginx/nginx.conf"),
+        "user www-data;\nevents {}\nhttp {\n    include /etc/nginx/sites-enabled/*.conf;\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        repo.join("etc/nginx/sites-enabled/mediagoblin.conf"),
+        common::tree::SITE,
+    )
+    .expect("write");
+    std::fs::write(srv.join("paste.ini"), common::tree::PASTE).expect("write");
+    std::fs::write(srv.join("lazystarter.sh"), common::tree::LAZY).expect("write");
+    let secret = top.join("secret.ini");
+    std::fs::write(&secret, format!("[uwsgi]\nsecret = {SECRET}\n")).expect("write");
+    common::git(&repo, &["init", "-q"]);
+    Mirror {
+        _dir: dir,
+        repo,
+        secret,
+    }
+}
+
+impl Mirror {
+    /// mgdeploy in the repository, reviewing it as the server's tree.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        common::mgdeploy()
+            .current_dir(&self.repo)
+            .args(args)
+            .args([
+                "--sysroot",
+                ".",
+                "-C",
+                "/srv/mediagoblin",
+                "--nginx",
+                "/etc/nginx/nginx.conf",
+            ])
+            .args(["--user", "mediagoblin", "--group", "mediagoblin"])
+            .env("MGDEPLOY_TEST_SECRET", SECRET)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mgdeploy")
+    }
+
+    /// Every review format mgdeploy writes, none of them holding `SECRET`.
+    fn review_keeps_the_secret(&self) {
+        let runs: [&[&str]; 6] = [
+            &["check", "--format", "sarif"],
+            &["check", "--format", "github"],
+            &["check", "--format", "json"],
+            &["check"],
+            &["migrate", "--dry-run", "--format", "markdown"],
+            &["migrate", "--dry-run", "--format", "json"],
+        ];
+        for args in runs {
+            let (command, rest) = args.split_first().expect("a command");
+            let mut all = vec![*command];
+            if *command == "check" {
+                all.extend(rest);
+                let output = common::mgdeploy()
+                    .current_dir(&self.repo)
+                    .args(&all)
+                    .args([
+                        "--sysroot",
+                        ".",
+                        "-C",
+                        "/srv/mediagoblin",
+                        "--nginx",
+                        "/etc/nginx/nginx.conf",
+                    ])
+                    .env("MGDEPLOY_TEST_SECRET", SECRET)
+                    .env("NO_COLOR", "1")
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("run mgdeploy");
+                assert!(
+                    !text(&output).contains(SECRET),
+                    "{args:?}: {}",
+                    text(&output)
+                );
+            } else {
+                all.extend(rest);
+                let output = self.run(&all);
+                assert!(
+                    !text(&output).contains(SECRET),
+                    "{args:?}: {}",
+                    text(&output)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn item_05_a_pull_requests_links_stay_inside_the_mirror() {
+    // paste.ini links to the runner's environment.
+    let m = mirror();
+    let paste = m.repo.join("srv/mediagoblin/paste.ini");
+    std::fs::remove_file(&paste).expect("rm");
+    std::os::unix::fs::symlink("/proc/self/environ", &paste).expect("symlink");
+    m.review_keeps_the_secret();
+
+    // mediagoblin.ini and the uWSGI ini link outside the repository.
+    let m = mirror();
+    let srv = m.repo.join("srv/mediagoblin");
+    std::os::unix::fs::symlink(&m.secret, srv.join("mediagoblin.ini")).expect("symlink");
+    std::os::unix::fs::symlink(&m.secret, srv.join("mediagoblin-uwsgi.ini")).expect("symlink");
+    m.review_keeps_the_secret();
+
+    // paste.ini names a config file by an absolute path of the runner.
+    let m = mirror();
+    let paste = m.repo.join("srv/mediagoblin/paste.ini");
+    let text = common::tree::PASTE.replace(
+        "use = egg:mediagoblin#app\n",
+        &format!(
+            "use = egg:mediagoblin#app\nconfig = {}\n",
+            m.secret.display()
+        ),
+    );
+    std::fs::write(&paste, text).expect("write");
+    m.review_keeps_the_secret();
+}
+
+#[test]
+fn item_05_a_journal_in_the_repository_is_never_trusted() {
+    let m = mirror();
+    // A committed "journal" whose last change wrote the runner's file.
+    let tx = m
+        .repo
+        .join("srv/mediagoblin/.mgdeploy/01700000000.000000000-1");
+    std::fs::create_dir_all(&tx).expect("mkdir");
+    std::fs::set_permissions(
+        m.repo.join("srv/mediagoblin/.mgdeploy"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .expect("chmod");
+    std::fs::set_permissions(&tx, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let secret_sha = {
+        let output = Command::new("sha256sum")
+            .arg(&m.secret)
+            .output()
+            .expect("sha256sum");
+        String::from_utf8_lossy(&output.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let journal = format!(
+        r#"{{"version":2,"id":"01700000000.000000000-1","state":"committed","files":[{{"shown_as":"{secret}","target":"{secret}","before":null,"backup":null,"after":{{"sha256":"{secret_sha}","mode":420,"uid":0,"gid":0}},"staged":"{staged}"}}]}}"#,
+        secret = m.secret.display(),
+        staged = m
+            .secret
+            .with_file_name(".secret.ini.mgdeploy-01700000000.000000000-1-0")
+            .display(),
+    );
+    std::fs::write(tx.join("journal.json"), journal).expect("write");
+    std::fs::set_permissions(
+        tx.join("journal.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    common::git(&m.repo, &["add", "-f", "srv"]);
+    common::git(&m.repo, &["commit", "-q", "-m", "ops"]);
+    m.review_keeps_the_secret();
+    // rollback neither: the journal is git's, and names a file outside.
+    let output = common::mgdeploy()
+        .current_dir(&m.repo)
+        .args([
+            "rollback",
+            "--sysroot",
+            ".",
+            "-C",
+            "/srv/mediagoblin",
+            "--yes",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgdeploy");
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("git tracks it"), "{said}");
+    assert!(m.secret.exists(), "rollback removed the runner's file");
+}
+
+/// Writes `mgdeploy.toml` at the repository's root.
+fn with_config(m: &Mirror, text: &str) {
+    let path = m.repo.join("mgdeploy.toml");
+    std::fs::write(&path, text).expect("write");
+}
+
+/// mgdeploy in the repository, with only what its mgdeploy.toml says.
+fn configured(m: &Mirror, args: &[&str]) -> std::process::Output {
+    common::mgdeploy()
+        .current_dir(&m.repo)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgdeploy")
+}
+
+#[test]
+fn item_06_a_pull_requests_configuration_stays_in_its_work_tree() {
+    let m = mirror();
+    let base = "root = \"/srv/mediagoblin\"\nnginx = \"/etc/nginx/nginx.conf\"\n";
+    for (extra, why) in [
+        ("sysroot = \"..\"\n", "leads out of"),
+        ("sysroot = \"/\"\n", "give it relative to this file"),
+        (
+            "sysroot = \".\"\nmediagoblin-ini = \"../secret.ini\"\n",
+            "leads out of",
+        ),
+        (
+            "sysroot = \".\"\n[migrate]\ntemplates = \"/etc\"\n",
+            "give them relative",
+        ),
+    ] {
+        with_config(&m, &format!("{base}{extra}"));
+        let output = configured(&m, &["check"]);
+        let said = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{extra}: {said}");
+        assert!(said.contains(why), "{extra}: {said}");
+        assert!(said.contains("mgdeploy.toml:"), "{extra}: {said}");
+        assert!(!said.contains(SECRET), "{said}");
+    }
+    // Also with --sysroot . on the command line.
+    with_config(&m, &format!("{base}mediagoblin-ini = \"../secret.ini\"\n"));
+    let output = configured(&m, &["check", "--sysroot", "."]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(!text(&output).contains(SECRET));
+    // A link inside the repository that leads out of it.
+    std::os::unix::fs::symlink(&m.secret, m.repo.join("elsewhere.ini")).expect("symlink");
+    with_config(
+        &m,
+        &format!("{base}sysroot = \".\"\nmediagoblin-ini = \"elsewhere.ini\"\n"),
+    );
+    let output = configured(&m, &["check"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("leads out of"), "{}", text(&output));
+
+    // The file itself a link to the runner's environment.
+    std::fs::remove_file(m.repo.join("mgdeploy.toml")).expect("rm");
+    std::os::unix::fs::symlink("/proc/self/environ", m.repo.join("mgdeploy.toml"))
+        .expect("symlink");
+    let output = common::mgdeploy()
+        .current_dir(&m.repo)
+        .args([
+            "check",
+            "--sysroot",
+            ".",
+            "-C",
+            "/srv/mediagoblin",
+            "--nginx",
+            "/etc/nginx/nginx.conf",
+        ])
+        .env("MGDEPLOY_TEST_SECRET", SECRET)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgdeploy");
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("symbolic link"), "{said}");
+    assert!(!said.contains(SECRET), "{said}");
+}

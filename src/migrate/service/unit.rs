@@ -347,30 +347,14 @@ const TEMPLATE: &str = "uwsgi.service.tera";
 /// A unit that starts uWSGI for a site no unit started; `templates` may
 /// hold the admin's own `uwsgi.service.tera`.
 pub fn render_new(unit: &NewUnit, templates: Option<&Path>) -> Result<String, Diagnostic> {
-    let own = templates
-        .map(|dir| dir.join(TEMPLATE))
-        .filter(|p| p.is_file());
-    let (name, text) = match own {
-        Some(path) => (
-            path.display().to_string(),
-            std::fs::read_to_string(&path).map_err(|e| {
-                Diagnostic::error(format!("cannot read the template {}: {e}", path.display()))
-                    .in_file(&path)
-            })?,
-        ),
-        None => (
-            "built-in uwsgi.service.tera".to_string(),
-            BUILT_IN.to_string(),
-        ),
-    };
-    let failed = |error: tera::Error| {
-        Diagnostic::error(format!("the template {name} does not render: {error}"))
-    };
-    let mut tera = tera::Tera::new();
-    tera.autoescape_on(Vec::<&str>::new());
-    tera.add_raw_template(TEMPLATE, &text).map_err(failed)?;
-    let context = tera::Context::from_serialize(unit).map_err(failed)?;
-    tera.render(TEMPLATE, &context).map_err(failed)
+    crate::migrate::template::render(
+        TEMPLATE,
+        BUILT_IN,
+        templates,
+        crate::migrate::template::Missing::BuiltIn,
+        unit,
+        "a unit's template can use the fields of a new unit: description, exec_start, working_directory, environment, kill_signal, user, group, supplementary_groups, runtime_directory",
+    )
 }
 
 /// Where a rewritten unit is written when it is a package's (under
