@@ -52,10 +52,28 @@ pub fn nginx_word(value: &str) -> Result<String, Unwritable> {
     Ok(out)
 }
 
+/// What uWSGI 2.0 expands in every option's value, from an ini or the
+/// command line alike, running what it names as it starts (possibly as
+/// root): `$(NAME)` from the environment, `@(file)` and `@(exec://CMD)`,
+/// `%(option)` (`uwsgi_apply_config_pass` in core/utils.c). uWSGI has no
+/// way to write them literally, so a value holding one is refused.
+const UWSGI_EXPANSIONS: [&str; 3] = ["$(", "@(", "%("];
+
+fn uwsgi_expansion(value: &str) -> Option<Unwritable> {
+    UWSGI_EXPANSIONS
+        .iter()
+        .any(|opener| value.contains(opener))
+        .then(|| Unwritable {
+            value: value.to_string(),
+            why: "uWSGI expands `$(…)`, `@(…)` and `%(…)` in every value, running what they name, and cannot write them literally",
+        })
+}
+
 /// A uWSGI ini value. uWSGI's reader (core/ini.c) has no quoting: a value
 /// runs to the end of its line and loses blanks at both ends, so a line
 /// break or surrounding blanks cannot be written. `%` starts a placeholder
-/// there (`%d`, `%(name)`); `%%` is a literal `%`.
+/// in the whole file (`%d`, `%n`); `%%` is a literal `%`. What uWSGI
+/// expands afterwards is refused (`UWSGI_EXPANSIONS`).
 pub fn uwsgi_value(value: &str) -> Result<String, Unwritable> {
     if has_control(value) {
         return Err(Unwritable {
@@ -69,7 +87,38 @@ pub fn uwsgi_value(value: &str) -> Result<String, Unwritable> {
             why: "uWSGI strips blanks around ini values",
         });
     }
+    if let Some(refused) = uwsgi_expansion(value) {
+        return Err(refused);
+    }
     Ok(value.replace('%', "%%"))
+}
+
+/// A value on uWSGI's command line (`--ini FILE`, `--logto FILE`): the
+/// same expansions apply there; `%` is itself. A file given to `--ini`
+/// cannot hold `:` (uWSGI reads `FILE:SECTION`), which `uwsgi_ini_path`
+/// checks.
+pub fn uwsgi_argument(value: &str) -> Result<&str, Unwritable> {
+    if has_control(value) {
+        return Err(Unwritable {
+            value: value.to_string(),
+            why: "a command line word for uWSGI cannot hold control characters",
+        });
+    }
+    match uwsgi_expansion(value) {
+        Some(refused) => Err(refused),
+        None => Ok(value),
+    }
+}
+
+/// The file after uWSGI's `--ini`: an argument, without `:`.
+pub fn uwsgi_ini_path(value: &str) -> Result<&str, Unwritable> {
+    if value.contains(':') {
+        return Err(Unwritable {
+            value: value.to_string(),
+            why: "uWSGI reads `--ini FILE:SECTION`, so an ini's path cannot hold `:`",
+        });
+    }
+    uwsgi_argument(value)
 }
 
 /// A word for a POSIX shell: bare when only safe characters, else in single
@@ -118,6 +167,71 @@ pub fn systemd_exec_word(value: &str) -> Result<String, Unwritable> {
     Ok(out)
 }
 
+/// `Environment=`'s value for `name=value`: quoted, with `\` and `"`
+/// escaped and `%` doubled (systemd expands specifiers there, not `$`).
+pub fn systemd_environment(name: &str, value: &str) -> Result<String, Unwritable> {
+    let valid_name = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        return Err(Unwritable {
+            value: name.to_string(),
+            why: "an environment variable's name is letters, digits and _",
+        });
+    }
+    if has_control(value) {
+        return Err(Unwritable {
+            value: value.to_string(),
+            why: "a unit's Environment= cannot hold control characters",
+        });
+    }
+    let mut out = String::from("\"");
+    for c in format!("{name}={value}").chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '%' => out.push_str("%%"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// A word already in systemd's syntax (from a unit, with its `%i`,
+/// `${VAR}` or `$$`), written back so that systemd reads the same word:
+/// quoted where a blank, quote or backslash needs it, nothing doubled.
+pub fn systemd_word(word: &str) -> Result<String, Unwritable> {
+    if word.contains(['\n', '\r']) {
+        return Err(Unwritable {
+            value: word.to_string(),
+            why: "a unit's command line cannot hold a line break",
+        });
+    }
+    let bare = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | '\\' | ';'));
+    if bare {
+        return Ok(word.to_string());
+    }
+    let mut out = String::from("\"");
+    for c in word.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +260,13 @@ mod tests {
         assert_eq!(uwsgi_value("100%").unwrap(), "100%%");
         assert!(uwsgi_value("root\nexec-as-root = id").is_err());
         assert!(uwsgi_value(" padded").is_err());
+        for expanding in ["/mg@(exec://id)/", "$(HOME)", "%(chdir)", "x%(y"] {
+            assert!(uwsgi_value(expanding).is_err(), "{expanding}");
+            assert!(uwsgi_argument(expanding).is_err(), "{expanding}");
+        }
+        assert_eq!(uwsgi_value("a@b (c) $d %e").unwrap(), "a@b (c) $d %%e");
+        assert_eq!(uwsgi_argument("/srv/100%").unwrap(), "/srv/100%");
+        assert!(uwsgi_ini_path("/srv/a:b/x.ini").is_err());
     }
 
     #[test]

@@ -121,6 +121,10 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
     // and into commands (the same as where they are read, on the server).
     let ini_path = choice.ini_path(deployment);
     let server_ini = deployment.server(&ini_path);
+    crate::escape::uwsgi_ini_path(&server_ini.to_string_lossy()).map_err(|e| {
+        Diagnostic::error(format!("cannot start uWSGI on its ini: {e}"))
+            .with_help("name another place for it with --uwsgi-ini FILE")
+    })?;
     let server_root = deployment.server(&deployment.root);
     let start_command = runtime.start_argv(&server_ini);
 

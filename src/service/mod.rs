@@ -299,7 +299,13 @@ pub fn discover(
             .in_file(path)
             .with_help("--service names the systemd unit, init script or supervisor program that starts the site")
         })?;
-        let services = services_in(path, manager_of(path), &source, None, sysroot)?;
+        let manager = manager_of(path);
+        let drop_ins = if manager == Manager::Systemd {
+            drop_ins(sysroot, path)
+        } else {
+            Vec::new()
+        };
+        let services = services_in(path, manager, &source, Some(&drop_ins), sysroot)?;
         if services.is_empty() {
             return Err(Diagnostic::error(format!(
                 "{} starts neither paster, lazyserver.sh, celery nor uWSGI",

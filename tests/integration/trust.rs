@@ -630,3 +630,169 @@ fn item_06_a_pull_requests_configuration_stays_in_its_work_tree() {
     assert!(said.contains("symbolic link"), "{said}");
     assert!(!said.contains(SECRET), "{said}");
 }
+
+/// A plan's new or changed file, as the dry run prints it: its `+` lines.
+fn planned(said: &str, file_suffix: &str) -> String {
+    said.split("\n+++ ")
+        .find(|part| {
+            part.lines()
+                .next()
+                .is_some_and(|l| l.ends_with(file_suffix))
+        })
+        .unwrap_or_else(|| panic!("no {file_suffix} in the plan: {said}"))
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("--- "))
+        .filter(|l| l.starts_with('+'))
+        .map(|l| &l[1..])
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn item_07_nothing_uwsgi_would_expand_is_written_for_it() {
+    let t = tree();
+    let site = common::tree::SITE.replace("location / {", "location /mg@(exec://id)/ {");
+    std::fs::write(&t.site, site).expect("write");
+    for mount in [None, Some("/elsewhere")] {
+        let mut args = vec!["--dry-run"];
+        if let Some(mount) = mount {
+            args.extend(["--mount", mount]);
+        }
+        let output = t.migrate(&args);
+        let said = text(&output);
+        if output.status.code() == Some(1) {
+            // Moved elsewhere: the prefix uWSGI reads is the new one.
+            let ini = planned(&said, "mediagoblin-uwsgi.ini");
+            assert!(!ini.contains("@("), "{ini}");
+        } else {
+            assert_eq!(output.status.code(), Some(2), "{said}");
+            assert!(said.contains("expands"), "{said}");
+            assert!(!t.root.join("mediagoblin-uwsgi.ini").exists());
+        }
+    }
+    // A checkout whose path uWSGI would expand, on its command line too.
+    let t = tree();
+    let odd = t.top.join("mg$(id)");
+    std::fs::rename(&t.root, &odd).expect("mv");
+    let output = common::mgdeploy()
+        .args([
+            "migrate",
+            "--dry-run",
+            "--user",
+            "nobody",
+            "--group",
+            "nogroup",
+            "-C",
+        ])
+        .arg(&odd)
+        .arg("--nginx")
+        .arg(t.top.join("nginx/nginx.conf"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgdeploy");
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("expands"), "{said}");
+}
+
+/// A site started by a systemd unit of `text` (`@ROOT@` is the checkout),
+/// planned with `args`; the dry run's output.
+fn with_unit(t: &Tree, unit_text: &str, args: &[&str]) -> String {
+    let dir = t.top.join("systemd");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let unit = dir.join("mediagoblin-paster.service");
+    std::fs::write(
+        &unit,
+        unit_text.replace("@ROOT@", &t.root.display().to_string()),
+    )
+    .expect("write");
+    let mut all = vec!["--dry-run", "--service"];
+    let unit = unit.display().to_string();
+    all.push(&unit);
+    all.extend(args);
+    let output = t.migrate(&all);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    said
+}
+
+#[test]
+fn item_14_a_units_variables_and_specifiers_are_kept_as_written() {
+    let t = tree();
+    let said = with_unit(
+        &t,
+        "[Service]\nUser=nobody\nGroup=nogroup\nEnvironment=LOGDIR=/var/log/mg\nExecStart=@ROOT@/bin/paster serve @ROOT@/paste.ini --log-file=${LOGDIR}/mg-100%%.log --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543\n\n[Install]\nWantedBy=multi-user.target\n",
+        &[],
+    );
+    let unit = planned(&said, "mediagoblin-paster.service");
+    let exec = unit
+        .lines()
+        .find(|l| l.starts_with("ExecStart="))
+        .unwrap_or_else(|| panic!("{unit}"));
+    assert!(exec.ends_with("--logto ${LOGDIR}/mg-100%%.log"), "{exec}");
+    assert!(!exec.contains("$$") && !exec.contains("%%%%"), "{exec}");
+}
+
+#[test]
+fn item_15_a_supervisor_programs_environment_goes_to_the_new_unit() {
+    let t = tree();
+    let conf = t.top.join("mediagoblin.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[program:mediagoblin]\ncommand={root}/lazyserver.sh --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543\nuser=nobody\nenvironment=MEDIAGOBLIN_SECRET=\"s3 %c\",LANG=C.UTF-8\n",
+            root = t.root.display()
+        ),
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("lazystarter.sh", t.root.join("lazyserver.sh")).expect("symlink");
+    let output = t.migrate(&[
+        "--dry-run",
+        "--service",
+        &conf.display().to_string(),
+        "--service-style",
+        "systemd",
+    ]);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    let unit = planned(&said, "mediagoblin-uwsgi.service");
+    assert!(
+        unit.contains("Environment=\"MEDIAGOBLIN_SECRET=s3 %%c\"\n"),
+        "{unit}"
+    );
+    assert!(unit.contains("Environment=\"LANG=C.UTF-8\"\n"), "{unit}");
+}
+
+#[test]
+fn item_17_a_drop_ins_user_is_the_inis_uid() {
+    let t = tree();
+    let dir = t.top.join("systemd");
+    std::fs::create_dir_all(dir.join("mediagoblin-paster.service.d")).expect("mkdir");
+    std::fs::write(
+        dir.join("mediagoblin-paster.service"),
+        format!(
+            "[Service]\nExecStart={root}/bin/paster serve {root}/paste.ini --server-name=fcgi fcgi_host=127.0.0.1 fcgi_port=26543\n",
+            root = t.root.display()
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("mediagoblin-paster.service.d/user.conf"),
+        "[Service]\nUser=www-data\nGroup=www-data\n",
+    )
+    .expect("write");
+    // No --user: what the service says decides.
+    let output = t.mgdeploy(
+        "migrate",
+        &[
+            "--dry-run",
+            "--service",
+            &dir.join("mediagoblin-paster.service").display().to_string(),
+        ],
+    );
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    let ini = planned(&said, "mediagoblin-uwsgi.ini");
+    assert!(ini.contains("\nuid = www-data\ngid = www-data\n"), "{ini}");
+}

@@ -327,7 +327,25 @@ pub fn plan(
             let path = deployment
                 .sysroot
                 .host(&Path::new("/").join(ETC_SYSTEMD).join(NEW_UNIT));
-            let environment: Vec<(String, String)> = Vec::new();
+            // What the replaced service set for the site (supervisor's
+            // `environment=`, an init script's exports) goes on with it.
+            let mut environment: Vec<(String, String)> = Vec::new();
+            for (name, value) in others.iter().flat_map(|s| &s.environment) {
+                environment.retain(|(n, _)| n != name);
+                environment.push((name.clone(), value.clone()));
+            }
+            if !environment.is_empty() {
+                let names: Vec<&str> = environment.iter().map(|(n, _)| n.as_str()).collect();
+                notes.changed(format!(
+                    "the new unit sets what {} set: {}",
+                    others
+                        .iter()
+                        .map(|s| deployment.server(&s.path).display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    names.join(", ")
+                ));
+            }
             let values = unit::NewUnit::new(
                 &deployment.server(&deployment.root).display().to_string(),
                 &[program.clone(), "--ini".to_string(), server_ini.clone()],

@@ -137,6 +137,29 @@ pub fn read(words: &[String]) -> Result<PasterCommand, String> {
     Ok(out)
 }
 
+/// A word of the uWSGI command: mgdeploy's own (a value, escaped for the
+/// file it lands in), or one the service gave paster, kept in that file's
+/// syntax (a unit's `${LOGDIR}` or `%i` stays for systemd to expand, as it
+/// did for paster).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Own(String),
+    Given(String),
+}
+
+impl Arg {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Arg::Own(text) | Arg::Given(text) => text,
+        }
+    }
+}
+
+/// The words of a command, as text.
+pub fn words(argv: &[Arg]) -> Vec<String> {
+    argv.iter().map(|a| a.as_str().to_string()).collect()
+}
+
 /// The uWSGI command that does what `command` did, with `program` (the
 /// uWSGI that runs the site) on `ini`.
 pub fn uwsgi_argv(
@@ -144,8 +167,10 @@ pub fn uwsgi_argv(
     program: &str,
     ini: &str,
     supervision: Supervision,
-) -> Result<Vec<String>, String> {
-    let mut argv = vec![program.to_string()];
+) -> Result<Vec<Arg>, String> {
+    let own = |text: &str| Arg::Own(text.to_string());
+    let given = |text: &String| Arg::Given(text.clone());
+    let mut argv = vec![own(program)];
     let pid_file = || {
         command.pid_file.clone().ok_or_else(|| {
             "paster stops and restarts by its --pid-file, and there is none".to_string()
@@ -153,44 +178,53 @@ pub fn uwsgi_argv(
     };
     match command.action() {
         Action::Stop => {
-            argv.extend(["--stop".to_string(), pid_file()?]);
-            return Ok(argv);
+            argv.extend([own("--stop"), Arg::Given(pid_file()?)]);
+            return checked(argv);
         }
         Action::Restart => {
-            argv.extend(["--reload".to_string(), pid_file()?]);
-            return Ok(argv);
+            argv.extend([own("--reload"), Arg::Given(pid_file()?)]);
+            return checked(argv);
         }
         Action::Start => {}
     }
-    argv.extend(["--ini".to_string(), ini.to_string()]);
+    argv.extend([own("--ini"), own(ini)]);
     if let Some(user) = &command.user {
-        argv.extend(["--uid".to_string(), user.clone()]);
+        argv.extend([own("--uid"), given(user)]);
     }
     if let Some(group) = &command.group {
-        argv.extend(["--gid".to_string(), group.clone()]);
+        argv.extend([own("--gid"), given(group)]);
     }
     match supervision {
         Supervision::Foreground => {
             if let Some(log) = &command.log_file {
-                argv.extend(["--logto".to_string(), log.clone()]);
+                argv.extend([own("--logto"), given(log)]);
             }
         }
         Supervision::Daemon => {
             if let Some(pid) = &command.pid_file {
-                argv.extend(["--pidfile".to_string(), pid.clone()]);
+                argv.extend([own("--pidfile"), given(pid)]);
             }
             match (&command.log_file, command.daemon) {
-                (Some(log), true) => argv.extend(["--daemonize".to_string(), log.clone()]),
-                (None, true) => argv.extend(["--daemonize".to_string(), "/dev/null".to_string()]),
-                (Some(log), false) => argv.extend(["--logto".to_string(), log.clone()]),
+                (Some(log), true) => argv.extend([own("--daemonize"), given(log)]),
+                (None, true) => argv.extend([own("--daemonize"), own("/dev/null")]),
+                (Some(log), false) => argv.extend([own("--logto"), given(log)]),
                 (None, false) => {}
             }
             // Daemonizing clears uWSGI's umask: its pid file would be
             // world-writable, which start-stop-daemon refuses to trust.
             if command.daemon {
-                argv.extend(["--umask".to_string(), "022".to_string()]);
+                argv.extend([own("--umask"), own("022")]);
             }
         }
+    }
+    checked(argv)
+}
+
+/// `argv` when uWSGI reads each of its words as written (no `$(…)`,
+/// `@(…)` or `%(…)`, which it would expand and run).
+fn checked(argv: Vec<Arg>) -> Result<Vec<Arg>, String> {
+    for word in argv.iter().skip(1) {
+        crate::escape::uwsgi_argument(word.as_str()).map_err(|e| e.to_string())?;
     }
     Ok(argv)
 }
@@ -210,19 +244,23 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            uwsgi_argv(
-                &command,
-                "/usr/bin/uwsgi",
-                "/srv/mg/uwsgi.ini",
-                Supervision::Foreground
-            )
-            .unwrap(),
+            super::words(
+                &uwsgi_argv(
+                    &command,
+                    "/usr/bin/uwsgi",
+                    "/srv/mg/uwsgi.ini",
+                    Supervision::Foreground
+                )
+                .unwrap()
+            ),
             words(
                 "/usr/bin/uwsgi --ini /srv/mg/uwsgi.ini --logto /var/log/mediagoblin/mediagoblin.log"
             )
         );
         assert_eq!(
-            uwsgi_argv(&command, "uwsgi", "/srv/mg/uwsgi.ini", Supervision::Daemon).unwrap(),
+            super::words(
+                &uwsgi_argv(&command, "uwsgi", "/srv/mg/uwsgi.ini", Supervision::Daemon).unwrap()
+            ),
             words(
                 "uwsgi --ini /srv/mg/uwsgi.ini --pidfile /var/run/mediagoblin/mediagoblin.pid --daemonize /var/log/mediagoblin/mediagoblin.log --umask 022"
             )
@@ -237,7 +275,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            uwsgi_argv(&stop, "uwsgi", "x.ini", Supervision::Daemon).unwrap(),
+            super::words(&uwsgi_argv(&stop, "uwsgi", "x.ini", Supervision::Daemon).unwrap()),
             words("uwsgi --stop /run/mg.pid")
         );
         let no_pid = read(&words("paster serve paste.ini restart")).unwrap();

@@ -50,7 +50,7 @@ pub fn supervisor(
     })?;
     let argv = paster::uwsgi_argv(&command, program, ini, Supervision::Foreground)
         .map_err(|why| Diagnostic::error(why).at(&service.source, service.command_span, "here"))?;
-    let line = format!("command={}", shell_line(&argv));
+    let line = format!("command={}", shell_line(&paster::words(&argv)));
     notes.changed(format!("{place}: supervisor starts uWSGI: `{line}`"));
     let mut edits = vec![Edit::replace(service.command_span, line)];
     // Never root, and as the ini says: a uWSGI that did not start as root
@@ -224,7 +224,7 @@ pub fn init_script(
                 .map_err(|why| cannot(line.span, why))?;
                 let argv = paster::uwsgi_argv(&command, program, ini, Supervision::Daemon)
                     .map_err(|why| cannot(line.span, why))?;
-                let args = shell_line(argv.get(1..).unwrap_or_default());
+                let args = shell_line(paster::words(&argv).get(1..).unwrap_or_default());
                 edits.push(Edit::replace(
                     line.span,
                     format!("{indent}{name}=\"{args}\""),
@@ -266,6 +266,7 @@ pub fn init_script(
         let command_words: Vec<String> = command_words.into_iter().filter(|w| w != "&").collect();
         let command = paster::read(&command_words).map_err(|why| cannot(line.span, why))?;
         let mut argv = paster::uwsgi_argv(&command, program, ini, Supervision::Daemon)
+            .map(|argv| paster::words(&argv))
             .map_err(|why| cannot(line.span, why))?;
         let mut new = head;
         if new.is_empty() {

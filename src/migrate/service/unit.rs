@@ -14,10 +14,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::paster::{self, Supervision};
+use super::paster::{self, Arg, Supervision};
 use super::{RunAs, is_root_name};
 use crate::diagnostic::Diagnostic;
-use crate::escape::systemd_exec_word;
+use crate::escape::{systemd_environment, systemd_exec_word, systemd_word};
 use crate::lines::{indentation, insert_line_after, removal};
 use crate::migrate::notes::Notes;
 use crate::plan::Edit;
@@ -25,11 +25,16 @@ use crate::service::Service;
 use crate::service::systemd::{Unit, UnitEntry, command_words};
 use crate::source::Span;
 
-/// A command line for `ExecStart=`, each word escaped for systemd.
-pub fn exec_line(argv: &[String]) -> Result<String, Diagnostic> {
+/// A command line for `ExecStart=`: mgdeploy's words escaped for systemd,
+/// the unit's own kept in its syntax (quoted where they must be).
+pub fn exec_line(argv: &[Arg]) -> Result<String, Diagnostic> {
     argv.iter()
         .map(|word| {
-            systemd_exec_word(word).map_err(|e| {
+            match word {
+                Arg::Own(value) => systemd_exec_word(value),
+                Arg::Given(word) => systemd_word(word),
+            }
+            .map_err(|e| {
                 Diagnostic::error(format!("cannot write {:?} into a unit: {}", e.value, e.why))
             })
         })
@@ -321,11 +326,18 @@ impl NewUnit {
             .transpose()?;
         Ok(NewUnit {
             description: unit_value(root)?,
-            exec_start: exec_line(argv)?,
+            exec_start: exec_line(&argv.iter().map(|w| Arg::Own(w.clone())).collect::<Vec<_>>())?,
             working_directory: unit_value(root)?,
             environment: environment
                 .iter()
-                .map(|(name, value)| exec_line(&[format!("{name}={value}")]))
+                .map(|(name, value)| {
+                    systemd_environment(name, value).map_err(|e| {
+                        Diagnostic::error(format!(
+                            "cannot write {:?} into a unit: {}",
+                            e.value, e.why
+                        ))
+                    })
+                })
                 .collect::<Result<_, _>>()?,
             kill_signal: (!die_on_term).then(|| "SIGQUIT".to_string()),
             user: unit_value(run_as.user)?,
