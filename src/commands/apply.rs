@@ -83,7 +83,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Status, Failure> {
             symlink: t.link.is_some(),
         })
         .collect();
-    let mut text = unified(&diffs, true);
+    let mut text = unified(&diffs, crate::report::diff::Reader::Person { color: true });
     // What migrate said when it made the plan: the same warnings and next
     // steps as applying it there.
     if let Some(notes) = &notes {

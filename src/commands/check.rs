@@ -153,7 +153,11 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
                 return Ok(Status::Clean);
             }
         } else {
-            let diff = report::diff::of_targets(&targets, true, false);
+            let diff = report::diff::of_targets(
+                &targets,
+                report::diff::Reader::Person { color: true },
+                false,
+            );
             if args.diff || args.dry_run {
                 write_stdout(diff.as_bytes())?;
                 say(&format!(

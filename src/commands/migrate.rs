@@ -52,6 +52,11 @@ pub fn migrate(
     let rendered = plan_report::render(format, &migration, &targets, quiet);
     if args.format == PlanFormat::Text {
         write_stdout(rendered.as_bytes())?;
+    } else if args.format == PlanFormat::Patch
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        // A patch on a terminal is read, not applied: shown, not obeyed.
+        write_stdout(crate::report::visible::visible(&rendered).as_bytes())?;
     } else {
         super::write_stdout_plain(rendered.as_bytes())?;
     }

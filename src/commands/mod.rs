@@ -149,7 +149,11 @@ pub fn verbosity() -> Verbosity {
 pub fn say(line: &str) {
     if verbosity() != Verbosity::Quiet {
         use std::io::Write;
-        let _ = writeln!(anstream::stderr(), "{line}");
+        let _ = writeln!(
+            anstream::stderr(),
+            "{}",
+            crate::report::visible::visible(line)
+        );
     }
 }
 
@@ -163,7 +167,11 @@ pub fn write_stderr(bytes: &[u8]) {
 pub fn detail(line: &str) {
     if verbosity() == Verbosity::Verbose {
         use std::io::Write;
-        let _ = writeln!(anstream::stderr(), "{line}");
+        let _ = writeln!(
+            anstream::stderr(),
+            "{}",
+            crate::report::visible::visible(line)
+        );
     }
 }
 

@@ -52,7 +52,7 @@ pub fn rollback(args: &RollbackArgs) -> Result<Status, Failure> {
             symlink: f.link,
         })
         .collect();
-    write_stdout(unified(&diffs, true).as_bytes())?;
+    write_stdout(unified(&diffs, crate::report::diff::Reader::Person { color: true }).as_bytes())?;
     for file in plan.files.iter().filter(|f| f.shown != f.target) {
         say(&format!(
             "{} is the file behind {}.",

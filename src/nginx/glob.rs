@@ -34,14 +34,30 @@ pub fn expand(pattern: &Path, sysroot: &Sysroot) -> Vec<PathBuf> {
             Vec::new()
         };
     }
-    let components: Vec<&[u8]> = bytes.split(|b| *b == b'/').collect();
+    // In a mirror, the walk starts at the mirror's directory: what is above
+    // it is this machine's, not the server's.
+    let (start, rest) = match sysroot.dir() {
+        Some(dir) => match pattern.strip_prefix(dir) {
+            Ok(inside) => (
+                dir.as_os_str().as_bytes().to_vec(),
+                inside.as_os_str().as_bytes(),
+            ),
+            Err(_) => return Vec::new(),
+        },
+        None => (Vec::new(), bytes),
+    };
+    let components: Vec<&[u8]> = rest.split(|b| *b == b'/').collect();
     let count = components.len();
     // Paths so far, as glob(3) writes them: the pattern's own text up to
     // here, doubled slashes kept.
-    let mut partial: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut partial: Vec<Vec<u8>> = vec![start.clone()];
     for (index, component) in components.into_iter().enumerate() {
         let last = index + 1 == count;
-        let separator: &[u8] = if index == 0 { b"" } else { b"/" };
+        let separator: &[u8] = if index == 0 && start.is_empty() {
+            b""
+        } else {
+            b"/"
+        };
         if component.is_empty() {
             if last && index > 0 {
                 // A trailing slash: only directories, which keep it.

@@ -361,9 +361,11 @@ pub fn resolve(
                 host: full,
                 stock: None,
             }]),
+            // Said as the server's path: what nginx there looks for, not
+            // where a mirror is on the reviewing machine.
             Ok(_) => Err(Diagnostic::error(format!(
                 "included file {} is not a regular file",
-                full.display()
+                server.display()
             ))
             .at(
                 source,
@@ -379,7 +381,7 @@ pub fn resolve(
                     let twin = case_twin(&full, &server, prefix, sysroot);
                     let mut missing = Diagnostic::error(format!(
                         "included file {} does not exist",
-                        full.display()
+                        server.display()
                     ))
                     .with_code(MISSING)
                     .with_severity(Severity::Warning)

@@ -1,5 +1,8 @@
 //! Unified diffs of planned changes, the form reviewers and `git apply`
 //! read. New files are diffed against `/dev/null`, removed files to it.
+//! A file name is quoted in the headers as git quotes it (`"a/x\ny"`),
+//! so that no name can end a header line; for people the lines' control
+//! characters are shown, not sent to the terminal (`visible`).
 
 use std::path::Path;
 
@@ -17,12 +20,22 @@ pub struct FileDiff<'a> {
 }
 
 use super::paths::shown as display_path;
+use super::visible::visible;
 use crate::apply::Target;
+
+/// Who reads a diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// A person at a terminal: control characters shown, colors if asked.
+    Person { color: bool },
+    /// `git apply`, a bot: every byte of the files as it is.
+    Tool,
+}
 
 /// The diff of every target of a plan. `real_paths` names the files
 /// themselves rather than the symlinks the plan reached them through, which
 /// `git apply` needs.
-pub fn of_targets(targets: &[Target], color: bool, real_paths: bool) -> String {
+pub fn of_targets(targets: &[Target], reader: Reader, real_paths: bool) -> String {
     let files: Vec<FileDiff<'_>> = targets
         .iter()
         .map(|t| FileDiff {
@@ -32,15 +45,38 @@ pub fn of_targets(targets: &[Target], color: bool, real_paths: bool) -> String {
             symlink: t.link.is_some(),
         })
         .collect();
-    unified(&files, color)
+    unified(&files, reader)
 }
 
+/// A name in a diff's headers, quoted as git quotes it where it must be:
+/// control characters, `"`, `\` and bytes past ASCII (`core.quotePath`).
 fn header_name(prefix: &str, path: &Path) -> String {
-    if path.is_absolute() {
-        path.display().to_string()
-    } else {
-        format!("{prefix}/{}", path.display())
+    use std::os::unix::ffi::OsStrExt;
+    let mut name: Vec<u8> = Vec::new();
+    if !path.is_absolute() {
+        name.extend_from_slice(prefix.as_bytes());
+        name.push(b'/');
     }
+    name.extend_from_slice(path.as_os_str().as_bytes());
+    let plain = name
+        .iter()
+        .all(|b| (0x20..0x7f).contains(b) && !matches!(b, b'"' | b'\\'));
+    if plain {
+        return String::from_utf8_lossy(&name).into_owned();
+    }
+    let mut out = String::from("\"");
+    for &byte in &name {
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(byte)),
+            _ => out.push_str(&format!("\\{byte:03o}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 const HEADER: Style = Style::new().effects(Effects::BOLD);
@@ -48,14 +84,23 @@ const HUNK: Style = AnsiColor::Cyan.on_default();
 const REMOVED: Style = AnsiColor::Red.on_default();
 const ADDED: Style = AnsiColor::Green.on_default();
 
-/// The unified diff (3 lines of context) of every file, in order. With
-/// `color`, lines carry ANSI styles; the text is otherwise the same.
-pub fn unified(files: &[FileDiff<'_>], color: bool) -> String {
+/// The unified diff (3 lines of context) of every file, in order. For a
+/// person, lines show their control characters and may carry ANSI styles;
+/// the text is otherwise the same.
+pub fn unified(files: &[FileDiff<'_>], reader: Reader) -> String {
+    let color = matches!(reader, Reader::Person { color: true });
+    let for_reader = |text: &str| -> String {
+        match reader {
+            Reader::Person { .. } => visible(text).into_owned(),
+            Reader::Tool => text.to_string(),
+        }
+    };
     let paint = |style: Style, text: &str| {
+        let text = for_reader(text);
         if color {
             format!("{style}{text}{style:#}")
         } else {
-            text.to_string()
+            text
         }
     };
     let mut out = String::new();
@@ -106,7 +151,7 @@ pub fn unified(files: &[FileDiff<'_>], color: bool) -> String {
                 let text = format!("{sign}{}", line.strip_suffix('\n').unwrap_or(line));
                 match style {
                     Some(style) => out.push_str(&paint(style, &text)),
-                    None => out.push_str(&text),
+                    None => out.push_str(&for_reader(&text)),
                 }
                 out.push('\n');
                 if change.missing_newline() {
@@ -144,7 +189,7 @@ mod tests {
                 symlink: false,
             },
         ];
-        let text = unified(&files, false);
+        let text = unified(&files, Reader::Tool);
         assert_eq!(
             text,
             "--- a/site.conf\n+++ b/site.conf\n@@ -1,3 +1,3 @@\n a\n-fastcgi_pass x;\n+uwsgi_pass x;\n c\n\
@@ -162,7 +207,7 @@ mod tests {
             symlink: true,
         }];
         assert_eq!(
-            unified(&files, false),
+            unified(&files, Reader::Tool),
             "diff --git a/etc/uwsgi/apps-enabled/mediagoblin.ini b/etc/uwsgi/apps-enabled/mediagoblin.ini\n\
              new file mode 120000\n\
              --- /dev/null\n+++ b/etc/uwsgi/apps-enabled/mediagoblin.ini\n@@ -0,0 +1 @@\n\
@@ -178,6 +223,6 @@ mod tests {
             new: Some(b"x\n"),
             symlink: false,
         }];
-        assert_eq!(unified(&files, false), "");
+        assert_eq!(unified(&files, Reader::Tool), "");
     }
 }

@@ -6,7 +6,9 @@ use crate::diagnostic::{Diagnostic, Location, Severity};
 
 /// Escaping for a command's message.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    // The log shows what the runner prints: no escape sequences of a file's.
+    super::visible::visible(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }

@@ -12,3 +12,4 @@ pub mod rdjsonl;
 pub mod rules;
 pub mod sarif;
 pub mod text;
+pub mod visible;

@@ -2,7 +2,15 @@
 //! after the diff, and the Markdown comment a merge request shows (a status
 //! line, the notes under headings, each file's diff in a collapsible
 //! block), which must render the same on GitHub and GitLab.
+//!
+//! Notes and file names carry text from the files reviewed, which a pull
+//! request writes: in the comment each stays one inline element whatever
+//! it holds. A line break is `<br>` (never a new block), control
+//! characters are shown, Markdown's punctuation is escaped outside code
+//! spans, and a word a renderer would turn into a link or a mention
+//! (`http://…`, `www.…`, `@name`) is shown as code.
 
+use super::visible::visible;
 use crate::migrate::notes::Notes;
 
 /// The summary after the diff on a terminal.
@@ -16,7 +24,7 @@ pub fn text(notes: &Notes) -> String {
         out.push('\n');
         for item in items {
             out.push_str("  - ");
-            out.push_str(&item.replace('\n', "\n    "));
+            out.push_str(&visible(&item).replace('\n', "\n    "));
             out.push('\n');
         }
     };
@@ -33,7 +41,11 @@ pub fn text(notes: &Notes) -> String {
     if !steps.is_empty() {
         out.push_str("Next steps, once it is applied:\n");
         for (i, step) in steps.iter().enumerate() {
-            out.push_str(&format!("  {}. {}\n", i + 1, step.replace('\n', "\n     ")));
+            out.push_str(&format!(
+                "  {}. {}\n",
+                i + 1,
+                visible(step).replace('\n', "\n     ")
+            ));
         }
     }
     out
@@ -119,10 +131,9 @@ fn list(out: &mut String, title: &str, items: &[String], numbered: bool) {
         } else {
             "- ".to_string()
         };
-        // Continuation lines stay inside the item: indented to its text.
-        let indent = " ".repeat(marker.len());
+        // An item is one line: `inline` made its line breaks `<br>`.
         out.push_str(&marker);
-        out.push_str(&item.replace('\n', &format!("\n{indent}")));
+        out.push_str(item);
         out.push('\n');
     }
     out.push('\n');
@@ -143,9 +154,11 @@ fn details(file: &FileSection, budget: &mut usize) -> String {
         ));
     } else {
         *budget -= file.diff.len();
-        let fence = "`".repeat(longest_backtick_run(&file.diff).max(2) + 1);
-        out.push_str(&format!("{fence}diff\n{}", file.diff));
-        if !file.diff.ends_with('\n') {
+        // Printed in CI logs too: shown, not obeyed.
+        let diff = visible(&file.diff);
+        let fence = "`".repeat(longest_backtick_run(&diff).max(2) + 1);
+        out.push_str(&format!("{fence}diff\n{diff}"));
+        if !diff.ends_with('\n') {
             out.push('\n');
         }
         out.push_str(&fence);
@@ -186,47 +199,109 @@ fn longest_backtick_run(text: &str) -> usize {
     longest
 }
 
-/// Text for HTML (inside `<code>`).
+/// Text for HTML (inside `<code>`), on one line: a line break there
+/// would end the HTML block it is in.
 fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
+    visible(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\n', "␤")
 }
 
-/// A note as Markdown: its `code spans` kept, everything else escaped so
-/// that `<root>`, `*` or `_` in a path show as written.
-fn inline(text: &str) -> String {
-    let mut out = String::new();
-    let mut in_code = false;
-    let mut parts = text.split('`').peekable();
-    while let Some(part) = parts.next() {
-        if in_code {
-            out.push_str(part);
-        } else {
-            for c in part.chars() {
-                if "\\*_[]<>|~&#".contains(c) {
+/// Markdown's punctuation, escaped outside code spans.
+const PUNCTUATION: &str = "\\*_[]<>|~&#!`:";
+
+/// A word a renderer turns into a link or a mention.
+fn active(word: &str) -> bool {
+    word.contains("://") || word.to_ascii_lowercase().contains("www.") || word.contains('@')
+}
+
+/// Prose as Markdown: punctuation escaped, active words as code, line
+/// breaks as `<br>`.
+fn prose(text: &str, out: &mut String) {
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push_str("<br>");
+        }
+        for (index, word) in line.split(' ').enumerate() {
+            if index > 0 {
+                out.push(' ');
+            }
+            if active(word) {
+                code(word, out);
+                continue;
+            }
+            for c in word.chars() {
+                if PUNCTUATION.contains(c) {
                     out.push('\\');
                 }
                 out.push(c);
             }
         }
-        if parts.peek().is_some() {
-            out.push('`');
-            in_code = !in_code;
+    }
+}
+
+/// A code span of `text`, on one line: fenced by more backticks than it
+/// holds in a row, apart from a backtick just before it (which would join
+/// the fence).
+fn code(text: &str, out: &mut String) {
+    if text.is_empty() {
+        return;
+    }
+    let text = text.replace('\n', "␤");
+    let fence = "`".repeat(longest_backtick_run(&text) + 1);
+    // CommonMark takes one blank off each end of a span that has both.
+    let pad = if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    if out.ends_with('`') {
+        out.push(' ');
+    }
+    out.push_str(&fence);
+    out.push_str(pad);
+    out.push_str(&text);
+    out.push_str(pad);
+    out.push_str(&fence);
+}
+
+/// A note as Markdown: its `code spans` kept, the rest as `prose`; one
+/// inline element whatever it holds.
+fn inline(text: &str) -> String {
+    let text = visible(text);
+    let mut out = String::new();
+    let parts: Vec<&str> = text.split('`').collect();
+    // An odd backtick would open a span that never closes: all prose then.
+    if parts.len().is_multiple_of(2) {
+        prose(&text, &mut out);
+        return unlisted(out);
+    }
+    for (index, part) in parts.iter().enumerate() {
+        if index % 2 == 1 {
+            code(part, &mut out);
+        } else {
+            prose(part, &mut out);
         }
     }
-    // An odd backtick would open a span that never closes: show it as is.
-    if in_code {
-        return text
-            .chars()
-            .flat_map(|c| {
-                let escape = "\\*_[]<>|~&#`".contains(c).then_some('\\');
-                escape.into_iter().chain(std::iter::once(c))
-            })
-            .collect();
-    }
-    out
+    unlisted(out)
+}
+
+/// `text` with a list marker at its start (`1.`, `2)`, `-`, `+`) escaped:
+/// an item's text starting so would open a list inside it.
+fn unlisted(text: String) -> String {
+    // Blanks at an item's start are not text: past four they would open a
+    // code block. Markdown drops them; so does the comment.
+    let text = text.trim_start_matches([' ', '\t']).to_string();
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    let at = match text.get(digits..digits + 1) {
+        Some("." | ")") if digits > 0 => digits,
+        Some("-" | "+") if digits == 0 => 0,
+        _ => return text,
+    };
+    format!("{}\\{}", &text[..at], &text[at..])
 }
 
 #[cfg(test)]
@@ -240,6 +315,18 @@ mod tests {
             "`uwsgi_pass x;` in \\<root\\>/a\\_b\\*"
         );
         assert_eq!(inline("one ` tick"), "one \\` tick");
+        assert_eq!(
+            inline("see http://x.example and @admin\n\n<img src=x>"),
+            "see `http://x.example` and `@admin`<br><br>\\<img src=x\\>"
+        );
+        // What the property test found: a list marker or blanks at the
+        // start, a link with backticks around it.
+        assert_eq!(inline("1. x"), "1\\. x");
+        assert_eq!(inline("\t\t- x"), "\\- x");
+        assert_eq!(
+            inline("```[a](http://e.example): `b`"),
+            "```` ```[a](http://e.example): ```` \\`b\\`"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::diff::of_targets as diff;
+use super::diff::{Reader, of_targets as diff};
 use super::{notes, paths};
 use crate::apply::Target;
 use crate::migrate::Migration;
@@ -53,8 +53,11 @@ pub fn render(format: Format, migration: &Migration, targets: &[Target], quiet: 
     };
     match format {
         Format::Text if targets.is_empty() => format!("Nothing to do: {nothing}\n{summary}"),
-        Format::Text => format!("{}\n{summary}", diff(targets, true, false)),
-        Format::Patch => diff(targets, false, true),
+        Format::Text => format!(
+            "{}\n{summary}",
+            diff(targets, Reader::Person { color: true }, false)
+        ),
+        Format::Patch => diff(targets, Reader::Tool, true),
         Format::Markdown if targets.is_empty() => {
             notes::markdown_nothing(&paths::relative_text(&nothing))
         }
@@ -65,7 +68,7 @@ pub fn render(format: Format, migration: &Migration, targets: &[Target], quiet: 
                 .map(|t| notes::FileSection {
                     path: paths::shown_str(&t.real),
                     created: t.before.is_none(),
-                    diff: diff(std::slice::from_ref(t), false, true),
+                    diff: diff(std::slice::from_ref(t), Reader::Tool, true),
                 })
                 .collect();
             notes::markdown(&migration.notes, &files, &paths::relative_text)
@@ -80,7 +83,7 @@ pub fn render(format: Format, migration: &Migration, targets: &[Target], quiet: 
                     } else {
                         "create"
                     },
-                    diff: diff(std::slice::from_ref(t), false, true),
+                    diff: diff(std::slice::from_ref(t), Reader::Tool, true),
                 })
                 .collect();
             let report = JsonReport {

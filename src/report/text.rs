@@ -1,10 +1,15 @@
 //! Diagnostics as rustc prints them: `error[CODE]: message`, then
 //! `--> file:line:col`, the source line and a caret under the problem.
+//! Everything is for a terminal: a file's control characters are shown,
+//! not obeyed (`visible`). Files are named as in every other format
+//! (`paths`: relative to the work tree inside one).
 
 use std::ops::Range;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
+use super::paths::shown_str;
+use super::visible::{visible, visible_with_offsets};
 use crate::diagnostic::{Diagnostic, Label, Location, Severity};
 use crate::source::Span;
 
@@ -39,13 +44,13 @@ fn level(severity: Severity) -> Level<'static> {
 }
 
 fn group<'a>(diagnostic: &'a Diagnostic, excerpts: &'a [Excerpt]) -> Group<'a> {
-    let mut title = level(diagnostic.severity).primary_title(diagnostic.message.as_str());
+    let mut title = level(diagnostic.severity).primary_title(visible(&diagnostic.message));
     if let Some(code) = diagnostic.code {
         title = title.id(code);
     }
     let mut group = Group::with_title(title);
     if let Location::File(path) = &diagnostic.location {
-        group = group.element(Origin::path(path.display().to_string()));
+        group = group.element(Origin::path(visible(&shown_str(path)).into_owned()));
     }
     for (index, excerpt) in excerpts.iter().enumerate() {
         let kind = if index == 0 && diagnostic.primary().is_some() {
@@ -76,13 +81,15 @@ fn group<'a>(diagnostic: &'a Diagnostic, excerpts: &'a [Excerpt]) -> Group<'a> {
         );
     }
     for note in &diagnostic.notes {
-        group = group.element(Level::NOTE.message(note.as_str()));
+        group = group.element(Level::NOTE.message(visible(note)));
     }
     if let Some(help) = &diagnostic.help {
-        group = group.element(Level::HELP.message(help.as_str()));
+        group = group.element(Level::HELP.message(visible(help)));
     }
     if let Some(fix) = &diagnostic.fix {
-        group = group.element(Level::HELP.message(format!("fix: {}", fix.describe())));
+        group = group.element(
+            Level::HELP.message(visible(&format!("fix: {}", fix.describe())).into_owned()),
+        );
     }
     group
 }
@@ -134,16 +141,16 @@ impl Excerpt {
             let to_window = (to.min(from + CONTEXT) + CONTEXT).min(last.end.max(to));
             let window = format!(
                 "{}: the line is {} bytes long; around there it reads: {:?}",
-                label.message,
+                visible(&label.message),
                 last.end - first.start,
                 source.text(Span::new(from_window, to_window))
             );
             return Excerpt {
-                path: source.path().display().to_string(),
+                path: visible(&shown_str(source.path())).into_owned(),
                 line_start: start.line,
                 text: String::new(),
                 span: 0..0,
-                label: label.message.clone(),
+                label: visible(&label.message).into_owned(),
                 column: Some(start.column),
                 window,
             };
@@ -151,15 +158,16 @@ impl Excerpt {
         let before = source.text(Span::new(first.start, from));
         let inside = source.text(Span::new(from, to));
         let after = source.text(Span::new(to, last.end.max(to)));
-        let text = format!("{before}{inside}{after}");
-        let from = before.len();
-        let to = from + inside.len();
+        let (text, offsets) = visible_with_offsets(&format!("{before}{inside}{after}"));
+        let at = |offset: usize| offsets.get(offset).copied().unwrap_or(text.len());
+        let from = at(before.len());
+        let to = at(before.len() + inside.len());
         Excerpt {
-            path: source.path().display().to_string(),
+            path: visible(&shown_str(source.path())).into_owned(),
             line_start: start.line,
             text,
             span: from..to,
-            label: label.message.clone(),
+            label: visible(&label.message).into_owned(),
             column: None,
             window: String::new(),
         }

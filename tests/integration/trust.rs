@@ -796,3 +796,246 @@ fn item_17_a_drop_ins_user_is_the_inis_uid() {
     let ini = planned(&said, "mediagoblin-uwsgi.ini");
     assert!(ini.contains("\nuid = www-data\ngid = www-data\n"), "{ini}");
 }
+
+/// Pieces of text a pull request can put in a file's name or an nginx
+/// value, each able to break out of an inline element or render as
+/// something active.
+const HOSTILE: &[&str] = &[
+    "\n\n",
+    "\n",
+    "\r",
+    "\r\n\r\n",
+    "\t",
+    "<img src=x onerror=alert(1)>",
+    "</details>",
+    "</summary>",
+    "<details>",
+    "[link](http://evil.example)",
+    "![i](http://evil.example/x.png)",
+    "@admin",
+    "www.evil.example",
+    "http://evil.example",
+    "a@b.example",
+    "`",
+    "``",
+    "```",
+    "````",
+    "*",
+    "_",
+    "|",
+    "#",
+    "## ",
+    "\u{1b}]52;c;aGk=\u{7}",
+    "\u{1b}[31m",
+    "&lt;",
+    "<!--",
+    "-->",
+    "<script>x</script>",
+    "\\",
+    " ",
+    "---",
+    "===",
+    "1. ",
+    "> ",
+    "- [ ] ",
+    "~~",
+    "a",
+    "x.conf",
+    "/srv/mg",
+    "\u{202e}",
+    "\u{9b}",
+];
+
+fn hostile() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    proptest::collection::vec(proptest::sample::select(HOSTILE), 1..8)
+        .prop_map(|parts| parts.concat())
+}
+
+/// `cmark-gfm` with GitHub's extensions, raw HTML passed through (so that
+/// a breakout shows).
+fn cmark(markdown: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("cmark-gfm")
+        .args([
+            "--unsafe",
+            "-e",
+            "table",
+            "-e",
+            "strikethrough",
+            "-e",
+            "autolink",
+            "-e",
+            "tasklist",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cmark-gfm is needed (apt-get install cmark-gfm)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(markdown.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("cmark-gfm");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, .. proptest::prelude::ProptestConfig::default() })]
+
+    #[test]
+    fn item_08_each_note_and_file_name_stays_one_inline_element(
+        warnings in proptest::collection::vec(hostile(), 1..4),
+        changed in proptest::collection::vec(hostile(), 1..4),
+        names in proptest::collection::vec(hostile(), 1..3),
+    ) {
+        use mgdeploy::migrate::notes::Notes;
+        use mgdeploy::report::notes::{FileSection, markdown};
+        let mut notes = Notes::default();
+        for (i, w) in warnings.iter().enumerate() {
+            // Kept apart: the same warning twice is said once.
+            notes.warning(format!("{i}: {w} in `{w}`"));
+        }
+        for c in &changed {
+            notes.changed(format!("{c}: `{c}` → `uwsgi_pass {c};`"));
+        }
+        let files: Vec<FileSection> = names
+            .iter()
+            .map(|name| FileSection {
+                path: name.clone(),
+                created: false,
+                diff: format!("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-{name}\n+{name}\n"),
+            })
+            .collect();
+        let comment = markdown(&notes, &files, &|t| t.to_string());
+        let html = cmark(&comment);
+        for active in ["<img", "<a ", "<script", "<h1", "<h4", "<table", "<blockquote", "<input", "<del", "<hr"] {
+            proptest::prop_assert!(!html.contains(active), "{active} in:\n{comment}\n---\n{html}");
+        }
+        proptest::prop_assert_eq!(html.matches("<li>").count(), warnings.len() + changed.len(), "{}\n---\n{}", comment, html);
+        proptest::prop_assert_eq!(html.matches("<details>").count(), names.len(), "{}", html);
+        proptest::prop_assert_eq!(html.matches("<summary>").count(), names.len(), "{}", html);
+        proptest::prop_assert_eq!(html.matches("<pre>").count(), names.len(), "{}", html);
+        proptest::prop_assert_eq!(html.matches("<h3>").count(), 3, "{}", html);
+        let escape = '\u{1b}';
+        proptest::prop_assert!(!comment.contains(escape) && !html.contains(escape), "{}", comment);
+    }
+
+    #[test]
+    fn item_08_a_patch_names_every_file_as_it_is(name in hostile()) {
+        use mgdeploy::report::diff::{FileDiff, Reader, unified};
+        let name = name.replace(['\0', '/'], "_");
+        let path = PathBuf::from(format!("dir/{name}"));
+        let diff = unified(
+            &[FileDiff { path: &path, old: Some(b"a\n"), new: Some(b"b\n"), symlink: false }],
+            Reader::Tool,
+        );
+        // git reads it back: one file, of that name.
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let patch = dir.path().join("p.diff");
+        std::fs::write(&patch, &diff).expect("write");
+        let output = Command::new("git")
+            .args(["apply", "--numstat", "-z"])
+            .arg(&patch)
+            .current_dir(dir.path())
+            .output()
+            .expect("git");
+        proptest::prop_assert!(output.status.success(), "{}\n{}", diff, String::from_utf8_lossy(&output.stderr));
+        let listed: Vec<&[u8]> = output.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()).collect();
+        proptest::prop_assert_eq!(listed.len(), 1, "{:?}", String::from_utf8_lossy(&output.stdout));
+        let line = String::from_utf8_lossy(listed[0]).into_owned();
+        let expected = format!("1\t1\t{}", path.display());
+        proptest::prop_assert_eq!(line, expected, "{}", diff);
+    }
+}
+
+/// An OSC 52 sequence: it writes the terminal's clipboard.
+const CLIPBOARD: &str = "\u{1b}]52;c;ZWNobyBwd25lZA==\u{7}";
+
+#[test]
+fn item_16_a_files_escape_sequences_are_shown_not_sent_to_the_terminal() {
+    let t = tree();
+    let site = common::tree::SITE.replace(
+        "    location / {",
+        &format!("    # {CLIPBOARD} a comment\n    location / {{"),
+    );
+    std::fs::write(&t.site, site).expect("write");
+    // Colors on, as on a terminal: only mgdeploy's own styles go through.
+    for args in [
+        &["migrate", "--dry-run", "--color", "always"][..],
+        &["check", "--color", "always"][..],
+    ] {
+        let (command, rest) = args.split_first().expect("a command");
+        let mut all: Vec<&str> = rest.to_vec();
+        if *command == "migrate" {
+            all.extend(["--user", "nobody", "--group", "nogroup"]);
+        }
+        let output = t.mgdeploy(command, &all);
+        let said = text(&output);
+        assert!(
+            !said.contains("\u{1b}]") && !said.contains('\u{7}'),
+            "{args:?}: {said:?}"
+        );
+        if *command == "migrate" {
+            assert!(said.contains("^[]52;c;ZWNobyBwd25lZA==^G"), "{said}");
+        }
+    }
+    // An unknown directive named with one, in a finding.
+    let site = common::tree::SITE.replace(
+        "    location / {",
+        &format!("    x{CLIPBOARD} on;\n    location / {{"),
+    );
+    std::fs::write(&t.site, site).expect("write");
+    let output = t.mgdeploy("check", &["--color", "always"]);
+    let said = text(&output);
+    assert!(
+        !said.contains("\u{1b}]") && !said.contains('\u{7}'),
+        "{said:?}"
+    );
+    assert!(said.contains("^[]52"), "{said}");
+}
+
+#[test]
+fn item_18_findings_name_the_servers_paths_not_the_runners() {
+    let m = mirror();
+    let site = m.repo.join("etc/nginx/sites-enabled/mediagoblin.conf");
+    let text_now = std::fs::read_to_string(&site).expect("read");
+    std::fs::write(
+        &site,
+        text_now.replace(
+            "    location / {",
+            "    include /etc/nginx/missing.conf;\n    location / {",
+        ),
+    )
+    .expect("write");
+    let runner = m.repo.display().to_string();
+    for format in ["text", "json", "sarif", "github", "rdjsonl", "gitlab"] {
+        let output = common::mgdeploy()
+            .current_dir(&m.repo)
+            .args(["check", "--format", format])
+            .args([
+                "--sysroot",
+                ".",
+                "-C",
+                "/srv/mediagoblin",
+                "--nginx",
+                "/etc/nginx/nginx.conf",
+            ])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mgdeploy");
+        let said = text(&output);
+        assert!(said.contains("/etc/nginx/missing.conf"), "{format}: {said}");
+        // Where MG003 is said, the file is the server's (and where it
+        // points, the path relative to the repository).
+        for line in said.lines().filter(|l| l.contains("missing.conf")) {
+            assert!(
+                !line.contains(&runner),
+                "{format} names the runner's path: {line}"
+            );
+        }
+    }
+}
