@@ -12,6 +12,14 @@ fn main() -> ExitCode {
     // Run by Ansible as its `migrate` or `check` module: one argument, the
     // file of module arguments.
     let invocation: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Run by mgdeploy itself, in a mount namespace of its own, to confine
+    // `nginx -t` (nginx::confine).
+    if invocation
+        .get(1)
+        .is_some_and(|a| a == mgdeploy::nginx::confine::HELPER)
+    {
+        mgdeploy::nginx::confine::helper(invocation.get(2..).unwrap_or_default());
+    }
     if let (Some(module), Some(file)) = (
         mgdeploy::ansible::Module::from_invocation(&invocation),
         invocation.get(1),

@@ -236,7 +236,16 @@ pub fn confirm_and_commit(
     let validator = match (&plan.nginx_gate, &nginx) {
         // This machine's nginx would read this machine's /etc, not the mirror.
         _ if plan.sysroot.is_mirror() => None,
-        (Some(gate), Some(nginx)) => Some(move || gate.test(nginx)),
+        (Some(gate), Some(nginx)) => Some(move || match gate.test(nginx)? {
+            None => Ok(()),
+            Some(why) => {
+                say(&format!(
+                    "nginx -t was not run: {why}. Run {} yourself before reloading nginx.",
+                    gate.describe()
+                ));
+                Ok(())
+            }
+        }),
         _ => None,
     };
     let check: Option<&dyn Fn() -> Result<(), Diagnostic>> = match &validator {

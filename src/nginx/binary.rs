@@ -2,7 +2,6 @@
 //! to go live, and how to make it test the files a plan changes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -104,17 +103,23 @@ impl Gate {
         }
     }
 
-    /// Runs `nginx -t` as the gate says; a rejection is a diagnostic that
-    /// carries nginx's words.
-    pub fn test(&self, nginx: &Path) -> Result<(), Diagnostic> {
-        let mut command = Command::new(nginx);
-        command.arg("-t").arg("-q");
+    /// Runs `nginx -t` as the gate says, confined (`confine`): `Ok(None)`
+    /// when nginx accepts it, `Ok(Some(why))` when it could not be run so, a
+    /// rejection as a diagnostic that carries nginx's words.
+    pub fn test(&self, nginx: &Path) -> Result<Option<String>, Diagnostic> {
+        let mut args: Vec<std::ffi::OsString> = vec!["-t".into(), "-q".into()];
+        // The configuration nginx reads, to know where it writes.
+        let main: PathBuf;
         let _wrapper = match self {
             Gate::MainConf { conf } => {
-                command.arg("-c").arg(conf);
+                args.extend(["-c".into(), conf.into()]);
+                main = conf.clone();
                 None
             }
-            Gate::Live => None,
+            Gate::Live => {
+                main = PathBuf::from(LIVE_CONF);
+                None
+            }
             Gate::Wrapped {
                 site,
                 prefix,
@@ -126,26 +131,37 @@ impl Gate {
                         site.display()
                     ))
                 })?;
-                command
-                    .arg("-p")
-                    .arg(wrapper.path())
-                    .arg("-c")
-                    .arg(wrapper.path().join("nginx.conf"));
+                args.extend([
+                    "-p".into(),
+                    wrapper.path().into(),
+                    "-c".into(),
+                    wrapper.path().join("nginx.conf").into(),
+                ]);
+                main = wrapper.path().join("nginx.conf");
                 Some(wrapper)
             }
         };
-        let output = command
-            .output()
-            .map_err(|e| Diagnostic::error(format!("cannot run {} -t: {e}", nginx.display())))?;
+        let loaded = load_in(&main, &Sysroot::none()).unwrap_or_default();
+        let writable = super::confine::writable_dirs(&loaded, &super::confine::Build::of(nginx));
+        let output = match super::confine::run(nginx, &args, &writable) {
+            Ok(output) => output,
+            Err(why) => return Ok(Some(format!("it could not be confined ({why})"))),
+        };
         if output.status.success() {
-            return Ok(());
+            return Ok(None);
         }
         let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        Err(Diagnostic::error("nginx -t rejects the new configuration")
+        let mut rejected = Diagnostic::error("nginx -t rejects the new configuration")
             .with_note(format!("{} says:\n{said}", self.describe()))
             .with_help(
                 "fix what nginx names, or run migrate with other options; nothing was changed",
-            ))
+            );
+        if said.contains("Read-only file system") {
+            rejected = rejected.with_note(
+                "mgdeploy tests a configuration where nginx may write only its logs and temporary directories: one of its paths writes elsewhere",
+            );
+        }
+        Err(rejected)
     }
 }
 
@@ -178,10 +194,10 @@ fn wrap(site: &Path, prefix: &Path, level: &str) -> std::io::Result<TempDir> {
 }
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> std::io::Result<TempDir> {
+    pub(crate) fn new() -> std::io::Result<TempDir> {
         let base = std::env::temp_dir();
         for attempt in 0..100u32 {
             let path = base.join(format!("mgdeploy-nginx-t-{}-{attempt}", std::process::id()));
@@ -194,7 +210,7 @@ impl TempDir {
         Err(std::io::Error::other("no free temporary directory name"))
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }

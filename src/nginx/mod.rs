@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod binary;
+pub mod confine;
 pub mod crossplane;
 pub mod glob;
 pub mod grammar;

@@ -1039,3 +1039,47 @@ fn item_18_findings_name_the_servers_paths_not_the_runners() {
         }
     }
 }
+
+#[test]
+fn item_09_testing_a_configuration_creates_no_file() {
+    require_root();
+    assert!(
+        Command::new("nginx").arg("-v").output().is_ok(),
+        "nginx is needed (apt-get install nginx)"
+    );
+    let t = tree();
+    let victim = root_owned_dir(&t, "victim");
+    let logs = [victim.join("nologin"), victim.join("cron.allow")];
+    let site = common::tree::SITE.replace(
+        "    location / {",
+        &format!(
+            "    access_log {};\n    error_log {};\n    client_body_temp_path {};\n    location / {{",
+            logs[0].display(),
+            logs[1].display(),
+            victim.join("body").display()
+        ),
+    );
+    std::fs::write(&t.site, site).expect("write");
+    let output = t.migrate(&["--yes"]);
+    let said = text(&output);
+    // nginx -t ran, and passed: the files were written where nobody sees.
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert!(!said.contains("nginx -t was not run"), "{said}");
+    for file in logs.iter().chain([&victim.join("body")]) {
+        assert!(
+            !file.exists(),
+            "nginx -t, run by mgdeploy as root, made {}",
+            file.display()
+        );
+    }
+    // A configuration that nginx rejects is still rejected.
+    let t = tree();
+    let site = common::tree::SITE.replace(
+        "    location / {",
+        "    no_such_directive on;\n    location / {",
+    );
+    std::fs::write(&t.site, &site).expect("write");
+    let output = t.migrate(&["--yes"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(std::fs::read_to_string(&t.site).expect("read"), site);
+}
