@@ -41,98 +41,290 @@ impl Module {
     }
 }
 
-/// An option the module passes on: the module argument and the
-/// command-line flag it becomes.
-struct Passed {
-    key: &'static str,
-    flag: &'static str,
+/// The type of a module argument, as Ansible's argument specs name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Path,
+    Int,
+    Dict,
+    /// A list of strings.
+    List,
 }
 
-const DISCOVERY: &[Passed] = &[
-    Passed {
-        key: "root",
-        flag: "--root",
+impl Kind {
+    /// Ansible's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Str => "str",
+            Kind::Path => "path",
+            Kind::Int => "int",
+            Kind::Dict => "dict",
+            Kind::List => "list",
+        }
+    }
+}
+
+/// One module argument: its key, its type and choices, and the
+/// command-line flag it becomes (if the module passes it on).
+pub struct Param {
+    pub key: &'static str,
+    pub kind: Kind,
+    pub choices: &'static [&'static str],
+    pub flag: Option<&'static str>,
+}
+
+const fn passed(key: &'static str, kind: Kind, flag: &'static str) -> Param {
+    Param {
+        key,
+        kind,
+        choices: &[],
+        flag: Some(flag),
+    }
+}
+
+/// The arguments both modules take: where the deployment's files are.
+pub const DISCOVERY: &[Param] = &[
+    passed("root", Kind::Path, "--root"),
+    passed("nginx", Kind::Path, "--nginx"),
+    passed("nginx_prefix", Kind::Path, "--nginx-prefix"),
+    passed("paste", Kind::Path, "--paste"),
+    passed("mediagoblin_ini", Kind::Path, "--mediagoblin-ini"),
+    passed("uwsgi_ini", Kind::Path, "--uwsgi-ini"),
+    passed("service", Kind::Path, "--service"),
+    passed("sysroot", Kind::Path, "--sysroot"),
+    passed("config", Kind::Path, "--config"),
+    passed("fcgi_address", Kind::Str, "--fcgi-address"),
+];
+
+/// `migrate`'s own: the migration's choices, passed on, and its state.
+pub const MIGRATION: &[Param] = &[
+    Param {
+        key: "from",
+        kind: Kind::Str,
+        choices: &["fastcgi", "http"],
+        flag: Some("--from"),
     },
-    Passed {
-        key: "nginx",
-        flag: "--nginx",
+    passed("mount", Kind::Str, "--mount"),
+    Param {
+        key: "script_name",
+        kind: Kind::Str,
+        choices: &["mount", "fixpathinfo", "modifier1"],
+        flag: Some("--script-name"),
     },
-    Passed {
-        key: "nginx_prefix",
-        flag: "--nginx-prefix",
+    passed("socket", Kind::Str, "--socket"),
+    passed("user", Kind::Str, "--user"),
+    passed("group", Kind::Str, "--group"),
+    passed("processes", Kind::Int, "--processes"),
+    passed("plugin", Kind::Str, "--plugin"),
+    passed("templates", Kind::Path, "--templates"),
+    Param {
+        key: "service_style",
+        kind: Kind::Str,
+        choices: &["systemd", "debian-apps", "emperor", "none"],
+        flag: Some("--service-style"),
     },
-    Passed {
-        key: "paste",
-        flag: "--paste",
+    Param {
+        key: "state",
+        kind: Kind::Str,
+        choices: &["migrated", "rolled_back"],
+        flag: None,
     },
-    Passed {
-        key: "mediagoblin_ini",
-        flag: "--mediagoblin-ini",
-    },
-    Passed {
-        key: "uwsgi_ini",
-        flag: "--uwsgi-ini",
-    },
-    Passed {
-        key: "service",
-        flag: "--service",
-    },
-    Passed {
-        key: "sysroot",
-        flag: "--sysroot",
-    },
-    Passed {
-        key: "config",
-        flag: "--config",
-    },
-    Passed {
-        key: "fcgi_address",
-        flag: "--fcgi-address",
+    Param {
+        key: "plan",
+        kind: Kind::Dict,
+        choices: &[],
+        flag: None,
     },
 ];
 
-const MIGRATION: &[Passed] = &[
-    Passed {
-        key: "from",
-        flag: "--from",
+/// `check`'s own.
+pub const CHECKING: &[Param] = &[
+    Param {
+        key: "select",
+        kind: Kind::List,
+        choices: &[],
+        flag: None,
     },
-    Passed {
-        key: "mount",
-        flag: "--mount",
+    Param {
+        key: "ignore",
+        kind: Kind::List,
+        choices: &[],
+        flag: None,
     },
-    Passed {
-        key: "script_name",
-        flag: "--script-name",
-    },
-    Passed {
-        key: "socket",
-        flag: "--socket",
-    },
-    Passed {
-        key: "user",
-        flag: "--user",
-    },
-    Passed {
-        key: "group",
-        flag: "--group",
-    },
-    Passed {
-        key: "processes",
-        flag: "--processes",
-    },
-    Passed {
-        key: "plugin",
-        flag: "--plugin",
-    },
-    Passed {
-        key: "templates",
-        flag: "--templates",
-    },
-    Passed {
-        key: "service_style",
-        flag: "--service-style",
+    Param {
+        key: "fail_on",
+        kind: Kind::Str,
+        choices: &["error", "never"],
+        flag: None,
     },
 ];
+
+/// Every argument a module takes.
+pub fn spec(module: Module) -> Vec<&'static Param> {
+    let own = match module {
+        Module::Migrate => MIGRATION,
+        Module::Check => CHECKING,
+    };
+    DISCOVERY.iter().chain(own).collect()
+}
+
+impl Module {
+    fn name(self) -> &'static str {
+        match self {
+            Module::Migrate => "mgdeploy.mediagoblin.migrate",
+            Module::Check => "mgdeploy.mediagoblin.check",
+        }
+    }
+}
+
+/// A JSON value as Python shows it (`type(value)`, and `str(value)`),
+/// for messages worded as Ansible's.
+fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "<class 'NoneType'>",
+        Value::Bool(_) => "<class 'bool'>",
+        Value::Number(n) if n.is_f64() => "<class 'float'>",
+        Value::Number(_) => "<class 'int'>",
+        Value::String(_) => "<class 'str'>",
+        Value::Array(_) => "<class 'list'>",
+        Value::Object(_) => "<class 'dict'>",
+    }
+}
+
+fn python_str(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    python_repr(&Value::String(k.clone())),
+                    python_repr(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        other => python_str(other),
+    }
+}
+
+/// Checks `arguments` against the module's spec as `AnsibleModule` does
+/// (unsupported arguments, `root` required, each value converted to its
+/// type or refused, choices), with Ansible's own messages; returns the
+/// arguments converted: strings for `str`/`path`/`int`, arrays of strings
+/// for `list`, objects for `dict`. `None` values count as not given.
+pub fn check_arguments(
+    module: Module,
+    arguments: &Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    let spec = spec(module);
+    let mut unsupported: Vec<&str> = arguments
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !k.starts_with("_ansible_") && !spec.iter().any(|p| p.key == *k))
+        .collect();
+    if !unsupported.is_empty() {
+        unsupported.sort_unstable();
+        let mut supported: Vec<&str> = spec.iter().map(|p| p.key).collect();
+        supported.sort_unstable();
+        return Err(format!(
+            "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
+            module.name(),
+            unsupported.join(", "),
+            supported.join(", ")
+        ));
+    }
+    if arguments.get("root").is_none_or(Value::is_null) {
+        return Err("missing required arguments: root".into());
+    }
+    let mut out = Map::new();
+    for param in &spec {
+        let Some(value) = arguments.get(param.key).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let unable = |why: String| {
+            format!(
+                "argument '{}' is of type {} and we were unable to convert to {}: {why}",
+                param.key,
+                python_type(value),
+                param.kind.as_str()
+            )
+        };
+        let converted = match (param.kind, value) {
+            (Kind::Str | Kind::Path, Value::String(_)) => value.clone(),
+            // AnsibleModule converts other values to their str().
+            (Kind::Str | Kind::Path, other) => Value::String(python_str(other)),
+            (Kind::Int, Value::Number(n)) if n.is_u64() || n.is_i64() => {
+                Value::String(n.to_string())
+            }
+            (Kind::Int, Value::Bool(b)) => Value::String(u8::from(*b).to_string()),
+            (Kind::Int, Value::String(text)) => match text.trim().parse::<i64>() {
+                Ok(n) => Value::String(n.to_string()),
+                Err(_) => {
+                    return Err(unable(format!(
+                        "invalid literal for int() with base 10: {}",
+                        python_repr(value)
+                    )));
+                }
+            },
+            (Kind::Int, other) => {
+                return Err(unable(format!(
+                    "{} cannot be converted to an int",
+                    python_type(other)
+                )));
+            }
+            (Kind::Dict, Value::Object(_)) => value.clone(),
+            (Kind::Dict, _) => {
+                return Err(unable(
+                    "dictionary requested, could not parse JSON or key=value".into(),
+                ));
+            }
+            (Kind::List, Value::Array(items)) => {
+                Value::Array(items.iter().map(|i| Value::String(python_str(i))).collect())
+            }
+            (Kind::List, Value::String(text)) => Value::Array(
+                text.split(',')
+                    .map(|item| Value::String(item.trim().to_string()))
+                    .collect(),
+            ),
+            (Kind::List, other) => Value::Array(vec![Value::String(python_str(other))]),
+        };
+        if !param.choices.is_empty() {
+            let text = converted.as_str().unwrap_or_default();
+            if !param.choices.contains(&text) {
+                return Err(format!(
+                    "value of {} must be one of: {}, got: {}",
+                    param.key,
+                    param.choices.join(", "),
+                    python_str(value)
+                ));
+            }
+        }
+        out.insert(param.key.to_string(), converted);
+    }
+    for (key, value) in arguments {
+        if key.starts_with("_ansible_") {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(out)
+}
 
 /// What the module prints: Ansible's result.
 type ModuleResult = Map<String, Value>;
@@ -147,7 +339,7 @@ fn failed(msg: impl Into<String>) -> ModuleResult {
 
 /// Runs the module on the arguments in `file` and prints its result.
 pub fn run(module: Module, file: &Path) -> std::process::ExitCode {
-    let result = match read_arguments(file) {
+    let result = match read_arguments(file).and_then(|a| check_arguments(module, &a)) {
         Ok(arguments) => match module {
             Module::Migrate => migrate(&arguments),
             Module::Check => check(&arguments),
@@ -173,55 +365,16 @@ fn read_arguments(file: &Path) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// The arguments a module takes besides the options it passes on.
-const MIGRATE_OWN: &[&str] = &["state", "plan"];
-const CHECK_OWN: &[&str] = &["select", "ignore", "fail_on"];
-
-/// Refuses arguments the module does not take (Ansible's own start with
-/// `_ansible_`), and values that are not strings or numbers.
-fn validate(
-    arguments: &Map<String, Value>,
-    passed: &[&[Passed]],
-    own: &[&str],
-) -> Result<(), String> {
-    for (key, value) in arguments {
-        if key.starts_with("_ansible_") {
-            continue;
-        }
-        let known = passed.iter().flat_map(|p| p.iter()).any(|p| p.key == key);
-        if !known && !own.contains(&key.as_str()) {
-            let mut all: Vec<&str> = passed
-                .iter()
-                .flat_map(|p| p.iter().map(|p| p.key))
-                .chain(own.iter().copied())
-                .collect();
-            all.sort_unstable();
-            return Err(format!(
-                "unsupported parameter `{key}`; the parameters are {}",
-                all.join(", ")
-            ));
-        }
-        if known && !(value.is_string() || value.is_u64() || value.is_null()) {
-            return Err(format!("`{key}` must be a string or a number"));
-        }
-    }
-    if !arguments.get("root").is_some_and(Value::is_string) {
-        return Err("`root` (the MediaGoblin checkout) is required".into());
-    }
-    Ok(())
-}
-
-/// `--flag value` for each argument given.
-fn options(arguments: &Map<String, Value>, passed: &[Passed]) -> Vec<String> {
+/// `--flag=value` for each argument given that the module passes on
+/// (`check_arguments` made each a string).
+fn options(arguments: &Map<String, Value>, params: &[Param]) -> Vec<String> {
     let mut out = Vec::new();
-    for p in passed {
-        let value = match arguments.get(p.key) {
-            Some(Value::String(text)) => text.clone(),
-            Some(Value::Number(number)) => number.to_string(),
-            _ => continue,
+    for p in params {
+        let (Some(flag), Some(Value::String(value))) = (p.flag, arguments.get(p.key)) else {
+            continue;
         };
         // `=` keeps a value that starts with `-` a value.
-        out.push(format!("{}={value}", p.flag));
+        out.push(format!("{flag}={value}"));
     }
     out
 }
@@ -246,20 +399,13 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn migrate(arguments: &Map<String, Value>) -> ModuleResult {
-    if let Err(why) = validate(arguments, &[DISCOVERY, MIGRATION], MIGRATE_OWN) {
-        return failed(why);
-    }
     let check_mode = flag(arguments, "_ansible_check_mode");
     let diff = flag(arguments, "_ansible_diff");
     let discovery = options(arguments, DISCOVERY);
     match arguments.get("state").and_then(Value::as_str) {
         None | Some("migrated") => {}
         Some("rolled_back") => return rollback(arguments, check_mode),
-        Some(other) => {
-            return failed(format!(
-                "state must be `migrated` or `rolled_back`, not `{other}`"
-            ));
-        }
+        Some(other) => return failed(format!("unknown state {other}")),
     }
 
     // Plan: a dry run prints the plan whatever happens next.
@@ -456,9 +602,6 @@ fn rollback(arguments: &Map<String, Value>, check_mode: bool) -> ModuleResult {
 }
 
 fn check(arguments: &Map<String, Value>) -> ModuleResult {
-    if let Err(why) = validate(arguments, &[DISCOVERY], CHECK_OWN) {
-        return failed(why);
-    }
     let mut args = vec![
         "check".to_string(),
         "--format=json".into(),
@@ -466,20 +609,12 @@ fn check(arguments: &Map<String, Value>) -> ModuleResult {
     ];
     args.extend(options(arguments, DISCOVERY));
     for key in ["select", "ignore"] {
-        match arguments.get(key) {
-            Some(Value::String(codes)) => args.push(format!("--{key}={codes}")),
-            Some(Value::Array(codes)) => {
-                let codes: Vec<&str> = codes.iter().filter_map(Value::as_str).collect();
-                args.push(format!("--{key}={}", codes.join(",")));
-            }
-            _ => {}
+        if let Some(Value::Array(codes)) = arguments.get(key) {
+            let codes: Vec<&str> = codes.iter().filter_map(Value::as_str).collect();
+            args.push(format!("--{key}={}", codes.join(",")));
         }
     }
-    let fail_on_error = match arguments.get("fail_on").and_then(Value::as_str) {
-        None | Some("error") => true,
-        Some("never") => false,
-        Some(other) => return failed(format!("fail_on must be `error` or `never`, not `{other}`")),
-    };
+    let fail_on_error = arguments.get("fail_on").and_then(Value::as_str) != Some("never");
     let output = match mgdeploy(&args) {
         Ok(output) => output,
         Err(why) => return failed(why),

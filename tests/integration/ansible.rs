@@ -320,3 +320,90 @@ fn a_reviewed_plan_that_went_stale_fails_its_host_only() {
         std::fs::read_to_string(fleet.site("delta").join("nginx/mediagoblin.conf")).expect("delta");
     assert!(delta.contains("uwsgi_pass"), "{delta}");
 }
+
+/// The options a module's documentation (`plugins/modules/NAME.yml`)
+/// lists: (name, type, choices).
+fn documented_options(name: &str) -> Vec<(String, String, Vec<String>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("ansible/plugins/modules")
+        .join(format!("{name}.yml"));
+    let text = std::fs::read_to_string(&path).expect("the module's documentation");
+    let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut in_options = false;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if line.trim() == "options:" && indent == 2 {
+            in_options = true;
+            continue;
+        }
+        if !in_options || line.trim().is_empty() {
+            continue;
+        }
+        if indent <= 2 {
+            break;
+        }
+        let trimmed = line.trim();
+        if indent == 4 && trimmed.ends_with(':') {
+            out.push((
+                trimmed.trim_end_matches(':').to_string(),
+                String::new(),
+                Vec::new(),
+            ));
+        } else if let Some(entry) = out.last_mut() {
+            if indent == 6
+                && let Some(kind) = trimmed.strip_prefix("type: ")
+            {
+                entry.1 = kind.to_string();
+            }
+            if indent == 6
+                && let Some(list) = trimmed.strip_prefix("choices: ")
+            {
+                entry.2 = list
+                    .trim_matches(['[', ']'])
+                    .split(',')
+                    .map(|c| c.trim().to_string())
+                    .collect();
+            }
+        }
+    }
+    out
+}
+
+/// Each module's documented options are exactly what it checks, with the
+/// same types and choices, and each one it passes on is a flag of the
+/// command it runs.
+#[test]
+fn the_documented_options_are_the_modules() {
+    use clap::CommandFactory;
+    use mgdeploy::ansible::{Module, spec};
+    for (name, module, command) in [
+        ("migrate", Module::Migrate, "migrate"),
+        ("check", Module::Check, "check"),
+    ] {
+        let mut documented = documented_options(name);
+        documented.sort();
+        let mut checked: Vec<(String, String, Vec<String>)> = spec(module)
+            .iter()
+            .map(|p| {
+                (
+                    p.key.to_string(),
+                    p.kind.as_str().to_string(),
+                    p.choices.iter().map(|c| c.to_string()).collect(),
+                )
+            })
+            .collect();
+        checked.sort();
+        assert_eq!(documented, checked, "{name}.yml");
+        let cli = mgdeploy::cli::Cli::command();
+        let sub = cli.find_subcommand(command).expect("the command");
+        for param in spec(module) {
+            let Some(flag) = param.flag else { continue };
+            let long = flag.trim_start_matches("--");
+            assert!(
+                sub.get_arguments().any(|a| a.get_long() == Some(long)),
+                "{name}: {} becomes {flag}, which `mgdeploy {command}` does not take",
+                param.key
+            );
+        }
+    }
+}

@@ -1083,3 +1083,95 @@ fn item_09_testing_a_configuration_creates_no_file() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert_eq!(std::fs::read_to_string(&t.site).expect("read"), site);
 }
+
+/// The module `migrate` or `check` run as Ansible runs a binary module:
+/// the executable under the module's name, with a file of arguments.
+fn module(name: &str, arguments: &serde_json::Value) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let exe = dir.path().join(format!("AnsiballZ_{name}"));
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_mgdeploy"), &exe).expect("symlink");
+    let args = dir.path().join("args");
+    std::fs::write(&args, arguments.to_string()).expect("write");
+    let output = Command::new(&exe)
+        .arg(&args)
+        .output()
+        .expect("run the module");
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[test]
+fn item_12_module_arguments_are_checked_as_ansible_checks_them() {
+    let t = tree();
+    let before = t.files();
+    let root = t.root.display().to_string();
+    let nginx = t.top.join("nginx/nginx.conf").display().to_string();
+    let base = serde_json::json!({
+        "root": root, "nginx": nginx, "user": "nobody", "group": "nogroup",
+    });
+    let with = |key: &str, value: serde_json::Value| {
+        let mut arguments = base.clone();
+        arguments[key] = value;
+        arguments
+    };
+    for (arguments, message) in [
+        (
+            with("state", serde_json::json!(false)),
+            "value of state must be one of: migrated, rolled_back, got: False",
+        ),
+        (
+            with("state", serde_json::json!(["rolled_back"])),
+            "value of state must be one of: migrated, rolled_back, got: ['rolled_back']",
+        ),
+        (
+            with("processes", serde_json::json!([2])),
+            "argument 'processes' is of type <class 'list'> and we were unable to convert to int: <class 'list'> cannot be converted to an int",
+        ),
+        (
+            with("processes", serde_json::json!("two")),
+            "argument 'processes' is of type <class 'str'> and we were unable to convert to int: invalid literal for int() with base 10: 'two'",
+        ),
+        (
+            with("plan", serde_json::json!("yes")),
+            "argument 'plan' is of type <class 'str'> and we were unable to convert to dict",
+        ),
+        (
+            with("service_style", serde_json::json!("cron")),
+            "value of service_style must be one of: systemd, debian-apps, emperor, none, got: cron",
+        ),
+        (
+            with("colour", serde_json::json!("red")),
+            "Unsupported parameters for (mgdeploy.mediagoblin.migrate) module: colour. Supported parameters include:",
+        ),
+        (
+            serde_json::json!({"nginx": nginx}),
+            "missing required arguments: root",
+        ),
+    ] {
+        let result = module("migrate", &arguments);
+        assert_eq!(
+            result["failed"],
+            serde_json::json!(true),
+            "{arguments}: {result}"
+        );
+        assert_eq!(
+            result["changed"],
+            serde_json::json!(false),
+            "{arguments}: {result}"
+        );
+        let msg = result["msg"].as_str().unwrap_or_default();
+        assert!(msg.starts_with(message), "{arguments}: {msg}");
+    }
+    assert_eq!(t.files(), before, "a refused module call wrote something");
+    // Numbers where strings go are taken, as Ansible converts them.
+    let result = module("migrate", &with("processes", serde_json::json!("3")));
+    assert_ne!(result["failed"], serde_json::json!(true), "{result}");
+    let result = module(
+        "check",
+        &serde_json::json!({"root": root, "nginx": nginx, "fail_on": true}),
+    );
+    assert_eq!(
+        result["msg"],
+        serde_json::json!("value of fail_on must be one of: error, never, got: True")
+    );
+}
