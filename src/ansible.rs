@@ -696,17 +696,25 @@ mod tests {
         let given = arguments(
             r#"{"root": "/srv/mg", "mount": "-x", "processes": 4, "_ansible_check_mode": true}"#,
         );
-        assert!(validate(&given, &[DISCOVERY, MIGRATION], MIGRATE_OWN).is_ok());
-        assert_eq!(options(&given, DISCOVERY), vec!["--root=/srv/mg"]);
+        let checked = check_arguments(Module::Migrate, &given).unwrap();
+        assert_eq!(options(&checked, DISCOVERY), vec!["--root=/srv/mg"]);
         assert_eq!(
-            options(&given, MIGRATION),
+            options(&checked, MIGRATION),
             vec!["--mount=-x", "--processes=4"]
         );
+        assert_eq!(checked["_ansible_check_mode"], Value::Bool(true));
         let unknown = arguments(r#"{"root": "/srv/mg", "mountt": "/"}"#);
-        let why = validate(&unknown, &[DISCOVERY, MIGRATION], MIGRATE_OWN).unwrap_err();
-        assert!(why.starts_with("unsupported parameter `mountt`"), "{why}");
+        let why = check_arguments(Module::Migrate, &unknown).unwrap_err();
+        assert!(
+            why.starts_with(
+                "Unsupported parameters for (mgdeploy.mediagoblin.migrate) module: mountt."
+            ),
+            "{why}"
+        );
+        // A dict where a string goes becomes its str(), as Ansible makes it.
         let nested = arguments(r#"{"root": "/srv/mg", "user": {"a": 1}}"#);
-        assert!(validate(&nested, &[DISCOVERY, MIGRATION], MIGRATE_OWN).is_err());
-        assert!(validate(&arguments("{}"), &[DISCOVERY], CHECK_OWN).is_err());
+        let checked = check_arguments(Module::Migrate, &nested).unwrap();
+        assert_eq!(checked["user"], Value::String("{'a': 1}".into()));
+        assert!(check_arguments(Module::Check, &arguments("{}")).is_err());
     }
 }
