@@ -6,6 +6,7 @@
 //! comment that silences nothing are findings themselves (MG027).
 
 use super::registry::{Rule, RuleInfo};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::finding;
@@ -201,6 +202,16 @@ pub fn filter(
             out.extend(problems);
         }
     }
+    // Looked up by place: a fleet's file can hold tens of thousands of them.
+    let mut by_place: std::collections::HashMap<(&Path, usize), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (index, suppression) in suppressions.iter().enumerate() {
+        by_place
+            .entry((suppression.source.path(), suppression.line))
+            .or_default()
+            .push(index);
+    }
+    let mut used = vec![false; suppressions.len()];
     for finding in findings {
         let Some(code) = finding.code else {
             out.push(finding);
@@ -209,18 +220,20 @@ pub fn filter(
         if !selection.reports(code) {
             continue;
         }
-        let place = finding
-            .primary()
-            .map(|label| (label.source.path().to_path_buf(), label.start().line));
-        let silenced = place.and_then(|(path, line)| {
-            suppressions
-                .iter_mut()
-                .find(|s| s.line == line && s.codes.contains(&code) && s.source.path() == path)
+        let silenced = finding.primary().and_then(|label| {
+            by_place
+                .get(&(label.source.path(), label.start().line))?
+                .iter()
+                .copied()
+                .find(|&i| suppressions.get(i).is_some_and(|s| s.codes.contains(&code)))
         });
         match silenced {
-            Some(suppression) => suppression.used = true,
+            Some(index) => used[index] = true,
             None => out.push(finding),
         }
+    }
+    for (suppression, used) in suppressions.iter_mut().zip(used) {
+        suppression.used |= used;
     }
     for stale in suppressions.iter().filter(|s| !s.used) {
         // A rule left out finds nothing: that says nothing about the comment.

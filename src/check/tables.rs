@@ -21,22 +21,57 @@ pub fn uwsgi_options() -> &'static NameSet {
     TABLE.get_or_init(|| names(include_str!("tables/uwsgi_options.txt")))
 }
 
-/// Edit distance (insertions, deletions, substitutions), for did-you-mean.
-pub fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let deletion = previous.get(j + 1).copied().unwrap_or(0) + 1;
-            let insertion = current.get(j).copied().unwrap_or(0) + 1;
-            current.push(substitution.min(deletion).min(insertion));
+/// The edit distance between `a` and `b` when it is at most `MAX_EDITS`:
+/// a band of the Levenshtein table around its diagonal, in two rows that
+/// are reused, stopping as soon as every cell of a row is past the bound.
+/// (`did_you_mean` runs it on a few hundred names for each unknown
+/// directive, and a fleet's file can hold tens of thousands.)
+pub fn distance_within<T: PartialEq>(a: &[T], b: &[T]) -> Option<usize> {
+    const BAND: usize = 2 * MAX_EDITS + 1;
+    const FAR: usize = MAX_EDITS + 1;
+    if a.len().abs_diff(b.len()) > MAX_EDITS {
+        return None;
+    }
+    // Row i holds the cells j = i - MAX_EDITS ..= i + MAX_EDITS, at
+    // index j + MAX_EDITS - i; cells outside the table are FAR.
+    let mut previous = [FAR; BAND];
+    for (k, cell) in previous.iter_mut().enumerate() {
+        if let Some(j) = (k).checked_sub(MAX_EDITS) {
+            *cell = if j <= b.len() { j } else { FAR };
+        }
+    }
+    for (i, ca) in a.iter().enumerate() {
+        let i = i + 1;
+        let mut current = [FAR; BAND];
+        for k in 0..BAND {
+            let Some(j) = (i + k).checked_sub(MAX_EDITS) else {
+                continue;
+            };
+            if j > b.len() {
+                continue;
+            }
+            current[k] = if j == 0 {
+                i
+            } else {
+                let same = b.get(j - 1) == Some(ca);
+                // Diagonal (i-1, j-1), above (i-1, j), left (i, j-1).
+                let diagonal = previous[k] + usize::from(!same);
+                let above = previous.get(k + 1).copied().unwrap_or(FAR) + 1;
+                let left = k.checked_sub(1).map_or(FAR, |l| current[l] + 1);
+                diagonal.min(above).min(left).min(FAR)
+            };
+        }
+        if current.iter().all(|c| *c > MAX_EDITS) {
+            return None;
         }
         previous = current;
     }
-    previous.last().copied().unwrap_or(0)
+    let k = b.len() + MAX_EDITS - a.len();
+    previous.get(k).copied().filter(|d| *d <= MAX_EDITS)
 }
+
+/// Edits that are a typo; more is another word.
+const MAX_EDITS: usize = 2;
 
 /// The known name `name` most likely meant: the same letters in another
 /// case, else the nearest within two edits (for names long enough that two
@@ -45,19 +80,31 @@ pub fn did_you_mean(name: &str, known: &NameSet) -> Option<&'static str> {
     if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) {
         return Some(same);
     }
-    let length = name.chars().count();
-    if length < 6 {
+    if name.chars().count() < 6 {
         return None;
     }
+    // Names are ASCII (nginx's and uWSGI's): compared as bytes, without a
+    // copy; any other as characters.
+    let ascii = name.is_ascii();
+    let name_chars: Vec<char> = if ascii {
+        Vec::new()
+    } else {
+        name.chars().collect()
+    };
+    let mut candidate_chars: Vec<char> = Vec::new();
     let mut best: Option<(usize, &'static str)> = None;
     for candidate in known {
-        // Two edits change the length by two at most: the rest need no
-        // distance computed (an unknown module's directives are many).
-        if candidate.chars().count().abs_diff(length) > 2 {
+        let d = if ascii {
+            distance_within(name.as_bytes(), candidate.as_bytes())
+        } else {
+            candidate_chars.clear();
+            candidate_chars.extend(candidate.chars());
+            distance_within(&name_chars, &candidate_chars)
+        };
+        let Some(d) = d else {
             continue;
-        }
-        let d = distance(name, candidate);
-        if d <= 2 && best.is_none_or(|(bd, bc)| d < bd || (d == bd && *candidate < bc)) {
+        };
+        if best.is_none_or(|(bd, bc)| d < bd || (d == bd && *candidate < bc)) {
             best = Some((d, candidate));
         }
     }
@@ -94,12 +141,59 @@ mod tests {
         }
     }
 
+    /// The whole Levenshtein table, to hold the banded one to.
+    fn reference(a: &[char], b: &[char]) -> usize {
+        let mut previous: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut current = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let cost = previous[j] + usize::from(ca != cb);
+                current.push(cost.min(previous[j + 1] + 1).min(current[j] + 1));
+            }
+            previous = current;
+        }
+        previous[b.len()]
+    }
+
+    #[test]
+    fn the_band_agrees_with_the_whole_table() {
+        // Every pair of words over a small alphabet, up to five letters.
+        let mut words: Vec<Vec<char>> = vec![Vec::new()];
+        for _ in 0..4 {
+            let longer: Vec<Vec<char>> = words
+                .iter()
+                .flat_map(|w| ['a', 'b', 'c'].map(|c| [w.clone(), vec![c]].concat()))
+                .collect();
+            words.extend(longer);
+            words.sort();
+            words.dedup();
+        }
+        for a in &words {
+            for b in &words {
+                let full = reference(a, b);
+                let band = distance_within(a, b);
+                assert_eq!(band, (full <= MAX_EDITS).then_some(full), "{a:?} {b:?}");
+            }
+        }
+    }
+
     #[test]
     fn did_you_mean_prefers_case_then_typos() {
         let known = nginx_directives();
         assert_eq!(did_you_mean("uWSGI_pass", known), Some("uwsgi_pass"));
         assert_eq!(did_you_mean("uwsgi_pas", known), Some("uwsgi_pass"));
         assert_eq!(did_you_mean("completely_unknown_thing", known), None);
-        assert_eq!(distance("kitten", "sitting"), 3);
+        let chars = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(distance_within(&chars("kitten"), &chars("sitting")), None);
+        assert_eq!(
+            distance_within(&chars("kitten"), &chars("kittens")),
+            Some(1)
+        );
+        assert_eq!(
+            distance_within(&chars("uwsgi_pas"), &chars("uwsgi_pass")),
+            Some(1)
+        );
+        assert_eq!(distance_within(&chars("abcdef"), &chars("abcdef")), Some(0));
+        assert_eq!(distance_within(&chars("abcdef"), &chars("badcfe")), None);
     }
 }

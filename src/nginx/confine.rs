@@ -24,8 +24,8 @@ use super::syntax::walk;
 pub const HELPER: &str = "__mgdeploy-confined-nginx-test";
 
 /// Directives whose first argument is a file nginx opens for writing when
-/// it tests a configuration.
-const LOG_FILES: [&str; 2] = ["error_log", "access_log"];
+/// it tests a configuration (the pid file too: `nginx -t` makes it).
+const LOG_FILES: [&str; 4] = ["error_log", "access_log", "pid", "lock_file"];
 
 /// Directives whose first argument is a directory nginx makes (and may
 /// give to its user) when it tests a configuration.
@@ -68,7 +68,9 @@ impl Build {
             };
             match key {
                 "--prefix" => build.prefix = PathBuf::from(value),
-                "--error-log-path" | "--http-log-path" if value != "stderr" => {
+                "--error-log-path" | "--http-log-path" | "--pid-path" | "--lock-path"
+                    if value != "stderr" =>
+                {
                     build.defaults.push(PathBuf::from(value));
                 }
                 key if key.starts_with("--http-") && key.ends_with("-temp-path") => {

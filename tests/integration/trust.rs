@@ -1175,3 +1175,143 @@ fn item_12_module_arguments_are_checked_as_ansible_checks_them() {
         serde_json::json!("value of fail_on must be one of: error, never, got: True")
     );
 }
+
+/// The files nginx itself reads for `conf` (`nginx -T`'s headers), in order.
+fn nginx_reads(conf: &Path) -> Vec<String> {
+    let output = Command::new("nginx")
+        .arg("-T")
+        .arg("-c")
+        .arg(conf)
+        .output()
+        .expect("nginx is needed (apt-get install nginx)");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("# configuration file "))
+        .map(|l| l.trim_end_matches(':').to_string())
+        .collect()
+}
+
+/// The files mgdeploy reads for `conf` (`parse`'s JSON), in order.
+fn mgdeploy_reads(conf: &Path) -> (Option<i32>, Vec<String>) {
+    let output = common::mgdeploy()
+        .arg("parse")
+        .arg(conf)
+        .output()
+        .expect("run mgdeploy");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    let files = json["config"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["file"].as_str().map(str::to_string))
+        .collect();
+    (output.status.code(), files)
+}
+
+#[test]
+fn item_10_include_patterns_are_glob3s_not_recursive() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let top = std::fs::canonicalize(dir.path()).expect("canonical");
+    let d = top.join("d");
+    std::fs::create_dir(&d).expect("mkdir");
+    // Links to `.`: a recursive `**` would walk 12^depth paths.
+    for i in 0..12 {
+        std::os::unix::fs::symlink(".", d.join(format!("l{i}"))).expect("symlink");
+    }
+    std::fs::write(d.join("a.conf"), "").expect("write");
+    std::fs::write(d.join(".hidden.conf"), "").expect("write");
+    let conf = top.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "pid {top}/nginx.pid;\nerror_log {top}/error.log;\nevents {{}}\nhttp {{\n    include {top}/d/**/*.conf;\n}}\n",
+            top = top.display()
+        ),
+    )
+    .expect("write");
+    let started = std::time::Instant::now();
+    let (code, ours) = mgdeploy_reads(&conf);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        ours,
+        nginx_reads(&conf),
+        "mgdeploy and nginx read other files"
+    );
+    assert_eq!(ours.len(), 1 + 12, "{ours:?}");
+    // Not a timed assertion: a recursive walk of this tree does not end.
+    eprintln!("parsed in {:?}", started.elapsed());
+}
+
+#[test]
+fn item_11_a_name_that_is_not_utf8_is_read_as_nginx_reads_it() {
+    use std::os::unix::ffi::OsStrExt;
+    require_root();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let top = std::fs::canonicalize(dir.path()).expect("canonical");
+    let d = top.join("conf.d");
+    std::fs::create_dir(&d).expect("mkdir");
+    std::fs::write(
+        d.join(std::ffi::OsStr::from_bytes(b"caf\xe9.conf")),
+        "server_tokens off;\n",
+    )
+    .expect("write");
+    std::fs::write(d.join("plain.conf"), "").expect("write");
+    let conf = top.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "pid {top}/nginx.pid;\nerror_log {top}/error.log;\nevents {{}}\nhttp {{\n    include {top}/conf.d/*.conf;\n}}\n",
+            top = top.display()
+        ),
+    )
+    .expect("write");
+    let (code, ours) = mgdeploy_reads(&conf);
+    assert_eq!(code, Some(0), "{ours:?}");
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    assert_eq!(nginx_reads(&conf).len(), 3);
+    // And check, which reads the same way, runs to its end.
+    let t = tree();
+    let sites = t.top.join("nginx/sites");
+    std::fs::write(sites.join(std::ffi::OsStr::from_bytes(b"x\xff.conf")), "").expect("write");
+    let output = t.mgdeploy("check", &[]);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn item_13_reads_are_bounded_as_nginx_bounds_them() {
+    let t = tree();
+    let huge = t.top.join("huge.conf");
+    std::fs::File::create(&huge)
+        .expect("create")
+        .set_len(1 << 30)
+        .expect("a sparse GiB");
+    for include in ["/proc/self/pagemap".to_string(), huge.display().to_string()] {
+        let site = common::tree::SITE.replace(
+            "    location / {",
+            &format!("    include {include};\n    location / {{"),
+        );
+        std::fs::write(&t.site, site).expect("write");
+        // A 2 GiB address space: the whole-file reads needed 8 GB and 2 GB.
+        let output = Command::new("prlimit")
+            .arg(format!("--as={}", 2u64 << 30))
+            .arg(env!("CARGO_BIN_EXE_mgdeploy"))
+            .args(["check", "-C"])
+            .arg(&t.root)
+            .arg("--nginx")
+            .arg(t.top.join("nginx/nginx.conf"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("prlimit (util-linux)");
+        let said = text(&output);
+        assert!(
+            matches!(output.status.code(), Some(0..=2)),
+            "{include}: {said}"
+        );
+        assert!(said.len() < 20_000, "{include}: {} bytes said", said.len());
+    }
+}
