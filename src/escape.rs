@@ -138,10 +138,10 @@ pub fn shell_word(value: &str) -> String {
 /// it back unchanged, else double-quoted with `\` and `"` escaped. `%` and
 /// `$` are doubled: systemd expands specifiers and variables there.
 pub fn systemd_exec_word(value: &str) -> Result<String, Unwritable> {
-    if value.contains('\n') {
+    if value.chars().any(|c| c.is_control() && c != '\t') {
         return Err(Unwritable {
             value: value.to_string(),
-            why: "a unit's command line cannot hold a line break",
+            why: "a unit's command line cannot hold a line break or another control character",
         });
     }
     let escaped = value.replace('%', "%%").replace('$', "$$");
@@ -204,10 +204,10 @@ pub fn systemd_environment(name: &str, value: &str) -> Result<String, Unwritable
 /// `${VAR}` or `$$`), written back so that systemd reads the same word:
 /// quoted where a blank, quote or backslash needs it, nothing doubled.
 pub fn systemd_word(word: &str) -> Result<String, Unwritable> {
-    if word.contains(['\n', '\r']) {
+    if word.chars().any(|c| c.is_control() && c != '\t') {
         return Err(Unwritable {
             value: word.to_string(),
-            why: "a unit's command line cannot hold a line break",
+            why: "a unit's command line cannot hold a line break or another control character",
         });
     }
     let bare = !word.is_empty()

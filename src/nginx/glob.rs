@@ -6,7 +6,8 @@
 //! component at a time, so `**` is two `*` in one name (there is no
 //! recursion, and a link to `.` cannot make the walk grow); `*`, `?` and
 //! bracket expressions never match a leading `.`; a backslash quotes the
-//! next byte; names are bytes (nginx runs in the C locale), and the whole
+//! next byte (a name with one is matched, not taken as written, and a
+//! trailing one matches nothing); names are bytes (nginx runs in the C locale), and the whole
 //! result is sorted by those bytes. Components without a wildcard are
 //! taken as they are; directories are listed where a component has one,
 //! following symbolic links, inside the server's tree when it is mirrored.
@@ -25,11 +26,11 @@ pub fn is_pattern(pattern: &[u8]) -> bool {
 /// What glob(3) returns for `pattern` (a host path), sorted.
 pub fn expand(pattern: &Path, sysroot: &Sysroot) -> Vec<PathBuf> {
     let bytes = pattern.as_os_str().as_bytes();
-    // glob(3) without a wildcard: the name itself, if anything is there.
-    if !has_magic(bytes) {
-        let name = PathBuf::from(OsString::from_vec(unescape(bytes)));
-        return if sysroot.exists(&name) {
-            vec![name]
+    // glob(3) without a wildcard or a backslash: the name itself, if
+    // anything is there.
+    if !has_magic(bytes) && !bytes.contains(&b'\\') {
+        return if sysroot.exists(pattern) {
+            vec![pattern.to_path_buf()]
         } else {
             Vec::new()
         };
@@ -46,8 +47,15 @@ pub fn expand(pattern: &Path, sysroot: &Sysroot) -> Vec<PathBuf> {
         },
         None => (Vec::new(), bytes),
     };
-    let components: Vec<&[u8]> = rest.split(|b| *b == b'/').collect();
+    // A backslash before a `/` quotes it: the slash still separates.
+    let mut components: Vec<&[u8]> = rest.split(|b| *b == b'/').collect();
     let count = components.len();
+    for component in components.iter_mut().take(count.saturating_sub(1)) {
+        let trailing = component.iter().rev().take_while(|b| **b == b'\\').count();
+        if trailing % 2 == 1 {
+            *component = &component[..component.len() - 1];
+        }
+    }
     // Paths so far, as glob(3) writes them: the pattern's own text up to
     // here, doubled slashes kept.
     let mut partial: Vec<Vec<u8>> = vec![start.clone()];
@@ -81,8 +89,10 @@ pub fn expand(pattern: &Path, sysroot: &Sysroot) -> Vec<PathBuf> {
                     sysroot.is_dir(as_path(path))
                 }
             };
-            if !has_magic(component) {
-                let path = joined(&unescape(component));
+            // A name without a wildcard is taken as written; one with a
+            // backslash is matched, as fnmatch reads it.
+            if !has_magic(component) && !component.contains(&b'\\') {
+                let path = joined(component);
                 if keep(&path) {
                     next.push(path);
                 }
@@ -119,117 +129,304 @@ fn as_path(bytes: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(bytes))
 }
 
-/// Whether a component holds a wildcard glob(3) expands: `*`, `?`, or a
-/// `[` that a `]` closes; not when a backslash quotes it.
+/// Whether a component holds a wildcard glob(3) expands (glibc's
+/// `__glob_pattern_type` is 1): `*`, `?`, or a `[` with a `]` anywhere
+/// after it; a backslash quotes the byte after it.
 fn has_magic(pattern: &[u8]) -> bool {
+    let mut bracket = false;
     let mut i = 0;
     while let Some(&b) = pattern.get(i) {
         match b {
-            b'\\' => i += 2,
             b'*' | b'?' => return true,
-            b'[' => {
-                if bracket_end(pattern, i).is_some() {
-                    return true;
-                }
-                i += 1;
-            }
-            _ => i += 1,
+            b'\\' if i + 1 < pattern.len() => i += 1,
+            b'[' => bracket = true,
+            b']' if bracket => return true,
+            _ => {}
         }
+        i += 1;
     }
     false
 }
 
-/// The component with each backslash's quoting undone.
-fn unescape(pattern: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(pattern.len());
-    let mut bytes = pattern.iter();
-    while let Some(&b) = bytes.next() {
-        if b == b'\\' {
-            match bytes.next() {
-                Some(&quoted) => out.push(quoted),
-                None => out.push(b'\\'),
-            }
-        } else {
-            out.push(b);
-        }
-    }
-    out
+/// What a bracket expression does with one byte (glibc's fnmatch, the C
+/// locale).
+enum Bracket {
+    /// It matches; the pattern goes on at this index.
+    Match(usize),
+    /// No match here.
+    NoMatch,
+    /// The `[` is unterminated: it is a plain `[`.
+    Literal,
 }
 
-/// Where the bracket expression opening at `open` ends (the index of its
-/// `]`), as fnmatch reads it: a `]` right after `[` or `[!`/`[^` is a
-/// member, `[:class:]` is one member, a backslash quotes.
-fn bracket_end(pattern: &[u8], open: usize) -> Option<usize> {
-    let mut i = open + 1;
-    if matches!(pattern.get(i), Some(b'!' | b'^')) {
-        i += 1;
+/// The bracket expression at `pattern[open]` against `byte` (`at_start`
+/// and a `.`: no match, FNM_PERIOD). A port of glibc's `[` case.
+fn bracket(pattern: &[u8], open: usize, byte: u8, period: bool) -> Bracket {
+    let at = |i: usize| pattern.get(i).copied().unwrap_or(0);
+    if period && byte == b'.' {
+        return Bracket::NoMatch;
     }
-    if pattern.get(i) == Some(&b']') {
-        i += 1;
+    let mut p = open + 1;
+    let not = matches!(at(p), b'!' | b'^');
+    if not {
+        p += 1;
     }
-    while let Some(&b) = pattern.get(i) {
-        match b {
-            b']' => return Some(i),
-            b'\\' => i += 2,
-            b'[' if pattern.get(i + 1) == Some(&b':') => {
-                // A class runs to `:]`; without one, `[` is itself.
-                let rest = pattern.get(i + 2..)?;
-                match rest.windows(2).position(|w| w == b":]") {
-                    Some(end) => i += 2 + end + 2,
-                    None => i += 1,
+    let mut c = at(p);
+    p += 1;
+    let matched = loop {
+        // An escaped byte is a plain member, never `[:`, `[=` or `[.`.
+        let mut escaped = false;
+        if c == b'\\' {
+            if at(p) == 0 {
+                return Bracket::NoMatch;
+            }
+            c = at(p);
+            p += 1;
+            escaped = true;
+        } else if c == b'[' && at(p) == b':' {
+            // A class name: letters a to y, up to `:]`.
+            let start = p;
+            let mut name = Vec::new();
+            let mut class = true;
+            loop {
+                if name.len() == 256 {
+                    return Bracket::NoMatch;
+                }
+                p += 1;
+                let d = at(p);
+                if d == b':' && at(p + 1) == b']' {
+                    p += 2;
+                    break;
+                }
+                // glibc takes `a` to `y` (its bound excludes `z`).
+                if !(b'a'..=b'y').contains(&d) {
+                    class = false;
+                    break;
+                }
+                name.push(d);
+            }
+            if class {
+                let Some(member) = in_class(&name, byte) else {
+                    return Bracket::NoMatch;
+                };
+                if member {
+                    break true;
+                }
+                c = at(p);
+                p += 1;
+                if c == b']' {
+                    break false;
+                }
+                continue;
+            }
+            // Not a class: a plain `[`.
+            p = start;
+            c = b'[';
+        } else if c == b'[' && at(p) == b'=' {
+            let start = p;
+            let symbol = at(p + 1);
+            if symbol != 0 && at(p + 2) == b'=' && at(p + 3) == b']' {
+                p += 4;
+                if byte == symbol {
+                    break true;
+                }
+                c = at(p);
+                p += 1;
+                if c == b']' {
+                    break false;
+                }
+                continue;
+            }
+            p = start;
+            c = b'[';
+        } else if c == 0 {
+            return Bracket::Literal;
+        }
+        // One member, maybe a collating symbol `[.x.]`, maybe a range.
+        let (low, symbol) = if !escaped && c == b'[' && at(p) == b'.' {
+            let start = p;
+            loop {
+                p += 1;
+                let d = at(p);
+                if d == b'.' && at(p + 1) == b']' {
+                    p += 2;
+                    break;
+                }
+                if d == 0 {
+                    return Bracket::NoMatch;
                 }
             }
-            _ => i += 1,
+            if p - start != 4 {
+                return Bracket::NoMatch;
+            }
+            (at(start + 1), true)
+        } else {
+            (c, false)
+        };
+        let is_range = at(p) == b'-' && at(p + 1) != 0 && (symbol || at(p + 1) != b']');
+        if !is_range && low == byte {
+            break true;
+        }
+        c = at(p);
+        p += 1;
+        if c == b'-' && at(p) != b']' {
+            let mut high = at(p);
+            p += 1;
+            if high == b'[' && at(p) == b'.' {
+                let start = p;
+                loop {
+                    p += 1;
+                    let d = at(p);
+                    if d == b'.' && at(p + 1) == b']' {
+                        p += 2;
+                        break;
+                    }
+                    if d == 0 {
+                        return Bracket::NoMatch;
+                    }
+                }
+                if p - start != 4 {
+                    return Bracket::NoMatch;
+                }
+                high = at(start + 1);
+            } else {
+                if high == b'\\' {
+                    high = at(p);
+                    p += 1;
+                }
+                if high == 0 {
+                    return Bracket::NoMatch;
+                }
+            }
+            if low <= byte && byte <= high {
+                break true;
+            }
+            c = at(p);
+            p += 1;
+        }
+        if c == b']' {
+            break false;
+        }
+    };
+    if !matched {
+        return if not {
+            Bracket::Match(p)
+        } else {
+            Bracket::NoMatch
+        };
+    }
+    // Skip the rest of the expression that already matched.
+    loop {
+        let c = at(p);
+        p += 1;
+        match c {
+            b']' => break,
+            0 => return Bracket::NoMatch,
+            b'\\' => {
+                if at(p) == 0 {
+                    return Bracket::NoMatch;
+                }
+                p += 1;
+            }
+            b'[' if at(p) == b':' => {
+                let start = p;
+                let mut length = 0;
+                loop {
+                    p += 1;
+                    length += 1;
+                    if length == 256 {
+                        return Bracket::NoMatch;
+                    }
+                    if at(p) == b':' && at(p + 1) == b']' {
+                        break;
+                    }
+                    let d = at(p);
+                    // glibc takes `a` to `y` (its bound excludes `z`).
+                if !(b'a'..=b'y').contains(&d) {
+                        p = start - 1;
+                        break;
+                    }
+                }
+                p += 2;
+            }
+            b'[' if at(p) == b'=' => {
+                if at(p + 1) == 0 || at(p + 2) != b'=' || at(p + 3) != b']' {
+                    return Bracket::NoMatch;
+                }
+                p += 4;
+            }
+            b'[' if at(p) == b'.' => loop {
+                p += 1;
+                let d = at(p);
+                if d == 0 {
+                    return Bracket::NoMatch;
+                }
+                if d == b'.' && at(p + 1) == b']' {
+                    p += 2;
+                    break;
+                }
+            },
+            _ => {}
         }
     }
-    None
+    if not {
+        Bracket::NoMatch
+    } else {
+        Bracket::Match(p)
+    }
 }
 
-/// fnmatch(3) with FNM_PERIOD, on bytes: whether `name` matches `pattern`.
+/// fnmatch(3) with FNM_PERIOD, on bytes, as glibc matches in the C
+/// locale: whether `name` matches `pattern`.
 pub fn matches(pattern: &[u8], name: &[u8]) -> bool {
-    // A leading `.` is matched only by a `.` written as such.
-    if name.first() == Some(&b'.') {
-        match pattern.first() {
-            Some(b'.') => {}
-            Some(b'\\') if pattern.get(1) == Some(&b'.') => {}
-            _ => return false,
-        }
-    }
     // Backtracking over the last `*` only: linear in practice, and
     // quadratic at worst, never exponential.
     let (mut p, mut n) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     loop {
+        let period = n == 0;
         if let Some(&c) = pattern.get(p) {
             match c {
                 b'*' => {
+                    if period && name.first() == Some(&b'.') {
+                        return false;
+                    }
                     star = Some((p + 1, n));
                     p += 1;
                     continue;
                 }
-                b'?' if n < name.len() => {
-                    p += 1;
-                    n += 1;
-                    continue;
-                }
-                b'[' if bracket_end(pattern, p).is_some() => {
-                    if let (Some(end), Some(&byte)) = (bracket_end(pattern, p), name.get(n))
-                        && in_bracket(&pattern[p + 1..end], byte)
-                    {
-                        p = end + 1;
+                b'?' => {
+                    if n < name.len() && !(period && name[n] == b'.') {
+                        p += 1;
                         n += 1;
                         continue;
                     }
                 }
+                b'[' => match name.get(n).map(|&b| bracket(pattern, p, b, period)) {
+                    Some(Bracket::Match(next)) => {
+                        p = next;
+                        n += 1;
+                        continue;
+                    }
+                    Some(Bracket::Literal) if name.get(n) == Some(&b'[') => {
+                        p += 1;
+                        n += 1;
+                        continue;
+                    }
+                    _ => {}
+                },
                 b'\\' => {
-                    let literal = pattern.get(p + 1).copied().unwrap_or(b'\\');
+                    // A trailing backslash matches nothing, as in fnmatch.
+                    let Some(&literal) = pattern.get(p + 1) else {
+                        return false;
+                    };
                     if name.get(n) == Some(&literal) {
-                        p += 2.min(pattern.len() - p);
+                        p += 2;
                         n += 1;
                         continue;
                     }
                 }
-                literal if name.get(n) == Some(&literal) && literal != b'?' => {
+                literal if name.get(n) == Some(&literal) => {
                     p += 1;
                     n += 1;
                     continue;
@@ -251,50 +448,9 @@ pub fn matches(pattern: &[u8], name: &[u8]) -> bool {
     }
 }
 
-/// Whether `byte` is a member of the bracket expression `set` (what lies
-/// between `[` and its `]`).
-fn in_bracket(set: &[u8], byte: u8) -> bool {
-    let (negated, set) = match set.first() {
-        Some(b'!' | b'^') => (true, &set[1..]),
-        _ => (false, set),
-    };
-    let mut i = 0;
-    let mut found = false;
-    while i < set.len() {
-        // One member: a class, a quoted byte, or a byte; then maybe `-` and
-        // the end of a range.
-        let (low, next) = if set[i] == b'[' && set.get(i + 1) == Some(&b':') {
-            if let Some(end) = set[i + 2..].windows(2).position(|w| w == b":]") {
-                let class = &set[i + 2..i + 2 + end];
-                found |= in_class(class, byte);
-                i += 2 + end + 2;
-                continue;
-            }
-            (b'[', i + 1)
-        } else if set[i] == b'\\' && i + 1 < set.len() {
-            (set[i + 1], i + 2)
-        } else {
-            (set[i], i + 1)
-        };
-        if set.get(next) == Some(&b'-') && next + 1 < set.len() {
-            let (high, after) = if set[next + 1] == b'\\' && next + 2 < set.len() {
-                (set[next + 2], next + 3)
-            } else {
-                (set[next + 1], next + 2)
-            };
-            found |= low <= byte && byte <= high;
-            i = after;
-        } else {
-            found |= low == byte;
-            i = next;
-        }
-    }
-    found != negated
-}
-
-/// The C locale's character classes.
-fn in_class(class: &[u8], byte: u8) -> bool {
-    match class {
+/// The C locale's character classes; `None`: no such class.
+fn in_class(class: &[u8], byte: u8) -> Option<bool> {
+    Some(match class {
         b"alnum" => byte.is_ascii_alphanumeric(),
         b"alpha" => byte.is_ascii_alphabetic(),
         b"blank" => byte == b' ' || byte == b'\t',
@@ -307,8 +463,8 @@ fn in_class(class: &[u8], byte: u8) -> bool {
         b"space" => matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c),
         b"upper" => byte.is_ascii_uppercase(),
         b"xdigit" => byte.is_ascii_hexdigit(),
-        _ => false,
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
