@@ -395,13 +395,12 @@ pub fn matches(pattern: &[u8], name: &[u8]) -> bool {
                     p += 1;
                     continue;
                 }
-                b'?' => {
-                    if n < name.len() && !(period && name[n] == b'.') {
-                        p += 1;
-                        n += 1;
-                        continue;
-                    }
+                b'?' if name.get(n).is_some_and(|b| !(period && *b == b'.')) => {
+                    p += 1;
+                    n += 1;
+                    continue;
                 }
+                b'?' => {}
                 b'[' => match name.get(n).map(|&b| bracket(pattern, p, b, period)) {
                     Some(Bracket::Match(next)) => {
                         p = next;
