@@ -342,7 +342,7 @@ fn bracket(pattern: &[u8], open: usize, byte: u8, period: bool) -> Bracket {
                     }
                     let d = at(p);
                     // glibc takes `a` to `y` (its bound excludes `z`).
-                if !(b'a'..=b'y').contains(&d) {
+                    if !(b'a'..=b'y').contains(&d) {
                         p = start - 1;
                         break;
                     }

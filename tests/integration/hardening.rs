@@ -483,7 +483,8 @@ fn item_11_two_first_runs_do_not_trip_over_the_state_directory() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("strace is needed (apt-get install strace)");
-    in_mkdir(first.id());
+    // x86_64's mkdir and mkdirat.
+    common::held_in_syscall(first.id(), &["83", "258"]);
     let second = t.migrate(&["--yes"]);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
     let first = first.wait_with_output().expect("wait");
@@ -492,31 +493,6 @@ fn item_11_two_first_runs_do_not_trip_over_the_state_directory() {
     // It finds the change the second made, and says so.
     assert_eq!(first.status.code(), Some(2), "{said}");
     assert!(said.contains("changed after the plan was made"), "{said}");
-}
-
-/// Waits until the process strace (`tracer`) runs is held at its first
-/// `mkdir`/`mkdirat` (x86_64's numbers 83 and 258), as the kernel shows
-/// it in /proc: timing-free, however loaded the machine is.
-fn in_mkdir(tracer: u32) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let children = std::fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children"))
-            .unwrap_or_default();
-        let held = children.split_whitespace().any(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| {
-                let number = s.split_whitespace().next().unwrap_or_default();
-                number == "83" || number == "258"
-            })
-        });
-        if held {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "mgdeploy never reached its mkdir under strace"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }
 
 #[test]

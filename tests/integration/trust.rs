@@ -242,21 +242,24 @@ fn renames(t: &Tree) -> Vec<String> {
 
 #[test]
 fn item_04_a_rename_that_failed_is_not_counted_as_done() {
+    require_root();
     // Which rename swaps lazystarter.sh into place, in a first tree.
-    let calls = renames(&tree());
+    let calls = renames(&tree_with_scripts());
     let at = calls
         .iter()
-        .position(|c| c.contains("\"lazystarter.sh\"") && c.contains("RENAME_EXCHANGE"))
+        .position(|c| c.contains("lazystarter.sh\", RENAME_EXCHANGE"))
         .unwrap_or_else(|| panic!("no exchange of lazystarter.sh in {calls:#?}"))
         + 1;
-    // The same run on a second tree, that rename failing.
-    let t = tree();
-    let lazy = t.root.join("lazystarter.sh");
-    let inode = std::fs::metadata(&lazy).expect("stat").ino();
-    let output = Command::new("strace")
+    // The same run on a second tree: that rename is held, the site's
+    // account swaps the script's directory meanwhile, and the rename fails.
+    let t = tree_with_scripts();
+    let victim = root_owned_dir(&t, "victim");
+    let run = Command::new("strace")
         .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat2"])
         .arg("-e")
-        .arg(format!("inject=renameat2:error=EIO:when={at}"))
+        .arg(format!(
+            "inject=renameat2:error=EIO:delay_enter=3000000:when={at}"
+        ))
         .arg(env!("CARGO_BIN_EXE_mgdeploy"))
         .args([
             "migrate", "--user", "nobody", "--group", "nogroup", "--yes", "-C",
@@ -266,20 +269,26 @@ fn item_04_a_rename_that_failed_is_not_counted_as_done() {
         .arg(t.top.join("nginx/nginx.conf"))
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("strace");
+    // x86_64's renameat2, or -1: strace injects the error by making the
+    // call one that does not exist.
+    common::held_in_syscall(run.id(), &["316", "-1"]);
+    swap_for_link(&t.root.join("scripts"), &victim);
+    let output = run.wait_with_output().expect("wait");
     let said = text(&output);
     assert_eq!(output.status.code(), Some(2), "{said}");
     assert!(said.contains("Input/output error"), "{said}");
-    assert!(said.contains("every other file was put back"), "{said}");
-    // Never replaced, so never "put back": the same file, untouched.
-    assert_eq!(
-        std::fs::metadata(&lazy).expect("stat").ino(),
-        inode,
-        "the file whose rename failed was rewritten as if it had been replaced"
+    // Never replaced, so never "put back": nothing written through the
+    // swapped directory, and the script as it was.
+    assert!(
+        !victim.join("lazystarter.sh").exists(),
+        "a rename that failed was undone through the swapped directory"
     );
     assert_eq!(
-        std::fs::read_to_string(&lazy).expect("read"),
+        std::fs::read_to_string(t.root.join("scripts.old/lazystarter.sh")).expect("read"),
         common::tree::LAZY
     );
     assert_eq!(

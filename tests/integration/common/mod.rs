@@ -130,3 +130,28 @@ pub fn python() -> PathBuf {
 pub fn mgdeploy() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_mgdeploy"))
 }
+
+/// Waits until the process strace (`tracer`) runs is held in one of the
+/// system calls `numbers` (as /proc shows them, x86_64's numbering), by a
+/// `delay_enter` injection: timing-free, however loaded the machine is.
+pub fn held_in_syscall(tracer: u32, numbers: &[&str]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let children = std::fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children"))
+            .unwrap_or_default();
+        let held = children.split_whitespace().any(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| {
+                let number = s.split_whitespace().next().unwrap_or_default();
+                numbers.contains(&number)
+            })
+        });
+        if held {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the traced process never reached system call {numbers:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
