@@ -152,8 +152,14 @@ pub fn systemd_exec_word(value: &str) -> Result<String, Unwritable> {
     if bare {
         return Ok(escaped);
     }
+    Ok(systemd_quoted(&escaped))
+}
+
+/// A word of a unit's command line in double quotes, `"` and `\` escaped
+/// and a tab written `\t`.
+fn systemd_quoted(word: &str) -> String {
     let mut out = String::from("\"");
-    for c in escaped.chars() {
+    for c in word.chars() {
         match c {
             '"' | '\\' => {
                 out.push('\\');
@@ -164,7 +170,7 @@ pub fn systemd_exec_word(value: &str) -> Result<String, Unwritable> {
         }
     }
     out.push('"');
-    Ok(out)
+    out
 }
 
 /// `Environment=`'s value for `name=value`: quoted, with `\` and `"`
@@ -217,19 +223,7 @@ pub fn systemd_word(word: &str) -> Result<String, Unwritable> {
     if bare {
         return Ok(word.to_string());
     }
-    let mut out = String::from("\"");
-    for c in word.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    Ok(out)
+    Ok(systemd_quoted(word))
 }
 
 #[cfg(test)]

@@ -244,22 +244,13 @@ fn bracket(pattern: &[u8], open: usize, byte: u8, period: bool) -> Bracket {
         }
         // One member, maybe a collating symbol `[.x.]`, maybe a range.
         let (low, symbol) = if !escaped && c == b'[' && at(p) == b'.' {
-            let start = p;
-            loop {
-                p += 1;
-                let d = at(p);
-                if d == b'.' && at(p + 1) == b']' {
-                    p += 2;
-                    break;
+            match collating_symbol(pattern, p) {
+                Some((symbol, next)) => {
+                    p = next;
+                    (symbol, true)
                 }
-                if d == 0 {
-                    return Bracket::NoMatch;
-                }
+                None => return Bracket::NoMatch,
             }
-            if p - start != 4 {
-                return Bracket::NoMatch;
-            }
-            (at(start + 1), true)
         } else {
             (c, false)
         };
@@ -273,22 +264,13 @@ fn bracket(pattern: &[u8], open: usize, byte: u8, period: bool) -> Bracket {
             let mut high = at(p);
             p += 1;
             if high == b'[' && at(p) == b'.' {
-                let start = p;
-                loop {
-                    p += 1;
-                    let d = at(p);
-                    if d == b'.' && at(p + 1) == b']' {
-                        p += 2;
-                        break;
+                match collating_symbol(pattern, p) {
+                    Some((symbol, next)) => {
+                        p = next;
+                        high = symbol;
                     }
-                    if d == 0 {
-                        return Bracket::NoMatch;
-                    }
+                    None => return Bracket::NoMatch,
                 }
-                if p - start != 4 {
-                    return Bracket::NoMatch;
-                }
-                high = at(start + 1);
             } else {
                 if high == b'\\' {
                     high = at(p);
@@ -374,6 +356,19 @@ fn bracket(pattern: &[u8], open: usize, byte: u8, period: bool) -> Bracket {
     } else {
         Bracket::Match(p)
     }
+}
+
+/// The collating symbol `[.x.]` whose `.` is at `pattern[dot]`: its byte
+/// and where the pattern goes on; `None` when it is unterminated or names
+/// more than one byte (the C locale has no other).
+fn collating_symbol(pattern: &[u8], dot: usize) -> Option<(u8, usize)> {
+    let end = dot
+        + 1
+        + pattern
+            .get(dot + 1..)?
+            .windows(2)
+            .position(|w| w == b".]")?;
+    (end == dot + 2).then(|| (pattern[dot + 1], end + 2))
 }
 
 /// fnmatch(3) with FNM_PERIOD, on bytes, as glibc matches in the C

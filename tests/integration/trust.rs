@@ -397,20 +397,22 @@ fn mirror() -> Mirror {
 }
 
 impl Mirror {
-    /// mgdeploy in the repository, reviewing it as the server's tree.
+    /// mgdeploy in the repository, reviewing it as the server's tree, with
+    /// the runner's secret in its environment.
     fn run(&self, args: &[&str]) -> std::process::Output {
-        common::mgdeploy()
-            .current_dir(&self.repo)
-            .args(args)
-            .args([
-                "--sysroot",
-                ".",
-                "-C",
-                "/srv/mediagoblin",
-                "--nginx",
-                "/etc/nginx/nginx.conf",
-            ])
-            .args(["--user", "mediagoblin", "--group", "mediagoblin"])
+        let mut command = common::mgdeploy();
+        command.current_dir(&self.repo).args(args).args([
+            "--sysroot",
+            ".",
+            "-C",
+            "/srv/mediagoblin",
+            "--nginx",
+            "/etc/nginx/nginx.conf",
+        ]);
+        if args.first() == Some(&"migrate") {
+            command.args(["--user", "mediagoblin", "--group", "mediagoblin"]);
+        }
+        command
             .env("MGDEPLOY_TEST_SECRET", SECRET)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -429,40 +431,12 @@ impl Mirror {
             &["migrate", "--dry-run", "--format", "json"],
         ];
         for args in runs {
-            let (command, rest) = args.split_first().expect("a command");
-            let mut all = vec![*command];
-            if *command == "check" {
-                all.extend(rest);
-                let output = common::mgdeploy()
-                    .current_dir(&self.repo)
-                    .args(&all)
-                    .args([
-                        "--sysroot",
-                        ".",
-                        "-C",
-                        "/srv/mediagoblin",
-                        "--nginx",
-                        "/etc/nginx/nginx.conf",
-                    ])
-                    .env("MGDEPLOY_TEST_SECRET", SECRET)
-                    .env("NO_COLOR", "1")
-                    .stdin(Stdio::null())
-                    .output()
-                    .expect("run mgdeploy");
-                assert!(
-                    !text(&output).contains(SECRET),
-                    "{args:?}: {}",
-                    text(&output)
-                );
-            } else {
-                all.extend(rest);
-                let output = self.run(&all);
-                assert!(
-                    !text(&output).contains(SECRET),
-                    "{args:?}: {}",
-                    text(&output)
-                );
-            }
+            let output = self.run(args);
+            assert!(
+                !text(&output).contains(SECRET),
+                "{args:?}: {}",
+                text(&output)
+            );
         }
     }
 }
@@ -619,21 +593,7 @@ fn item_06_a_pull_requests_configuration_stays_in_its_work_tree() {
     std::fs::remove_file(m.repo.join("mgdeploy.toml")).expect("rm");
     std::os::unix::fs::symlink("/proc/self/environ", m.repo.join("mgdeploy.toml"))
         .expect("symlink");
-    let output = common::mgdeploy()
-        .current_dir(&m.repo)
-        .args([
-            "check",
-            "--sysroot",
-            ".",
-            "-C",
-            "/srv/mediagoblin",
-            "--nginx",
-            "/etc/nginx/nginx.conf",
-        ])
-        .env("MGDEPLOY_TEST_SECRET", SECRET)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mgdeploy");
+    let output = m.run(&["check"]);
     let said = text(&output);
     assert_eq!(output.status.code(), Some(2), "{said}");
     assert!(said.contains("symbolic link"), "{said}");
@@ -1021,21 +981,7 @@ fn item_18_findings_name_the_servers_paths_not_the_runners() {
     .expect("write");
     let runner = m.repo.display().to_string();
     for format in ["text", "json", "sarif", "github", "rdjsonl", "gitlab"] {
-        let output = common::mgdeploy()
-            .current_dir(&m.repo)
-            .args(["check", "--format", format])
-            .args([
-                "--sysroot",
-                ".",
-                "-C",
-                "/srv/mediagoblin",
-                "--nginx",
-                "/etc/nginx/nginx.conf",
-            ])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run mgdeploy");
+        let output = m.run(&["check", "--format", format]);
         let said = text(&output);
         assert!(said.contains("/etc/nginx/missing.conf"), "{format}: {said}");
         // Where MG003 is said, the file is the server's (and where it
