@@ -4,22 +4,13 @@
 
 use super::finding;
 use super::registry::{Rule, RuleInfo};
-use super::tables::{did_you_mean, nginx_directives};
+use super::tables::did_you_mean;
 use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::names::NameSet;
 use crate::nginx::include::Loaded;
 use crate::nginx::syntax::walk;
 use crate::nginx::syntax::{Config, Directive};
-
-/// Blocks whose children are data (`map`, `types` ...), not directives.
-const DATA_BLOCKS: [&[u8]; 6] = [
-    b"map",
-    b"types",
-    b"geo",
-    b"split_clients",
-    b"charset_map",
-    b"match",
-];
+use crate::nginx::vocabulary;
 
 pub fn all(loaded: &Loaded, is_main_conf: bool) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = crate::nginx::analyze::analyze(loaded, is_main_conf)
@@ -32,7 +23,7 @@ pub fn all(loaded: &Loaded, is_main_conf: bool) -> Vec<Diagnostic> {
             // One walk for the three rules: a fleet's file has a million
             // directives.
             Ok(config) => {
-                let known = nginx_directives();
+                let known = vocabulary::known();
                 directives(config, |d, _| {
                     unknown_directive(config, known, d, &mut out);
                     if config.name_of(d) == b"location" {
@@ -56,7 +47,7 @@ fn directives(config: &Config, mut visit: impl FnMut(&Directive, &[&Directive]))
     walk(&config.children, |d, parents| {
         let in_data = parents
             .iter()
-            .any(|p| DATA_BLOCKS.contains(&config.name_of(p)));
+            .any(|p| vocabulary::is_data_block(config.name_of(p)));
         if !in_data {
             visit(d, parents);
         }

@@ -1,5 +1,6 @@
-//! The name tables rules compare against: nginx directives and uWSGI
-//! options (`tables/*.txt`, one name a line, `#` comments).
+//! The uWSGI options rules compare against (`tables/uwsgi_options.txt`,
+//! one name a line, `#` comments; nginx's directives are
+//! `nginx::vocabulary`'s), and the nearest-name suggestion.
 
 use crate::names::NameSet;
 use std::sync::OnceLock;
@@ -9,11 +10,6 @@ fn names(text: &'static str) -> NameSet {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect()
-}
-
-pub fn nginx_directives() -> &'static NameSet {
-    static TABLE: OnceLock<NameSet> = OnceLock::new();
-    TABLE.get_or_init(|| names(include_str!("tables/nginx_directives.txt")))
 }
 
 pub fn uwsgi_options() -> &'static NameSet {
@@ -125,7 +121,7 @@ mod tests {
             "content_by_lua_block",
             "js_import",
         ] {
-            assert!(nginx_directives().contains(name), "{name}");
+            assert!(crate::nginx::vocabulary::known().contains(name), "{name}");
         }
         for name in [
             "socket",
@@ -179,7 +175,7 @@ mod tests {
 
     #[test]
     fn did_you_mean_prefers_case_then_typos() {
-        let known = nginx_directives();
+        let known = crate::nginx::vocabulary::known();
         assert_eq!(did_you_mean("uWSGI_pass", known), Some("uwsgi_pass"));
         assert_eq!(did_you_mean("uwsgi_pas", known), Some("uwsgi_pass"));
         assert_eq!(did_you_mean("completely_unknown_thing", known), None);

@@ -12,164 +12,10 @@
 
 use std::collections::HashSet;
 
-use crate::names::NameMap;
-use std::sync::OnceLock;
-
 use super::include::Loaded;
 use super::syntax::{Config, Directive, Node, Terminator};
+use super::vocabulary::{Arity, Command, Context, commands};
 use crate::diagnostic::Diagnostic;
-
-/// Where a directive stands, as nginx's `cmd_type` says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Context {
-    Main,
-    Events,
-    Http,
-    Server,
-    Location,
-    Upstream,
-    ServerIf,
-    LocationIf,
-    LimitExcept,
-    Mail,
-    MailServer,
-    Stream,
-    StreamServer,
-    StreamUpstream,
-    /// Inside `types`, `map`, `geo` ...: data, not directives.
-    Data,
-    /// Inside a block nginx's table does not know: not judged.
-    Unknown,
-}
-
-impl Context {
-    fn from_name(name: &str) -> Option<Context> {
-        Some(match name {
-            "main" => Context::Main,
-            "events" => Context::Events,
-            "http" => Context::Http,
-            "server" => Context::Server,
-            "location" => Context::Location,
-            "upstream" => Context::Upstream,
-            "server-if" => Context::ServerIf,
-            "location-if" => Context::LocationIf,
-            "limit-except" => Context::LimitExcept,
-            "mail" => Context::Mail,
-            "mail-server" => Context::MailServer,
-            "stream" => Context::Stream,
-            "stream-server" => Context::StreamServer,
-            "stream-upstream" => Context::StreamUpstream,
-            _ => return None,
-        })
-    }
-
-    /// The context inside the block of `directive` opened here.
-    fn inside(self, directive: &[u8]) -> Context {
-        use Context::*;
-        match (self, directive) {
-            (_, b"types" | b"map" | b"geo" | b"split_clients" | b"charset_map" | b"match") => Data,
-            (Main, b"events") => Events,
-            (Main, b"http") => Http,
-            (Main, b"mail") => Mail,
-            (Main, b"stream") => Stream,
-            (Http, b"server") => Server,
-            (Http, b"upstream") => Upstream,
-            (Server | Location, b"location") => Location,
-            (Server, b"if") => ServerIf,
-            (Location, b"if") => LocationIf,
-            (Location, b"limit_except") => LimitExcept,
-            (Mail, b"server") => MailServer,
-            (Stream, b"server") => StreamServer,
-            (Stream, b"upstream") => StreamUpstream,
-            _ => Unknown,
-        }
-    }
-}
-
-/// How many arguments a directive takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Arity {
-    Exactly(usize),
-    Between(usize, usize),
-    AtLeast(usize),
-    Flag,
-    Any,
-}
-
-impl Arity {
-    fn parse(text: &str) -> Option<Arity> {
-        Some(match text {
-            "flag" => Arity::Flag,
-            "any" => Arity::Any,
-            _ => {
-                if let Some(n) = text.strip_suffix('+') {
-                    Arity::AtLeast(n.parse().ok()?)
-                } else if let Some((low, high)) = text.split_once('-') {
-                    Arity::Between(low.parse().ok()?, high.parse().ok()?)
-                } else {
-                    Arity::Exactly(text.parse().ok()?)
-                }
-            }
-        })
-    }
-
-    fn accepts(self, count: usize) -> bool {
-        match self {
-            Arity::Exactly(n) => count == n,
-            Arity::Between(low, high) => (low..=high).contains(&count),
-            Arity::AtLeast(n) => count >= n,
-            Arity::Flag => count == 1,
-            // nginx's NGX_CONF_MAX_ARGS.
-            Arity::Any => count <= 8,
-        }
-    }
-}
-
-/// One `ngx_command_t` of the table.
-#[derive(Clone, Debug)]
-struct Command {
-    contexts: Vec<Context>,
-    /// `any` in the table: allowed everywhere (`include`).
-    anywhere: bool,
-    arity: Vec<Arity>,
-    block: bool,
-}
-
-impl Command {
-    fn allowed_in(&self, context: Context) -> bool {
-        self.anywhere || self.contexts.contains(&context)
-    }
-}
-
-fn table() -> &'static NameMap<Vec<Command>> {
-    static TABLE: OnceLock<NameMap<Vec<Command>>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut out: NameMap<Vec<Command>> = NameMap::default();
-        for line in include_str!("directives.tsv").lines() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let fields: Vec<&'static str> = line.split('\t').collect();
-            let [name, contexts, arity, block] = fields.as_slice() else {
-                continue;
-            };
-            let command = Command {
-                anywhere: contexts.split(',').any(|c| c == "any"),
-                contexts: contexts.split(',').filter_map(Context::from_name).collect(),
-                // "1,3" (NGX_CONF_TAKE13) lists each count that fits.
-                arity: arity.split(',').filter_map(Arity::parse).collect(),
-                block: *block == "block",
-            };
-            out.entry(name).or_default().push(command);
-        }
-        out
-    })
-}
-
-/// Whether nginx's table knows `name`.
-pub fn is_known(name: &str) -> bool {
-    table().contains_key(name)
-}
 
 /// The problem nginx has with one directive in `context`, if any.
 fn judge(config: &Config, directive: &Directive, context: Context) -> Option<Diagnostic> {
@@ -177,7 +23,7 @@ fn judge(config: &Config, directive: &Directive, context: Context) -> Option<Dia
         return None;
     }
     let name = config.value_ref(&directive.name);
-    let commands = table().get(name.as_ref())?;
+    let commands = commands(name.as_ref())?;
     let source = &config.source;
     let here: Vec<&Command> = commands.iter().filter(|c| c.allowed_in(context)).collect();
     if here.is_empty() {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::analyze::Context;
 use super::include::{Loaded, follow_includes, read_main};
+use super::vocabulary::Context;
 use crate::diagnostic::Diagnostic;
 use crate::sysroot::Sysroot;
 

@@ -14,6 +14,7 @@ pub mod semantics;
 pub mod stock;
 pub mod syntax;
 pub mod token;
+pub mod vocabulary;
 
 pub use parser::{parse, parse_with_grammar};
 pub use syntax::{Block, Comment, Config, Directive, Node, Quote, Terminator, Word};
