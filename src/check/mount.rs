@@ -13,7 +13,8 @@ use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::nginx::syntax::Directive;
 use crate::nginx::syntax::walk;
 use crate::protocol::Address;
-use crate::protocol::directives::{Fate, fate, proxy_fate};
+use crate::protocol::Protocol;
+use crate::protocol::directives::{Fate, fate};
 
 /// Every directive inside a location, nested `if` blocks included.
 fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
@@ -173,7 +174,7 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
                 // Two passes in one location: nginx refuses the second.
                 "fastcgi_pass" => leftover.with_help("drop it: the location passes to uWSGI"),
                 // What becomes of it is the table's to say, as for migrate.
-                _ => with_table_fix(leftover, d, source, "fastcgi_", fate(&directive)),
+                _ => with_table_fix(leftover, d, source, fate(Protocol::FastCgi, &directive)),
             };
             out.push(leftover);
         }
@@ -201,14 +202,13 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The help and fix for a leftover `{family}X` directive, as the directive
-/// table says (what migrate does with it): drop it (safe), or write its
-/// `uwsgi_` twin (unsafe: the setting starts to take effect).
+/// The help and fix for a leftover FastCGI or HTTP directive, as the
+/// directive table says (what migrate does with it): drop it (safe), or
+/// write its `uwsgi_` twin (unsafe: the setting starts to take effect).
 fn with_table_fix(
     leftover: Diagnostic,
     d: &Directive,
     source: &std::sync::Arc<crate::source::SourceFile>,
-    family: &str,
     fate: Option<Fate>,
 ) -> Diagnostic {
     let directive = source.text(d.name.span).into_owned();
@@ -220,18 +220,15 @@ fn with_table_fix(
             "",
             Applicability::Safe,
         ),
-        Some(Fate::Rename) => {
-            let twin = directive.replacen(family, "uwsgi_", 1);
-            leftover
-                .with_help(format!("use `{twin}` if the setting is still wanted"))
-                .with_fix(
-                    format!("write `{twin}`"),
-                    source,
-                    d.name.span,
-                    twin,
-                    Applicability::Unsafe,
-                )
-        }
+        Some(Fate::Rename(twin)) => leftover
+            .with_help(format!("use `{twin}` if the setting is still wanted"))
+            .with_fix(
+                format!("write `{twin}`"),
+                source,
+                d.name.span,
+                twin,
+                Applicability::Unsafe,
+            ),
         None => leftover.with_help("nginx has no such directive in a location: drop it"),
     }
 }
@@ -278,7 +275,7 @@ fn proxy_leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
                         .with_help("drop it, or send the header as `uwsgi_param HTTP_NAME VALUE`"),
                 }
             }
-            _ => with_table_fix(leftover, d, source, "proxy_", proxy_fate(&directive)),
+            _ => with_table_fix(leftover, d, source, fate(Protocol::Http, &directive)),
         };
         out.push(leftover);
     }

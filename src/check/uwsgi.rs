@@ -9,7 +9,7 @@ use crate::deploy::Deployment;
 use crate::deploy::locations::{PassLocation, Selection};
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::protocol::Address;
+use crate::protocol::{Address, UWSGI_BUFFER_DEFAULT, UWSGI_BUFFER_MAX, uwsgi_buffer_for};
 
 pub fn all(deployment: &Deployment, selection: Option<&Selection<'_>>, out: &mut Vec<Diagnostic>) {
     let Some(file) = &deployment.uwsgi else {
@@ -192,30 +192,26 @@ fn buffer_size(
     settings: &Settings<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let buffer = settings.buffer_size().unwrap_or(4096) as u64;
-    let headers = crate::nginx::semantics::effective(
-        &deployment.nginx.loaded,
-        location.config,
-        location.location,
-        location.server,
-        b"large_client_header_buffers",
-    )
-    .and_then(|(config, d)| {
-        d.args
-            .get(1)
-            .and_then(|a| crate::nginx::semantics::size(&config.value(a)))
-    })
-    .unwrap_or(8 * 1024);
-    if headers > buffer {
+    let buffer = settings
+        .buffer_size()
+        .map_or(UWSGI_BUFFER_DEFAULT, |size| size as u64);
+    let headers = location.header_room(&deployment.nginx.loaded);
+    let needed = uwsgi_buffer_for(headers);
+    if needed > buffer {
         let source = &settings.file.document.source;
-        let diagnostic = finding(
+        let mut diagnostic = finding(
             Rule::BufferSize,
             Severity::Info,
             format!(
                 "uWSGI reads requests into {buffer} bytes; nginx lets request headers reach {headers}"
             ),
         );
-        let value = headers.to_string();
+        if headers > needed {
+            diagnostic = diagnostic.with_note(format!(
+                "a uwsgi packet holds at most {UWSGI_BUFFER_MAX} bytes: requests with longer headers fail whatever buffer-size says"
+            ));
+        }
+        let value = needed.to_string();
         let fix = match settings.first("buffer-size") {
             Some(entry) if entry.value_spans.len() == 1 => Some(crate::diagnostic::Replacement {
                 source: std::sync::Arc::clone(source),
@@ -226,7 +222,7 @@ fn buffer_size(
             None => super::fix::uwsgi_option(settings, "buffer-size", &value),
         };
         let diagnostic = diagnostic.with_fix_replacements(
-            format!("set `buffer-size = {headers}`"),
+            format!("set `buffer-size = {needed}`"),
             fix.into_iter().collect(),
             crate::diagnostic::Applicability::Safe,
         );
@@ -243,15 +239,15 @@ fn buffer_size(
                     .section("uwsgi")
                     .and_then(|s| s.header_span)
                 {
-                    Some(span) => {
-                        diagnostic.at(source, span, "no buffer-size: uWSGI reads 4096 bytes")
-                    }
+                    Some(span) => diagnostic.at(
+                        source,
+                        span,
+                        format!("no buffer-size: uWSGI reads {UWSGI_BUFFER_DEFAULT} bytes"),
+                    ),
                     None => diagnostic.in_file(source.path()),
                 },
             }
-            .with_help(format!(
-                "set `buffer-size = {headers}` (or more) in the uWSGI ini"
-            )),
+            .with_help(format!("set `buffer-size = {needed}` in the uWSGI ini")),
         );
     }
 }

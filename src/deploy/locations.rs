@@ -48,6 +48,12 @@ impl PassLocation<'_> {
         self.config.source.location(self.pass.name.span.start)
     }
 
+    /// How long nginx lets a request's headers grow here
+    /// (`nginx::semantics::header_room`).
+    pub fn header_room(&self, loaded: &crate::nginx::include::Loaded) -> u64 {
+        crate::nginx::semantics::header_room(loaded, self.config, self.location, self.server)
+    }
+
     /// Whether it reaches a server listening on `listen`.
     pub fn reaches(&self, listen: &Address) -> bool {
         self.reaches.iter().any(|r| r.reaches(listen))

@@ -23,7 +23,7 @@ pub use options::{Mount, Options, Origin, ScriptName};
 pub use runtime::Runtime;
 
 use crate::deploy::access::{Blocked, Want, blocked};
-use crate::deploy::locations::{PassLocation, Selection, mediagoblin_locations};
+use crate::deploy::locations::{Selection, mediagoblin_locations};
 use crate::deploy::{Deployment, configobj_unquote, view};
 use crate::diagnostic::Diagnostic;
 use crate::ini::typed::{MediaGoblinSettings, PublicStore};
@@ -173,7 +173,9 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
                 .map(|v| deployment.server(&v.dir).display().to_string()),
             socket: socket.to_uwsgi(),
             unix_socket: socket.unix_path().is_some(),
-            buffer_size: header_room(deployment, reference),
+            buffer_size: crate::protocol::uwsgi_buffer_for(
+                reference.header_room(&deployment.nginx.loaded),
+            ),
             // The site's user and nginx's group: a uWSGI that never was
             // root (a unit's User=) can give its socket only to itself,
             // and to a group it is in.
@@ -541,25 +543,6 @@ fn lazystarter_uses_bin(deployment: &Deployment) -> bool {
         .lazystarter
         .as_ref()
         .is_some_and(|starter| String::from_utf8_lossy(starter.source.bytes()).contains("./bin"))
-}
-
-/// What nginx lets request headers grow to for MediaGoblin's location
-/// (`large_client_header_buffers`, 8k by default), within uWSGI's 64 KiB.
-fn header_room(deployment: &Deployment, location: &PassLocation<'_>) -> u64 {
-    crate::nginx::semantics::effective(
-        &deployment.nginx.loaded,
-        location.config,
-        location.location,
-        location.server,
-        b"large_client_header_buffers",
-    )
-    .and_then(|(config, d)| {
-        d.args
-            .get(1)
-            .and_then(|a| crate::nginx::semantics::size(&config.value(a)))
-    })
-    .unwrap_or(8 * 1024)
-    .clamp(4096, 65535)
 }
 
 /// The SQLite file of `sql_engine`, when the database is one.

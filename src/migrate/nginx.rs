@@ -60,22 +60,22 @@ pub(super) fn text(config: &Config, directive: &Directive) -> String {
     out
 }
 
-/// The edits that give `{family}_X` (a directive with a uWSGI twin) the
-/// twin's name; `{family}_cache ZONE` also gets ZONE's twin, which
-/// `cache_twins` declares.
+/// The edits that give `d` (a directive of the module speaking `from`,
+/// with a uWSGI twin) the twin's name; `{family}_cache ZONE` also gets
+/// ZONE's twin, which `cache_twins` declares.
 pub(super) fn rename_to_twin(
     config: &Config,
     d: &Directive,
-    family: &'static str,
+    from: Protocol,
     file: usize,
     out: &mut Rewrite,
     cache_zones: &mut Vec<CacheZone>,
 ) -> Result<(), Diagnostic> {
     out.edits
-        .extend(rename_from(config, &d.name, family).map(|e| (file, e)));
-    if config.name_of(d).strip_prefix(family.as_bytes()) == Some(b"_cache")
+        .extend(twin_name(config, d, from).map(|e| (file, e)));
+    if config.name_of(d).strip_prefix(from.prefix().as_bytes()) == Some(b"cache")
         && let Some(zone) = d.args.first()
-        && let Some(twin) = zone_twin(config, zone, family, cache_zones)?
+        && let Some(twin) = zone_twin(config, zone, from, cache_zones)?
     {
         out.edits.push((file, Edit::replace(zone.span, twin)));
     }
@@ -87,7 +87,7 @@ pub(super) fn rename_to_twin(
 pub(super) fn zone_twin(
     config: &Config,
     zone: &Word,
-    family: &str,
+    from: Protocol,
     cache_zones: &mut Vec<CacheZone>,
 ) -> Result<Option<String>, Diagnostic> {
     let name = config.value(zone);
@@ -97,22 +97,19 @@ pub(super) fn zone_twin(
     let twin = word(&format!("{name}_uwsgi"))?;
     cache_zones.push(CacheZone {
         name,
-        declared_by: format!("{family}_cache_path"),
+        declared_by: format!("{}cache_path", from.prefix()),
     });
     Ok(Some(twin))
 }
 
-/// The edit that renames `fastcgi_*` to `uwsgi_*`.
-fn rename(config: &Config, word: &Word) -> Option<Edit> {
-    rename_from(config, word, "fastcgi")
-}
-
-/// The edit that renames `{family}_*` to `uwsgi_*`.
-pub(super) fn rename_from(config: &Config, word: &Word, family: &str) -> Option<Edit> {
-    let span = word.inner_span();
-    let name = config.bytes(span);
-    (name.starts_with(family.as_bytes()) && name.get(family.len()) == Some(&b'_'))
-        .then(|| Edit::replace(Span::new(span.start, span.start + family.len()), "uwsgi"))
+/// The edit that gives `d`, a directive of the module speaking `from`, its
+/// uWSGI twin's name, as the directive table names it.
+pub(super) fn twin_name(config: &Config, d: &Directive, from: Protocol) -> Option<Edit> {
+    let name = String::from_utf8_lossy(config.name_of(d));
+    match fate(from, &name)? {
+        Fate::Rename(twin) => Some(Edit::replace(d.name.inner_span(), twin)),
+        Fate::Drop(_) => None,
+    }
 }
 
 /// A word with `$fastcgi_script_name` / `$fastcgi_path_info` replaced by
@@ -256,7 +253,8 @@ fn rewrite_fastcgi(
         let args: Vec<String> = d.args.iter().map(|a| config.value(a)).collect();
         match directive_name.as_str() {
             "fastcgi_pass" => {
-                out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
+                out.edits
+                    .extend(twin_name(config, d, Protocol::FastCgi).map(|e| (file, e)));
                 if let (Some(socket), Some(arg)) = (options.socket, d.args.first())
                     && Address::parse_nginx(&config.value(arg)) != *socket
                 {
@@ -287,7 +285,8 @@ fn rewrite_fastcgi(
                         .get_or_insert(line_start(bytes, d.span().start));
                 }
                 if empty_script_name && !subpath && at_root && !found.kept_script_name {
-                    out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
+                    out.edits
+                        .extend(twin_name(config, d, Protocol::FastCgi).map(|e| (file, e)));
                     found.kept_script_name = true;
                     out.notes.changed(format!(
                         "{place}: `{}` → `uwsgi_param SCRIPT_NAME \"\";`: MediaGoblin reads SCRIPT_NAME, which uwsgi_params does not send",
@@ -315,7 +314,8 @@ fn rewrite_fastcgi(
                         .dropped(format!("{place}: `{}`", text(config, d)), why);
                     continue;
                 }
-                out.edits.extend(rename(config, &d.name).map(|e| (file, e)));
+                out.edits
+                    .extend(twin_name(config, d, Protocol::FastCgi).map(|e| (file, e)));
                 replace_fastcgi_variables(config, d, file, &place, out);
                 // The location sends SCRIPT_NAME itself.
                 found.kept_script_name |= param == "SCRIPT_NAME";
@@ -361,9 +361,9 @@ fn rewrite_fastcgi(
                     ));
                 }
             }
-            other if other.starts_with("fastcgi_") => match fate(other) {
-                Some(Fate::Rename) => {
-                    rename_to_twin(config, d, "fastcgi", file, out, cache_zones)?;
+            other if other.starts_with("fastcgi_") => match fate(Protocol::FastCgi, other) {
+                Some(Fate::Rename(_)) => {
+                    rename_to_twin(config, d, Protocol::FastCgi, file, out, cache_zones)?;
                 }
                 Some(Fate::Drop(why)) => {
                     found.removals.push(removal(bytes, d.span()));

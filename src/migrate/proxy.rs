@@ -9,9 +9,7 @@
 //! and http blocks set for the location (headers, timeouts) follows it. The prefix
 //! and SCRIPT_NAME are then handled as for FastCGI (`nginx.rs`).
 
-use super::nginx::{
-    CacheZone, Found, Options, Rewrite, rename_from, rename_to_twin, text, word, zone_twin,
-};
+use super::nginx::{CacheZone, Found, Options, Rewrite, rename_to_twin, text, word, zone_twin};
 use crate::deploy::Nginx;
 use crate::deploy::locations::PassLocation;
 use crate::diagnostic::Diagnostic;
@@ -19,7 +17,7 @@ use crate::lines::{comment_lines_above, insert_line_after, line_end, line_start,
 use crate::nginx::syntax::{Config, Directive, walk};
 use crate::plan::Edit;
 use crate::protocol::Protocol;
-use crate::protocol::directives::{Fate, UWSGI_PARAMS, proxy_fate};
+use crate::protocol::directives::{Fate, UWSGI_PARAMS, fate};
 use crate::source::Span;
 
 /// Headers of the HTTP hop itself: they meant nothing to MediaGoblin.
@@ -397,13 +395,15 @@ fn from_above(
                         text(config, d)
                     ));
                 }
+                // A zone is declared, not inherited: `cache_twins` declares
+                // the twin of a zone the location uses.
+                "proxy_cache_path" => {}
                 other
                     if other.starts_with("proxy_")
                         && !set_nearer.iter().any(|n| n == other.as_bytes()) =>
                 {
-                    match proxy_fate(other) {
-                        Some(Fate::Rename) => {
-                            let twin = format!("uwsgi_{}", other.trim_start_matches("proxy_"));
+                    match fate(Protocol::Http, other) {
+                        Some(Fate::Rename(twin)) => {
                             if set_nearer
                                 .iter()
                                 .chain(&names)
@@ -415,7 +415,8 @@ fn from_above(
                                 d.args.iter().map(|a| config.raw(a).into_owned()).collect();
                             if other == "proxy_cache"
                                 && let Some(zone) = d.args.first()
-                                && let Some(twin) = zone_twin(config, zone, "proxy", cache_zones)?
+                                && let Some(twin) =
+                                    zone_twin(config, zone, Protocol::Http, cache_zones)?
                                 && let Some(first) = args.first_mut()
                             {
                                 *first = twin;
@@ -533,7 +534,7 @@ pub(super) fn rewrite_location(
                     .with_help("mgdeploy moves a location whose proxy_pass all reach paster: move the other one to a location of its own, then run migrate again"));
                 }
                 out.edits
-                    .extend(rename_from(config, &d.name, "proxy").map(|e| (file, e)));
+                    .push((file, Edit::replace(d.name.inner_span(), "uwsgi_pass")));
                 let address = match options.socket {
                     Some(socket) => socket.to_nginx(),
                     None => location.address.to_nginx(),
@@ -660,9 +661,9 @@ pub(super) fn rewrite_location(
                     }
                 }
             }
-            other if other.starts_with("proxy_") => match proxy_fate(other) {
-                Some(Fate::Rename) => {
-                    rename_to_twin(config, d, "proxy", file, out, cache_zones)?;
+            other if other.starts_with("proxy_") => match fate(Protocol::Http, other) {
+                Some(Fate::Rename(_)) => {
+                    rename_to_twin(config, d, Protocol::Http, file, out, cache_zones)?;
                 }
                 Some(Fate::Drop(why)) => {
                     found.removals.push(removal(bytes, d.span()));

@@ -53,6 +53,29 @@ pub fn effective<'c>(
     None
 }
 
+/// nginx's default `large_client_header_buffers` size (8k).
+const HEADER_BUFFER_DEFAULT: u64 = 8 * 1024;
+
+/// How long a request's header lines may grow for a location: the size of
+/// the nearest `large_client_header_buffers` (a line longer than one
+/// buffer is refused), 8k when none is set.
+pub fn header_room(
+    loaded: &Loaded,
+    config: &Config,
+    location: &Directive,
+    server: Option<&Directive>,
+) -> u64 {
+    effective(
+        loaded,
+        config,
+        location,
+        server,
+        b"large_client_header_buffers",
+    )
+    .and_then(|(config, d)| d.args.get(1).and_then(|a| size(&config.value(a))))
+    .unwrap_or(HEADER_BUFFER_DEFAULT)
+}
+
 /// The `*_param` directives (`directive`) of one block, with those its
 /// `include`s bring (files included from `file` of `loaded`): `(name, value)`.
 fn params_of_block(

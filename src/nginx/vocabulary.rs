@@ -175,6 +175,22 @@ pub fn is_nginx(name: &str) -> bool {
     table().contains_key(name)
 }
 
+/// Whether nginx allows `name` somewhere in its http block.
+pub fn in_http(name: &str) -> bool {
+    commands(name).is_some_and(|rows| {
+        rows.iter().any(|c| {
+            [Context::Http, Context::Server, Context::Location]
+                .into_iter()
+                .any(|context| c.allowed_in(context))
+        })
+    })
+}
+
+/// Every directive nginx ships.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    table().keys().copied()
+}
+
 /// Whether nginx allows `name` in a location (of the http block).
 pub fn in_location(name: &str) -> bool {
     commands(name).is_some_and(|rows| rows.iter().any(|c| c.allowed_in(Context::Location)))

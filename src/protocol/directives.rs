@@ -1,67 +1,63 @@
-//! The FastCGI → uWSGI and HTTP → uWSGI directive tables (nginx 1.22,
-//! `ngx_http_fastcgi_commands`, `ngx_http_proxy_commands` and
-//! `ngx_http_uwsgi_commands`): the one place that says what becomes of each
-//! `fastcgi_*` and `proxy_*` directive.
+//! What becomes of each `fastcgi_*` and `proxy_*` directive in a location
+//! moved to uWSGI. Which directives exist is nginx's own table
+//! (`nginx::vocabulary`); a directive's twin is `uwsgi_` with the same
+//! suffix whenever nginx has that name, so only the directives that go,
+//! and why, are kept here by hand.
 
-/// What happens to a `fastcgi_*` directive in a location moved to uWSGI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use super::Protocol;
+use crate::nginx::vocabulary;
+
+/// Why `{prefix}{suffix}` goes with no twin, when it does.
+fn dropped(protocol: Protocol, suffix: &str) -> Option<&'static str> {
+    let table: &[(&str, &str)] = match protocol {
+        Protocol::FastCgi => &FASTCGI_DROPPED,
+        Protocol::Http => &HTTP_DROPPED,
+        Protocol::Uwsgi => &[],
+    };
+    if let Some((_, why)) = table.iter().find(|(dropped, _)| *dropped == suffix) {
+        return Some(why);
+    }
+    // uwsgi_ssl_* exist, for uWSGI over TLS; the new hop is plain.
+    (protocol == Protocol::Http && suffix.starts_with("ssl_")).then_some(HTTP_TLS)
+}
+
+/// What happens to a `fastcgi_*` or `proxy_*` directive in a location
+/// moved to uWSGI.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fate {
-    /// `fastcgi_X` becomes `uwsgi_X`, arguments unchanged.
-    Rename,
+    /// It becomes its twin (this name), arguments unchanged.
+    Rename(String),
     /// There is no uWSGI twin; the directive goes, for this reason.
     Drop(&'static str),
 }
 
-/// The 44 suffixes with a `uwsgi_` twin.
-pub const RENAMED: [&str; 44] = [
-    "pass",
-    "param",
-    "bind",
-    "buffer_size",
-    "buffering",
-    "buffers",
-    "busy_buffers_size",
-    "cache",
-    "cache_background_update",
-    "cache_bypass",
-    "cache_key",
-    "cache_lock",
-    "cache_lock_age",
-    "cache_lock_timeout",
-    "cache_max_range_offset",
-    "cache_methods",
-    "cache_min_uses",
-    "cache_path",
-    "cache_revalidate",
-    "cache_use_stale",
-    "cache_valid",
-    "connect_timeout",
-    "force_ranges",
-    "hide_header",
-    "ignore_client_abort",
-    "ignore_headers",
-    "intercept_errors",
-    "limit_rate",
-    "max_temp_file_size",
-    "next_upstream",
-    "next_upstream_timeout",
-    "next_upstream_tries",
-    "no_cache",
-    "pass_header",
-    "pass_request_body",
-    "pass_request_headers",
-    "read_timeout",
-    "request_buffering",
-    "send_timeout",
-    "socket_keepalive",
-    "store",
-    "store_access",
-    "temp_file_write_size",
-    "temp_path",
-];
+/// The fate of `name`, a directive of the module that speaks `from`
+/// (FastCGI or HTTP); `None` when nginx has no such directive for HTTP, or
+/// when it is not a plain rename or drop (`proxy_set_header` becomes
+/// `uwsgi_param`, `migrate/proxy.rs`).
+pub fn fate(from: Protocol, name: &str) -> Option<Fate> {
+    if from == Protocol::Uwsgi {
+        return None;
+    }
+    let suffix = name.strip_prefix(from.prefix())?;
+    if !vocabulary::in_http(name) {
+        return None;
+    }
+    if let Some(why) = dropped(from, suffix) {
+        return Some(Fate::Drop(why));
+    }
+    let twin = format!("uwsgi_{suffix}");
+    vocabulary::in_http(&twin).then_some(Fate::Rename(twin))
+}
 
-/// The 5 FastCGI-only directives and why each can go.
-pub const DROPPED: [(&str, &str); 5] = [
+/// Every directive nginx has for HTTP in the module that speaks `from`,
+/// with its fate.
+pub fn all(from: Protocol) -> impl Iterator<Item = (&'static str, Fate)> {
+    vocabulary::names().filter_map(move |name| Some((name, fate(from, name)?)))
+}
+
+/// The FastCGI-only directives and why each can go.
+const FASTCGI_DROPPED: [(&str, &str); 5] = [
     (
         "index",
         "it names the file appended to URIs ending in `/` in $fastcgi_script_name; the uwsgi protocol has no such variable",
@@ -84,71 +80,12 @@ pub const DROPPED: [(&str, &str); 5] = [
     ),
 ];
 
-/// The fate of a directive named `name`; `None` when it is not a
-/// `fastcgi_*` directive nginx knows.
-pub fn fate(name: &str) -> Option<Fate> {
-    let suffix = name.strip_prefix("fastcgi_")?;
-    if RENAMED.contains(&suffix) {
-        return Some(Fate::Rename);
-    }
-    DROPPED
-        .iter()
-        .find(|(dropped, _)| *dropped == suffix)
-        .map(|(_, why)| Fate::Drop(why))
-}
-
-/// The 41 `proxy_*` suffixes with a `uwsgi_` twin that means the same.
-/// `proxy_pass`, `proxy_set_header` and `proxy_cache_path` are rewritten
-/// with more care than a rename (`migrate/proxy.rs`).
-pub const PROXY_RENAMED: [&str; 41] = [
-    "bind",
-    "buffer_size",
-    "buffering",
-    "buffers",
-    "busy_buffers_size",
-    "cache",
-    "cache_background_update",
-    "cache_bypass",
-    "cache_key",
-    "cache_lock",
-    "cache_lock_age",
-    "cache_lock_timeout",
-    "cache_max_range_offset",
-    "cache_methods",
-    "cache_min_uses",
-    "cache_revalidate",
-    "cache_use_stale",
-    "cache_valid",
-    "connect_timeout",
-    "force_ranges",
-    "hide_header",
-    "ignore_client_abort",
-    "ignore_headers",
-    "intercept_errors",
-    "limit_rate",
-    "max_temp_file_size",
-    "next_upstream",
-    "next_upstream_timeout",
-    "next_upstream_tries",
-    "no_cache",
-    "pass_header",
-    "pass_request_body",
-    "pass_request_headers",
-    "read_timeout",
-    "request_buffering",
-    "send_timeout",
-    "socket_keepalive",
-    "store",
-    "store_access",
-    "temp_file_write_size",
-    "temp_path",
-];
-
 /// Why the TLS settings of the hop to paster go.
-const PROXY_TLS: &str = "it configured TLS on the hop to paster's HTTP server; uWSGI is reached over its own socket, without TLS";
+const HTTP_TLS: &str = "it configured TLS on the hop to paster's HTTP server; uWSGI is reached over its own socket, without TLS";
 
-/// The 24 HTTP-only directives and why each can go.
-pub const PROXY_DROPPED: [(&str, &str); 24] = [
+/// The HTTP-only directives and why each can go (and every `proxy_ssl_*`,
+/// `HTTP_TLS`).
+const HTTP_DROPPED: [(&str, &str); 12] = [
     (
         "redirect",
         "it rewrote the Location headers paster sent; MediaGoblin builds them from HTTP_HOST and SCRIPT_NAME, which it now gets as nginx received them",
@@ -193,34 +130,11 @@ pub const PROXY_DROPPED: [(&str, &str); 24] = [
         "send_lowat",
         "it tunes a FreeBSD socket option and has no uwsgi twin",
     ),
-    ("ssl_certificate", PROXY_TLS),
-    ("ssl_certificate_key", PROXY_TLS),
-    ("ssl_ciphers", PROXY_TLS),
-    ("ssl_conf_command", PROXY_TLS),
-    ("ssl_crl", PROXY_TLS),
-    ("ssl_name", PROXY_TLS),
-    ("ssl_password_file", PROXY_TLS),
-    ("ssl_protocols", PROXY_TLS),
-    ("ssl_server_name", PROXY_TLS),
-    ("ssl_session_reuse", PROXY_TLS),
-    ("ssl_trusted_certificate", PROXY_TLS),
-    ("ssl_verify", PROXY_TLS),
-    ("ssl_verify_depth", PROXY_TLS),
+    (
+        "pass_trailers",
+        "it passed the trailer fields of paster's responses; the uwsgi protocol has no trailers",
+    ),
 ];
-
-/// The fate of a `proxy_*` directive named `name` other than `proxy_pass`,
-/// `proxy_set_header` and `proxy_cache_path`; `None` when nginx has no such
-/// directive.
-pub fn proxy_fate(name: &str) -> Option<Fate> {
-    let suffix = name.strip_prefix("proxy_")?;
-    if PROXY_RENAMED.contains(&suffix) {
-        return Some(Fate::Rename);
-    }
-    PROXY_DROPPED
-        .iter()
-        .find(|(dropped, _)| *dropped == suffix)
-        .map(|(_, why)| Fate::Drop(why))
-}
 
 /// Files of `include` that carry FastCGI parameters, and the uWSGI file
 /// that replaces them (in the same directory).
@@ -232,32 +146,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_fastcgi_directive_has_a_fate() {
-        assert_eq!(
-            RENAMED.len() + DROPPED.len(),
-            49,
-            "nginx 1.22 has 49 fastcgi_* directives"
-        );
-        assert_eq!(fate("fastcgi_pass"), Some(Fate::Rename));
-        assert!(matches!(fate("fastcgi_index"), Some(Fate::Drop(_))));
-        assert_eq!(fate("fastcgi_bogus"), None);
-        assert_eq!(fate("uwsgi_pass"), None);
+    fn every_directive_of_both_families_has_a_fate() {
+        for from in [Protocol::FastCgi, Protocol::Http] {
+            let with_fate: Vec<&str> = all(from).map(|(name, _)| name).collect();
+            for name in vocabulary::names() {
+                let of_family = name.starts_with(from.prefix()) && vocabulary::in_http(name);
+                // Rewritten with more than a rename (migrate/proxy.rs).
+                if of_family && name != "proxy_set_header" {
+                    assert!(with_fate.contains(&name), "{name}");
+                }
+            }
+        }
     }
 
     #[test]
-    fn every_proxy_directive_has_a_fate() {
-        // pass, set_header and cache_path are rewritten, not looked up.
-        assert_eq!(
-            PROXY_RENAMED.len() + PROXY_DROPPED.len() + 3,
-            68,
-            "nginx 1.22 has 68 proxy_* directives"
-        );
-        assert_eq!(proxy_fate("proxy_read_timeout"), Some(Fate::Rename));
-        assert!(matches!(proxy_fate("proxy_redirect"), Some(Fate::Drop(_))));
-        assert_eq!(proxy_fate("proxy_bogus"), None);
-        // Every renamed one is a uwsgi directive too.
-        for suffix in PROXY_RENAMED {
-            assert!(RENAMED.contains(&suffix), "uwsgi_{suffix}");
+    fn every_drop_is_of_a_directive_nginx_has() {
+        for (family, table) in [
+            (Protocol::FastCgi, &FASTCGI_DROPPED[..]),
+            (Protocol::Http, &HTTP_DROPPED[..]),
+        ] {
+            for (suffix, _) in table {
+                let name = format!("{}{suffix}", family.prefix());
+                assert!(vocabulary::in_http(&name), "{name}");
+            }
         }
+    }
+
+    #[test]
+    fn twins_are_named_by_the_suffix() {
+        let twin = |name: &str| Some(Fate::Rename(name.to_string()));
+        assert_eq!(fate(Protocol::FastCgi, "fastcgi_pass"), twin("uwsgi_pass"));
+        assert_eq!(
+            fate(Protocol::FastCgi, "fastcgi_socket_rcvbuf"),
+            twin("uwsgi_socket_rcvbuf")
+        );
+        assert_eq!(
+            fate(Protocol::Http, "proxy_read_timeout"),
+            twin("uwsgi_read_timeout")
+        );
+        assert!(matches!(
+            fate(Protocol::FastCgi, "fastcgi_index"),
+            Some(Fate::Drop(_))
+        ));
+        assert_eq!(
+            fate(Protocol::Http, "proxy_ssl_verify"),
+            Some(Fate::Drop(HTTP_TLS))
+        );
+        assert_eq!(fate(Protocol::FastCgi, "fastcgi_bogus"), None);
+        assert_eq!(fate(Protocol::FastCgi, "uwsgi_pass"), None);
+        // The stream module's proxy_timeout is not an HTTP directive.
+        assert_eq!(fate(Protocol::Http, "proxy_timeout"), None);
     }
 }

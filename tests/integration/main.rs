@@ -5,6 +5,7 @@
 
 mod common;
 
+mod agreement;
 mod ansible;
 mod apply;
 mod boot;

@@ -10,39 +10,36 @@ use std::path::Path;
 use mgdeploy::apply::Target;
 use mgdeploy::deploy::discover::{Discovery, discover};
 use mgdeploy::migrate::Options;
-use mgdeploy::nginx::syntax::Config;
-use mgdeploy::protocol::directives::{DROPPED, PROXY_DROPPED, PROXY_RENAMED, RENAMED};
+use mgdeploy::protocol::Protocol;
+use mgdeploy::protocol::directives::{Fate, all};
 use proptest::prelude::*;
 
 const PASTE: &str = "[pipeline:main]\npipeline = mediagoblin\n\n[app:mediagoblin]\nuse = egg:mediagoblin#app\n\n[server:fcgi]\nuse = egg:flup#fcgi_fork\nhost = 127.0.0.1\nport = 26543\n";
 
 const PHP: &str = "    location ~ \\.php$ {\n        fastcgi_pass unix:/run/php/php-fpm.sock;\n        fastcgi_index index.php;\n        include fastcgi.conf;\n    }\n";
 
-/// `fastcgi_NAME` with arguments nginx accepts in a location (the first of
-/// a few that its directive table takes), or `None` where nginx allows it
-/// in no location (fastcgi_cache_path is http-level).
-fn valid_in_a_location(name: &str) -> Option<String> {
-    ["on", "8k", "4 8k", "a b c"].iter().find_map(|args| {
-        let line = format!("{name} {args};");
-        let text = format!("server {{\n    location / {{\n        {line}\n    }}\n}}\n");
-        let source = mgdeploy::source::SourceFile::new("/probe.conf", text);
-        let config = mgdeploy::nginx::parse(&source).ok()?;
-        refused_by_nginx(Path::new("/probe.conf"), &config)
-            .is_empty()
-            .then_some(line)
-    })
+/// The directives of the module speaking `from` that nginx takes in a
+/// location, with arguments: those migrate renames (but the pass, which
+/// the location has), and those it drops.
+fn in_a_location(from: Protocol) -> (Vec<String>, Vec<String>) {
+    let (mut renamed, mut dropped) = (Vec::new(), Vec::new());
+    for (name, fate) in all(from) {
+        if name.ends_with("_pass") {
+            continue;
+        }
+        let Some(line) = crate::common::in_a_location(name) else {
+            continue;
+        };
+        match fate {
+            Fate::Rename(_) => renamed.push(line),
+            Fate::Drop(_) => dropped.push(line),
+        }
+    }
+    (renamed, dropped)
 }
 
 fn directive() -> impl Strategy<Value = String> {
-    let renamed: Vec<String> = RENAMED
-        .iter()
-        .filter(|s| **s != "pass")
-        .filter_map(|s| valid_in_a_location(&format!("fastcgi_{s}")))
-        .collect();
-    let dropped: Vec<String> = DROPPED
-        .iter()
-        .filter_map(|(s, _)| valid_in_a_location(&format!("fastcgi_{s}")))
-        .collect();
+    let (renamed, dropped) = in_a_location(Protocol::FastCgi);
     prop_oneof![
         prop::sample::select(renamed),
         prop::sample::select(dropped),
@@ -64,14 +61,7 @@ const PASTE_HTTP: &str = "[DEFAULT]\nhttp_port = 6543\n\n[pipeline:main]\npipeli
 
 /// A line of a `proxy_pass` location.
 fn proxy_directive() -> impl Strategy<Value = String> {
-    let renamed: Vec<String> = PROXY_RENAMED
-        .iter()
-        .filter_map(|s| valid_in_a_location(&format!("proxy_{s}")))
-        .collect();
-    let dropped: Vec<String> = PROXY_DROPPED
-        .iter()
-        .filter_map(|(s, _)| valid_in_a_location(&format!("proxy_{s}")))
-        .collect();
+    let (renamed, dropped) = in_a_location(Protocol::Http);
     let header = (
         prop::sample::select(vec![
             "Host",
@@ -151,20 +141,6 @@ fn plan_move(dir: &Path, site: &str) -> Result<(Vec<Target>, Vec<u8>), TestCaseE
     Ok((targets, new_site))
 }
 
-/// What nginx's directive table refuses in `config`, read from `path`.
-fn refused_by_nginx(path: &Path, config: &Config) -> Vec<mgdeploy::diagnostic::Diagnostic> {
-    let loaded = mgdeploy::nginx::include::Loaded {
-        files: vec![mgdeploy::nginx::include::LoadedFile {
-            path: path.to_path_buf(),
-            config: Ok(config.clone()),
-            includes: Vec::new(),
-            include_errors: Vec::new(),
-            stock: None,
-        }],
-    };
-    mgdeploy::nginx::analyze::analyze(&loaded, false)
-}
-
 /// Writes the plan's files into `dir`, then plans again: whether anything
 /// is left to move.
 fn second_plan_is_empty(dir: &Path, targets: &[Target]) -> Result<bool, TestCaseError> {
@@ -224,7 +200,7 @@ proptest! {
         );
         prop_assert!(config.print().is_ok());
         // What nginx accepted before, it accepts after.
-        let refused = refused_by_nginx(&site_path, &config);
+        let refused = crate::common::refused_by_nginx(&site_path, &config);
         prop_assert!(refused.is_empty(), "nginx would refuse the result: {:?}\n{}", refused, text);
 
         // Written out, the site has nothing more to migrate.
@@ -321,7 +297,7 @@ proptest! {
         };
         prop_assert!(trailing_blanks(&text) <= trailing_blanks(&site), "new trailing blanks:\n{text}");
         prop_assert!(config.print().is_ok());
-        let refused = refused_by_nginx(&site_path, &config);
+        let refused = crate::common::refused_by_nginx(&site_path, &config);
         prop_assert!(refused.is_empty(), "nginx would refuse the result: {:?}\n{}", refused, text);
 
         prop_assert!(second_plan_is_empty(dir.path(), &targets)?, "a second plan after:\n{}", text);

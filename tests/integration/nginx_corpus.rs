@@ -156,8 +156,8 @@ fn nginx_rules_run_over_the_whole_corpus() {
 }
 
 /// nginx's own verdicts (STATUS.tsv, nginx 1.22 `nginx -t`) on directive
-/// placement and argument counts: no such error on a file nginx accepts,
-/// and each such refusal found at nginx's line.
+/// placement and argument counts: no such error and no unknown directive
+/// on a file nginx accepts, and each such refusal found at nginx's line.
 #[test]
 fn directive_checks_agree_with_nginx() {
     use mgdeploy::nginx::analyze::analyze;
@@ -192,6 +192,16 @@ fn directive_checks_agree_with_nginx() {
             assert!(
                 found.is_empty(),
                 "{file}: nginx accepts it, we say {found:?}"
+            );
+            // The unknown-directive rule asks the same table.
+            let unknown: Vec<String> = mgdeploy::check::nginx::all(&loaded, *kind == "main")
+                .iter()
+                .filter(|d| d.code == Some("MG002"))
+                .map(ToString::to_string)
+                .collect();
+            assert!(
+                unknown.is_empty(),
+                "{file}: nginx accepts it, MG002 says {unknown:?}"
             );
         } else if let Some(what) = kinds.iter().find(|k| note.contains(*k)) {
             // Only where nginx points into this file (the corpus keeps

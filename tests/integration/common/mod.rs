@@ -155,3 +155,35 @@ pub fn held_in_syscall(tracer: u32, numbers: &[&str]) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// What nginx's directive table refuses in `config`, read from `path`.
+pub fn refused_by_nginx(
+    path: &Path,
+    config: &mgdeploy::nginx::syntax::Config,
+) -> Vec<mgdeploy::diagnostic::Diagnostic> {
+    let loaded = mgdeploy::nginx::include::Loaded {
+        files: vec![mgdeploy::nginx::include::LoadedFile {
+            path: path.to_path_buf(),
+            config: Ok(config.clone()),
+            includes: Vec::new(),
+            include_errors: Vec::new(),
+            stock: None,
+        }],
+    };
+    mgdeploy::nginx::analyze::analyze(&loaded, false)
+}
+
+/// The directive `name` with arguments nginx's table accepts in a location
+/// (the first of a few that fit), as a line; `None` where nginx allows it
+/// in no location (`fastcgi_cache_path` is http-level).
+pub fn in_a_location(name: &str) -> Option<String> {
+    ["on", "8k", "4 8k", "a b c"].iter().find_map(|args| {
+        let line = format!("{name} {args};");
+        let text = format!("server {{\n    location / {{\n        {line}\n    }}\n}}\n");
+        let source = mgdeploy::source::SourceFile::new("/probe.conf", text);
+        let config = mgdeploy::nginx::parse(&source).ok()?;
+        refused_by_nginx(Path::new("/probe.conf"), &config)
+            .is_empty()
+            .then_some(line)
+    })
+}
