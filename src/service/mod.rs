@@ -576,12 +576,16 @@ fn init_script(path: &Path, source: &Arc<SourceFile>) -> Option<Service> {
             .map(|w| w.split_once('=').map_or(w.as_str(), |(_, v)| v).to_string())
             .flat_map(|w| systemd::split_words(&w))
             .collect();
-        let runs_something = values.iter().any(|w| {
-            matches!(
-                basename(w),
-                "paster" | "lazyserver.sh" | "lazycelery.sh" | "celery" | "celeryd" | "uwsgi"
-            ) || is_fastcgi_argument(w)
-        });
+        // DAEMON_ARGS is the skeleton's arguments of DAEMON, whatever they
+        // are (uWSGI's `--ini FILE` too).
+        let daemon_arguments = words.iter().any(|w| w.starts_with("DAEMON_ARGS="));
+        let runs_something = daemon_arguments
+            || values.iter().any(|w| {
+                matches!(
+                    basename(w),
+                    "paster" | "lazyserver.sh" | "lazycelery.sh" | "celery" | "celeryd" | "uwsgi"
+                ) || is_fastcgi_argument(w)
+            });
         if runs_something {
             first_span.get_or_insert(span);
             words_so_far.extend(values);

@@ -8,7 +8,9 @@
 //! `shared: SRC -> DEST`, `system: /etc/nginx/FILE -> DEST`, `link: PATH -> TARGET`, `replace: PATH: OLD => NEW`,
 //! `dir: PATH`, `expect: nothing-to-do | refused TEXT`, `uwsgi: real-mediagoblin`),
 //! its own files under `input/`, `expected.diff`: the change as `git diff`
-//! shows it, and `expected.summary`: what migrate says besides the diff.
+//! shows it, `expected.summary`: what migrate says besides the diff, and
+//! `expected.check`: every finding of `check` on the result (reviewed:
+//! each is one migrate leaves for the admin, never one it causes).
 //! `@TMP@` stands for the test's directory. Set MGDEPLOY_FIXTURES=write to
 //! write both afresh for review.
 //!
@@ -236,13 +238,22 @@ fn migrate(case: &Case, top: &Path, extra: &[&str]) -> Output {
         .stdin(Stdio::null()))
 }
 
+/// `check --format json` on the case's tree, told of the service the case
+/// names, as migrate was.
 fn check(case: &Case, top: &Path) -> Output {
+    let service = case
+        .args
+        .iter()
+        .skip_while(|a| *a != "--service")
+        .take(2)
+        .map(|a| a.replace(TMP, &top.to_string_lossy()));
     run(mgdeploy(case, top)
         .arg("check")
         .arg("-C")
         .arg(top.join("mediagoblin"))
         .arg("--nginx")
         .arg(top.join("nginx/nginx.conf"))
+        .args(service)
         .args(["--format", "json"]))
 }
 
@@ -389,7 +400,7 @@ fn reviewed(case: &Case, file: &str, actual: &str, failures: &mut Vec<String>) -
         return true;
     }
     failures.push(format!(
-        "{}: migrate's output differs from {file}:\n{actual}",
+        "{}: what mgdeploy said differs from {file}:\n{actual}",
         case.name
     ));
     false
@@ -631,7 +642,9 @@ fn run_case(case: &Case, failures: &mut Vec<String>) {
         }
     }
 
-    // check finds no error in the result.
+    // check finds no error in the result, and says only what the case's
+    // reviewed list says, at every severity: migrate's own output must not
+    // draw a finding nobody looked at.
     let after = check(case, &top);
     if after.status.code() != Some(0) {
         failures.push(format!(
@@ -641,6 +654,13 @@ fn run_case(case: &Case, failures: &mut Vec<String>) {
             codes(&after)
         ));
     }
+    let mut findings = codes(&after);
+    findings.sort();
+    let findings: String = findings
+        .iter()
+        .map(|f| format!("{}\n", f.replace(&tmp, TMP)))
+        .collect();
+    reviewed(case, "expected.check", &findings, failures);
 
     let again = migrate(case, &top, &["--dry-run"]);
     if again.status.code() != Some(0) || !text(&again).contains("Nothing to do") {
