@@ -22,6 +22,15 @@ fn has_control(value: &str) -> bool {
     value.chars().any(char::is_control)
 }
 
+/// Whether `value` reads as itself wherever it is put in an nginx word,
+/// bare or quoted: letters, digits and `.:-_[]/@` (no quote, escape,
+/// space, `;`, braces or `$`, which would start a variable).
+pub fn nginx_literal(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".:-_[]/@".contains(&b))
+}
+
 /// An nginx word: bare when nginx reads it back unchanged, else in double
 /// quotes with `"` and `\` escaped. Control characters are refused: a
 /// newline or tab would end the word where nginx's tokenizer is concerned.

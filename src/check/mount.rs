@@ -13,8 +13,8 @@ use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::nginx::syntax::Directive;
 use crate::nginx::syntax::walk;
 use crate::protocol::Address;
-use crate::protocol::Protocol;
 use crate::protocol::directives::{Fate, fate};
+use crate::protocol::{Protocol, fastcgi, http};
 
 /// Every directive inside a location, nested `if` blocks included.
 fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
@@ -180,24 +180,27 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
         }
         for arg in &d.args {
             let raw = location.config.raw(arg);
-            if raw.contains("$fastcgi_script_name")
-                || raw.contains("$fastcgi_path_info")
-                || raw.contains("${fastcgi_")
-            {
-                out.push(
-                    finding(
-                        Rule::FastcgiLeftover,
-                        Severity::Warning,
-                        "a FastCGI variable in a location that passes to uWSGI",
-                    )
-                    .at(
-                        &location.config.source,
-                        arg.span,
-                        "depends on FastCGI settings",
-                    )
-                    .with_help("use $uri or $document_uri"),
-                );
-            }
+            let Some(replaced) = fastcgi::without_variables(&raw) else {
+                continue;
+            };
+            let source = &location.config.source;
+            out.push(
+                finding(
+                    Rule::FastcgiLeftover,
+                    Severity::Warning,
+                    "a FastCGI variable in a location that passes to uWSGI",
+                )
+                .at(source, arg.span, "depends on FastCGI settings")
+                .with_help("use $uri: what the variable holds without fastcgi_split_path_info and fastcgi_index")
+                .with_fix(
+                    format!("write `{replaced}`"),
+                    source,
+                    arg.span,
+                    replaced,
+                    // It held more when fastcgi_index or split_path_info applied.
+                    Applicability::Unsafe,
+                ),
+            );
         }
     }
 }
@@ -255,9 +258,9 @@ fn proxy_leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
             "proxy_set_header" => {
                 let name = config.arg(d, 0).unwrap_or_default();
                 let value = d.args.get(1).map(|a| config.raw(a).into_owned());
-                match (crate::migrate::proxy::header_variable(&name), value) {
+                match (http::header_variable(&name), value) {
                     (Some(variable), Some(value)) => {
-                        let param = crate::migrate::proxy::header_param(&variable, &value);
+                        let param = http::header_param(&variable, &value);
                         leftover
                             .with_help(format!(
                                 "MediaGoblin reads the header as {variable}: `{param}` sends it"

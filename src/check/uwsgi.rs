@@ -27,27 +27,17 @@ pub fn all(deployment: &Deployment, selection: Option<&Selection<'_>>, out: &mut
 
 /// Whether a `socket` value only reaches this machine (one rule for
 /// loopback, the one `Address` keeps).
-fn is_loopback(value: &str) -> bool {
-    Address::parse_uwsgi(value).is_none_or(|address| address.is_local())
-}
-
 /// MG013.
 fn public_sockets(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     for entry in settings.uwsgi_sockets() {
-        let value = entry.value.trim();
-        if value.starts_with('/') || value.starts_with('@') || value.starts_with('%') {
-            continue;
-        }
-        let Some((host, _port)) = value.rsplit_once(':') else {
+        let Some(address) = Address::parse_uwsgi(&entry.value) else {
             continue;
         };
-        if is_loopback(value) {
-            continue;
-        }
-        let shown = if host.is_empty() || matches!(host, "0.0.0.0" | "*" | "[::]" | "::") {
-            "every network interface".to_string()
-        } else {
-            host.to_string()
+        let shown = match &address {
+            _ if address.is_local() => continue,
+            _ if address.is_wildcard() => "every network interface".to_string(),
+            Address::Tcp { host, .. } => host.clone(),
+            other => other.to_string(),
         };
         out.push(
             finding(Rule::PublicUwsgiSocket, Severity::Error, format!("uWSGI speaks the uwsgi protocol on {shown}"))
@@ -319,17 +309,3 @@ pub const MG021: RuleInfo = RuleInfo {
         `buffer-size = 8192` or more.",
     fix: Some("sets `buffer-size` to what nginx lets through (safe)"),
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_and_loopback() {
-        assert!(is_loopback("127.0.0.1:3031"));
-        assert!(is_loopback("[::1]:3031"));
-        assert!(is_loopback("localhost:3031"));
-        assert!(!is_loopback("0.0.0.0:3031"));
-        assert!(!is_loopback(":3031"));
-    }
-}

@@ -198,8 +198,9 @@ impl Deployment {
         self.uwsgi
             .as_ref()
             .map(|file| {
-                uwsgi_entries(file)
-                    .filter(|e| matches!(e.key.as_str(), "socket" | "uwsgi-socket"))
+                uwsgi::Settings::of(file)
+                    .uwsgi_sockets()
+                    .into_iter()
                     .filter_map(|e| Address::parse_uwsgi(&e.value))
                     .collect()
             })

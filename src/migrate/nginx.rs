@@ -112,17 +112,6 @@ pub(super) fn twin_name(config: &Config, d: &Directive, from: Protocol) -> Optio
     }
 }
 
-/// A word with `$fastcgi_script_name` / `$fastcgi_path_info` replaced by
-/// `$uri`, which is what they hold without `fastcgi_split_path_info`.
-fn without_fastcgi_variables(raw: &str) -> Option<String> {
-    let replaced = raw
-        .replace("${fastcgi_script_name}", "${uri}")
-        .replace("$fastcgi_script_name", "$uri")
-        .replace("${fastcgi_path_info}", "${uri}")
-        .replace("$fastcgi_path_info", "$uri");
-    (replaced != raw).then_some(replaced)
-}
-
 /// Edits the arguments of `d` that use a FastCGI variable, with a warning.
 fn replace_fastcgi_variables(
     config: &Config,
@@ -132,7 +121,7 @@ fn replace_fastcgi_variables(
     out: &mut Rewrite,
 ) {
     for arg in &d.args {
-        if let Some(replaced) = without_fastcgi_variables(&config.raw(arg)) {
+        if let Some(replaced) = crate::protocol::fastcgi::without_variables(&config.raw(arg)) {
             out.edits.push((file, Edit::replace(arg.span, replaced)));
             out.notes.warning(format!(
                 "{place}: `{}` used a FastCGI variable; it now uses $uri, which is what the variable held here",
@@ -575,23 +564,5 @@ fn cache_twins(nginx: &Nginx, zones: &[CacheZone], out: &mut Rewrite) {
                 "no {declared_by} declares cache zone {zone}; add a uwsgi_cache_path with keys_zone={zone}_uwsgi"
             ));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fastcgi_variables_become_uri() {
-        assert_eq!(
-            without_fastcgi_variables("/$fastcgi_path_info").as_deref(),
-            Some("/$uri")
-        );
-        assert_eq!(
-            without_fastcgi_variables("$document_root${fastcgi_script_name}").as_deref(),
-            Some("$document_root${uri}")
-        );
-        assert_eq!(without_fastcgi_variables("$uri"), None);
     }
 }

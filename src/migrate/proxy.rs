@@ -18,107 +18,19 @@ use crate::nginx::syntax::{Config, Directive, walk};
 use crate::plan::Edit;
 use crate::protocol::Protocol;
 use crate::protocol::directives::{Fate, UWSGI_PARAMS, fate};
+use crate::protocol::http::{ProxyUrl, header_param, header_variable, is_hop_by_hop};
 use crate::source::Span;
-
-/// Headers of the HTTP hop itself: they meant nothing to MediaGoblin.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
-];
 
 /// The comment that says what the `uwsgi_param HTTP_*` lines are.
 const HEADERS_COMMENT: &str =
     "# The request headers nginx set for paster, as the variables MediaGoblin reads.";
-
-/// The parts of a `proxy_pass` URL that matter here.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct ProxyUrl<'a> {
-    pub https: bool,
-    /// `host:port`, `unix:/path`, or an upstream's name, as written.
-    pub authority: &'a str,
-    /// What follows the address: `""`, `/`, `/path/`.
-    pub uri: &'a str,
-}
-
-impl<'a> ProxyUrl<'a> {
-    pub fn parse(url: &'a str) -> ProxyUrl<'a> {
-        let (https, rest) = match url.strip_prefix("https://") {
-            Some(rest) => (true, rest),
-            None => (false, url.strip_prefix("http://").unwrap_or(url)),
-        };
-        // `unix:/path:/uri`: the socket's path ends at the next colon.
-        let end = match rest.strip_prefix("unix:") {
-            Some(path) => path.find(':').map_or(rest.len(), |i| "unix:".len() + i),
-            None => rest.find('/').unwrap_or(rest.len()),
-        };
-        let (authority, uri) = rest.split_at(end);
-        let uri = if authority.starts_with("unix:") {
-            uri.strip_prefix(':').unwrap_or(uri)
-        } else {
-            uri
-        };
-        ProxyUrl {
-            https,
-            authority,
-            uri,
-        }
-    }
-
-    /// The port nginx put into `$proxy_port` and `Host: $proxy_host`.
-    fn port(&self) -> String {
-        match self.authority.rsplit_once(':') {
-            Some((_, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-                port.to_string()
-            }
-            _ if self.https => "443".to_string(),
-            _ => "80".to_string(),
-        }
-    }
-}
-
-/// The uWSGI variable a request header arrives in: `X-Real-IP` →
-/// `HTTP_X_REAL_IP`. `None` for a name that is no HTTP token of letters,
-/// digits and `-` (there would be no telling what MediaGoblin reads).
-pub fn header_variable(name: &str) -> Option<String> {
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return None;
-    }
-    Some(format!(
-        "HTTP_{}",
-        name.to_ascii_uppercase().replace('-', "_")
-    ))
-}
-
-/// `proxy_set_header NAME VALUE;` said as uWSGI's: `uwsgi_param
-/// HTTP_NAME VALUE if_not_empty;`. nginx leaves out a header whose value is
-/// empty, and `if_not_empty` does the same for the variable; a parameter
-/// named `HTTP_*` also keeps nginx from sending the visitor's own header of
-/// that name, as `proxy_set_header` did.
-pub fn header_param(variable: &str, raw_value: &str) -> String {
-    let may_be_empty = raw_value.contains('$') || matches!(raw_value, "\"\"" | "''");
-    if may_be_empty {
-        format!("uwsgi_param {variable} {raw_value} if_not_empty;")
-    } else {
-        format!("uwsgi_param {variable} {raw_value};")
-    }
-}
 
 /// A header's value with the variables that only exist while proxying
 /// (`$proxy_host`, `$proxy_port`) replaced by what they held.
 /// `None` too when the address holds a character that would need quoting
 /// in nginx (it is written into the value as it is).
 fn without_proxy_variables(raw: &str, url: &ProxyUrl<'_>) -> Option<String> {
-    let plain = url
-        .authority
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b".:-_[]/@".contains(&b));
-    if !plain {
+    if !crate::escape::nginx_literal(url.authority) {
         return None;
     }
     let port = url.port();
@@ -143,7 +55,7 @@ enum Header {
 
 fn header(name: &str, raw_value: &str, url: &ProxyUrl<'_>) -> Header {
     let lower = name.to_ascii_lowercase();
-    if HOP_BY_HOP.contains(&lower.as_str()) {
+    if is_hop_by_hop(name) {
         return Header::Dropped(
             "a header of the HTTP connection to paster; the uwsgi protocol has no such connection"
                 .to_string(),
@@ -781,49 +693,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn proxy_urls_are_split_into_address_and_path() {
-        let url = ProxyUrl::parse("http://127.0.0.1:6543");
-        assert_eq!(
-            (url.authority, url.uri, url.https),
-            ("127.0.0.1:6543", "", false)
-        );
-        let url = ProxyUrl::parse("http://127.0.0.1:6543/");
-        assert_eq!((url.authority, url.uri), ("127.0.0.1:6543", "/"));
-        let url = ProxyUrl::parse("https://mediagoblin/x/");
-        assert_eq!(
-            (url.authority, url.uri, url.https),
-            ("mediagoblin", "/x/", true)
-        );
-        let url = ProxyUrl::parse("http://unix:/run/mg.sock");
-        assert_eq!((url.authority, url.uri), ("unix:/run/mg.sock", ""));
-        let url = ProxyUrl::parse("http://unix:/run/mg.sock:/");
-        assert_eq!((url.authority, url.uri), ("unix:/run/mg.sock", "/"));
-        assert_eq!(ProxyUrl::parse("http://[::1]:6543").port(), "6543");
-        assert_eq!(ProxyUrl::parse("http://mediagoblin").port(), "80");
-    }
-
-    #[test]
     fn headers_become_uwsgi_variables() {
-        assert_eq!(
-            header_variable("X-Real-IP").as_deref(),
-            Some("HTTP_X_REAL_IP")
-        );
-        assert_eq!(header_variable("host").as_deref(), Some("HTTP_HOST"));
-        assert_eq!(header_variable("X_Y"), None);
-        assert_eq!(header_variable(""), None);
-        assert_eq!(header_variable("a;b"), None);
-        assert_eq!(
-            header_param("HTTP_HOST", "$http_host"),
-            "uwsgi_param HTTP_HOST $http_host if_not_empty;"
-        );
-        assert_eq!(
-            header_param("HTTP_X_FORWARDED_PROTO", "https"),
-            "uwsgi_param HTTP_X_FORWARDED_PROTO https;"
-        );
-        assert_eq!(
-            header_param("HTTP_ACCEPT_ENCODING", "\"\""),
-            "uwsgi_param HTTP_ACCEPT_ENCODING \"\" if_not_empty;"
-        );
         let url = ProxyUrl::parse("http://127.0.0.1:6543");
         assert_eq!(
             without_proxy_variables("$proxy_host", &url).as_deref(),

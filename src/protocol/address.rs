@@ -1,7 +1,8 @@
 //! Where an application server listens and where nginx sends requests, as
-//! one type. nginx writes a UNIX socket as `unix:/path` (`*_pass`,
-//! `proxy_pass http://unix:/path:`), uWSGI as a bare `/path` (or `@name`
-//! for the abstract namespace), flup and paste as `host`/`port` settings.
+//! one type. nginx writes a UNIX socket as `unix:/path` (`*_pass`, and
+//! `proxy_pass http://unix:/path:`, read by `http::ProxyUrl`), uWSGI as a
+//! bare `/path` (or `@name` for the abstract namespace), flup and paste as
+//! `host`/`port` settings.
 //! Parsing each spelling into `Address` is the only place those rules live.
 
 use std::fmt;
@@ -79,34 +80,6 @@ impl Address {
             return Address::Unix(normalise_path(path));
         }
         parse_host_port(bare).unwrap_or_else(|| Address::Upstream(bare.to_string()))
-    }
-
-    /// The address in `proxy_pass`'s URL: `http://host:port/...`,
-    /// `http://unix:/path:/...`, or an upstream name; the scheme's port when
-    /// none is given.
-    pub fn parse_proxy_url(url: &str) -> Address {
-        let (rest, default_port) = if let Some(rest) = url.strip_prefix("http://") {
-            (rest, 80)
-        } else if let Some(rest) = url.strip_prefix("https://") {
-            (rest, 443)
-        } else {
-            (url, 80)
-        };
-        if let Some(path) = rest.strip_prefix("unix:") {
-            let path = path.split_once(':').map_or(path, |(p, _)| p);
-            return Address::Unix(normalise_path(path));
-        }
-        let authority = rest.split('/').next().unwrap_or(rest);
-        parse_host_port(authority).unwrap_or_else(|| {
-            if authority.contains('.') || authority == "localhost" {
-                Address::Tcp {
-                    host: authority.to_ascii_lowercase(),
-                    port: default_port,
-                }
-            } else {
-                Address::Upstream(authority.to_string())
-            }
-        })
     }
 
     /// A uWSGI `socket` value: `/path`, `@name`, `host:port`, `:port`
@@ -194,7 +167,7 @@ impl Address {
         }
     }
 
-    /// A TCP address on every interface (`:port`, `0.0.0.0`, `::`, `*`).
+    /// A TCP address on every interface (`:port`, `0.0.0.0`, `[::]`, `*`).
     pub fn is_wildcard(&self) -> bool {
         matches!(self, Address::Tcp { host, .. } if matches!(host.as_str(), "" | "0.0.0.0" | "::" | "*"))
     }
@@ -263,10 +236,6 @@ mod tests {
             Some(socket.clone())
         );
         assert_eq!(
-            Address::parse_proxy_url("http://unix:/var/run/uwsgi.sock:/"),
-            socket
-        );
-        assert_eq!(
             Address::parse_nginx("127.0.0.1:26543"),
             tcp("127.0.0.1", 26543)
         );
@@ -274,18 +243,6 @@ mod tests {
         assert_eq!(
             Address::parse_nginx("mediagoblin"),
             Address::Upstream("mediagoblin".into())
-        );
-        assert_eq!(
-            Address::parse_proxy_url("http://127.0.0.1:6543/"),
-            tcp("127.0.0.1", 6543)
-        );
-        assert_eq!(
-            Address::parse_proxy_url("http://localhost"),
-            tcp("localhost", 80)
-        );
-        assert_eq!(
-            Address::parse_proxy_url("http://backend/x"),
-            Address::Upstream("backend".into())
         );
         assert_eq!(Address::parse_uwsgi(":26543"), Some(tcp("", 26543)));
         assert_eq!(socket.to_nginx(), "unix:/var/run/uwsgi.sock");
@@ -316,6 +273,14 @@ mod tests {
         assert!(!tcp("", 1).is_local());
         assert!(!tcp("0.0.0.0", 1).is_local());
         assert!(!tcp("192.168.1.2", 1).is_local());
+        // As uWSGI spells them.
+        let uwsgi = |text: &str| Address::parse_uwsgi(text).unwrap();
+        assert!(uwsgi("[::1]:3031").is_local());
+        assert!(uwsgi("localhost:3031").is_local());
+        for wildcard in [":3031", "0.0.0.0:3031", "[::]:3031", "*:3031"] {
+            assert!(uwsgi(wildcard).is_wildcard(), "{wildcard}");
+            assert!(!uwsgi(wildcard).is_local(), "{wildcard}");
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 pub mod address;
 pub mod directives;
+pub mod fastcgi;
+pub mod http;
 
 /// uWSGI's `buffer-size` when none is set.
 pub const UWSGI_BUFFER_DEFAULT: u64 = 4096;
@@ -54,7 +56,7 @@ impl Protocol {
     /// The `*_pass` argument's address.
     pub fn address(self, argument: &str) -> Address {
         match self {
-            Protocol::Http => Address::parse_proxy_url(argument),
+            Protocol::Http => http::ProxyUrl::parse(argument).address(),
             Protocol::FastCgi | Protocol::Uwsgi => Address::parse_nginx(argument),
         }
     }

@@ -1440,6 +1440,31 @@ fn mg012_help_and_fix_follow_the_table() {
     );
 }
 
+/// A FastCGI variable left in a uWSGI location gets migrate's rewrite as
+/// its fix: `$uri`, what the variable held.
+#[test]
+fn mg012_fastcgi_variables_get_migrates_rewrite() {
+    let report = Site::healthy()
+        .with(|s| {
+            replace(
+                &mut s.site,
+                "        include /etc/nginx/uwsgi_params;",
+                "        include /etc/nginx/uwsgi_params;\n        uwsgi_param HTTP_X_SCRIPT ${fastcgi_script_name}x;",
+            )
+        })
+        .check();
+    let found = report.findings("MG012");
+    let [finding] = found.as_slice() else {
+        panic!("{}", report.all());
+    };
+    assert_eq!(
+        finding["message"],
+        "a FastCGI variable in a location that passes to uWSGI"
+    );
+    assert_eq!(finding["fix"]["message"], "write `${uri}x`");
+    assert_eq!(finding["fix"]["applicability"], "unsafe");
+}
+
 /// Two FastCGI locations that could both be MediaGoblin's: check says so
 /// with its own code and runs no rule about the location; `--fcgi-address`
 /// picks one, as for migrate.
