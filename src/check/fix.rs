@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::check::registry::Rule;
 use crate::deploy::Deployment;
 use crate::deploy::uwsgi::Settings;
 use crate::diagnostic::{Applicability, Diagnostic, Replacement};
@@ -116,7 +115,7 @@ pub fn plan<E>(
     let syntax_errors = |findings: &[Diagnostic]| {
         findings
             .iter()
-            .filter(|d| d.code == Some(Rule::SyntaxError.code()))
+            .filter(|d| d.code == Some(super::SYNTAX_ERROR.code))
             .count()
     };
     let unreadable_before = syntax_errors(findings);

@@ -21,12 +21,42 @@ use crate::deploy::locations::{PassLocation, escalate_missing_includes, mediagob
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::protocol::Address;
 
-/// A finding of `rule`.
-pub fn finding(rule: Rule, severity: Severity, message: impl Into<String>) -> Diagnostic {
+/// A finding of `rule`, at the rule's severity (`with_severity` where a
+/// finding has a reason to differ).
+pub fn finding(rule: Rule, message: impl Into<String>) -> Diagnostic {
     Diagnostic::error(message)
-        .with_code(rule.code())
-        .with_severity(severity)
+        .with_code(rule.code)
+        .with_severity(rule.severity)
 }
+
+/// MG001: a configuration file does not parse.
+pub const SYNTAX_ERROR: RuleInfo = RuleInfo {
+    code: "MG001",
+    name: "syntax-error",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a configuration file does not parse",
+    explanation: "An nginx file, paste.ini, mediagoblin.ini or the uWSGI ini cannot be read the way nginx, \
+        Python's configparser or uWSGI read it. nginx refuses to start (or reload) with a file it cannot \
+        parse; paster and uWSGI's paste loader refuse a paste.ini configparser rejects. The message names \
+        the line and column and what was expected there.",
+    fix: None,
+};
+
+/// MG031: several FastCGI locations could be MediaGoblin's.
+pub const AMBIGUOUS_LOCATION: RuleInfo = RuleInfo {
+    code: "MG031",
+    name: "ambiguous-location",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "several FastCGI locations could be MediaGoblin's",
+    explanation: "More than one location passes to a FastCGI address that could be MediaGoblin's (none is PHP's, \
+        and paste.ini's `[server:fcgi]` does not pick one out). mgdeploy does not guess: the rules about \
+        MediaGoblin's location are not run, and `migrate` plans nothing. Name MediaGoblin's address with \
+        `--fcgi-address ADDR` (or `fcgi-address` under `[migrate]` in mgdeploy.toml), for `check` and \
+        `migrate` alike.",
+    fix: None,
+};
 
 /// Every finding for a deployment, in file order. `fcgi_address` picks
 /// MediaGoblin's FastCGI location where several could be it.
@@ -40,7 +70,7 @@ pub fn run(
         problems
             .other
             .iter()
-            .map(|d| d.clone().with_code(Rule::SyntaxError.code())),
+            .map(|d| d.clone().with_code(SYNTAX_ERROR.code)),
     );
     // Found once: every rule about MediaGoblin's location reads the same.
     let selection = match mediagoblin_locations(deployment, fcgi_address) {
@@ -48,7 +78,7 @@ pub fn run(
         Err(error) => {
             out.push(
                 error
-                    .with_code(Rule::AmbiguousLocation.code())
+                    .with_code(AMBIGUOUS_LOCATION.code)
                     .with_severity(Severity::Warning)
                     .with_note("the rules about MediaGoblin's location were not run"),
             );
@@ -97,34 +127,3 @@ pub fn counts(findings: &[Diagnostic]) -> (usize, usize, usize) {
         of(Severity::Info),
     )
 }
-
-// The rules this file reports: what `--explain`, SARIF and the manual say.
-
-/// MG001: a configuration file does not parse.
-pub const MG001: RuleInfo = RuleInfo {
-    code: "MG001",
-    name: "syntax-error",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "a configuration file does not parse",
-    explanation: "An nginx file, paste.ini, mediagoblin.ini or the uWSGI ini cannot be read the way nginx, \
-        Python's configparser or uWSGI read it. nginx refuses to start (or reload) with a file it cannot \
-        parse; paster and uWSGI's paste loader refuse a paste.ini configparser rejects. The message names \
-        the line and column and what was expected there.",
-    fix: None,
-};
-
-/// MG031: several FastCGI locations could be MediaGoblin's.
-pub const MG031: RuleInfo = RuleInfo {
-    code: "MG031",
-    name: "ambiguous-location",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "several FastCGI locations could be MediaGoblin's",
-    explanation: "More than one location passes to a FastCGI address that could be MediaGoblin's (none is PHP's, \
-        and paste.ini's `[server:fcgi]` does not pick one out). mgdeploy does not guess: the rules about \
-        MediaGoblin's location are not run, and `migrate` plans nothing. Name MediaGoblin's address with \
-        `--fcgi-address ADDR` (or `fcgi-address` under `[migrate]` in mgdeploy.toml), for `check` and \
-        `migrate` alike.",
-    fix: None,
-};

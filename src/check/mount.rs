@@ -1,10 +1,10 @@
 //! Rules about how nginx reaches MediaGoblin: still on FastCGI, passing to
 //! an address uWSGI does not listen on, and prefix handling that cannot
 //! work (SCRIPT_NAME never stripped, stripped twice, modifier1 30 on
-//! Python 3, mountpoints uWSGI misreads), and FastCGI leftovers.
+//! Python 3), and FastCGI or HTTP leftovers in a uWSGI location.
 
 use super::finding;
-use super::registry::{Rule, RuleInfo};
+use super::registry::RuleInfo;
 use crate::deploy::Deployment;
 use crate::deploy::host::loads_python3;
 use crate::deploy::locations::{PassLocation, Selection};
@@ -23,12 +23,54 @@ fn inside<'d>(location: &PassLocation<'d>) -> Vec<&'d Directive> {
     out
 }
 
+/// MG004: MediaGoblin is still served over FastCGI.
+pub const STILL_FASTCGI: RuleInfo = RuleInfo {
+    code: "MG004",
+    name: "still-fastcgi",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "MediaGoblin is still served over FastCGI",
+    explanation: "MediaGoblin's location passes requests to flup's FastCGI server, which needs Python 2 and \
+        `paster`. MediaGoblin stopped documenting FastCGI in 0.10.0. `mgdeploy migrate` moves the \
+        location to uWSGI, writes the uWSGI ini and patches lazystarter.sh.",
+    fix: None,
+};
+
+/// MG032: MediaGoblin is served by paster's HTTP server.
+pub const STILL_PASTER_HTTP: RuleInfo = RuleInfo {
+    code: "MG032",
+    name: "still-paster-http",
+    severity: Severity::Info,
+    security_severity: None,
+    summary: "MediaGoblin is served by paster's HTTP server",
+    explanation: "MediaGoblin's location proxies requests to the HTTP server of paste.ini (`paster serve`, \
+        waitress), as MediaGoblin's docs describe from 0.10.0 on. Nothing is wrong with that; \
+        `mgdeploy migrate --from http` moves the location to uWSGI (one process tree, the binary uwsgi \
+        protocol instead of a second HTTP hop), writes the uWSGI ini and patches lazystarter.sh, \
+        keeping the request headers MediaGoblin builds its URLs from.",
+    fix: None,
+};
+
+/// MG024: nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found.
+pub const UWSGI_INI_NOT_FOUND: RuleInfo = RuleInfo {
+    code: "MG024",
+    name: "uwsgi-ini-not-found",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found",
+    explanation: "mgdeploy looks for the uWSGI ini at <root>/mediagoblin-uwsgi.ini (or --uwsgi-ini, or \
+        mgdeploy.toml's uwsgi-ini), at the ini the last `migrate` wrote, and for an ini that names the \
+        checkout in /etc/uwsgi/apps-enabled, /etc/uwsgi-emperor/vassals and /etc/uwsgi/apps-available. Without \
+        it nothing can say whether anything listens where nginx sends requests, and the uWSGI rules do not \
+        run. Name it with --uwsgi-ini FILE.",
+    fix: None,
+};
+
 pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Diagnostic>) {
     for location in &selection.fastcgi {
         out.push(
             finding(
-                Rule::StillFastcgi,
-                Severity::Warning,
+                &STILL_FASTCGI,
                 format!(
                     "MediaGoblin is still served over FastCGI at {}",
                     location.uri()
@@ -45,8 +87,7 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
     for location in &selection.http {
         out.push(
             finding(
-                Rule::StillPasterHttp,
-                Severity::Info,
+                &STILL_PASTER_HTTP,
                 format!(
                     "MediaGoblin is served by paster's HTTP server at {}",
                     location.uri()
@@ -73,14 +114,10 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
         && let Some(location) = selection.uwsgi.first()
     {
         out.push(
-            finding(
-                Rule::UwsgiIniNotFound,
-                Severity::Warning,
-                format!(
+            finding(&UWSGI_INI_NOT_FOUND, format!(
                     "nginx passes MediaGoblin's requests to {} over uwsgi, but no uWSGI ini of this site was found",
                     location.address
-                ),
-            )
+                ))
             .at(
                 &location.config.source,
                 location.pass.span(),
@@ -93,9 +130,6 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
             ))
             .with_help("name the uWSGI ini with --uwsgi-ini FILE"),
         );
-    }
-    if let Some(settings) = &settings {
-        mountpoints(settings, out);
     }
 }
 
@@ -113,7 +147,18 @@ pub fn runs_python3(deployment: &Deployment, settings: &Settings<'_>) -> Option<
         .map(|version| version.major == 3)
 }
 
-/// MG005.
+/// MG005: nginx passes to an address the uWSGI ini does not listen on.
+pub const ADDRESS_MISMATCH: RuleInfo = RuleInfo {
+    code: "MG005",
+    name: "address-mismatch",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "nginx passes to an address the uWSGI ini does not listen on",
+    explanation: "The `uwsgi_pass` address of MediaGoblin's location must be one of the `socket`s in the uWSGI \
+        ini; otherwise nginx answers 502 Bad Gateway (connection refused) for every page.",
+    fix: None,
+};
+
 fn address(
     location: &PassLocation<'_>,
     settings: Option<&Settings<'_>>,
@@ -130,8 +175,7 @@ fn address(
         .any(|address| location.reaches(&address));
     if !listens {
         let mut diagnostic = finding(
-            Rule::AddressMismatch,
-            Severity::Error,
+            &ADDRESS_MISMATCH,
             format!(
                 "nginx passes MediaGoblin's requests to {}, where uWSGI does not listen",
                 location.address_text
@@ -158,15 +202,28 @@ fn address(
     }
 }
 
-/// MG012.
+/// MG012: `fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location.
+pub const FASTCGI_LEFTOVER: RuleInfo = RuleInfo {
+    code: "MG012",
+    name: "fastcgi-leftover",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "`fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location",
+    explanation: "`fastcgi_*` directives do nothing for requests passed with `uwsgi_pass`, and \
+        $fastcgi_script_name / $fastcgi_path_info depend on FastCGI settings (fastcgi_index, \
+        fastcgi_split_path_info). Use the uwsgi_* twins, and $uri or $document_uri.",
+    fix: Some(
+        "drops the FastCGI-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin (unsafe: the setting starts to apply)",
+    ),
+};
+
 fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
     for d in inside(location) {
         let directive = String::from_utf8_lossy(location.config.name_of(d)).into_owned();
         if directive.starts_with("fastcgi_") {
             let source = &location.config.source;
             let leftover = finding(
-                Rule::FastcgiLeftover,
-                Severity::Warning,
+                &FASTCGI_LEFTOVER,
                 format!("`{directive}` in a location that passes to uWSGI"),
             )
             .at(source, d.name.span, "does nothing for uwsgi_pass");
@@ -185,11 +242,7 @@ fn leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
             };
             let source = &location.config.source;
             out.push(
-                finding(
-                    Rule::FastcgiLeftover,
-                    Severity::Warning,
-                    "a FastCGI variable in a location that passes to uWSGI",
-                )
+                finding(&FASTCGI_LEFTOVER, "a FastCGI variable in a location that passes to uWSGI")
                 .at(source, arg.span, "depends on FastCGI settings")
                 .with_help("use $uri: what the variable holds without fastcgi_split_path_info and fastcgi_index")
                 .with_fix(
@@ -236,6 +289,21 @@ fn with_table_fix(
     }
 }
 
+/// MG033: `proxy_*` directives in a uWSGI location.
+pub const PROXY_LEFTOVER: RuleInfo = RuleInfo {
+    code: "MG033",
+    name: "proxy-leftover",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "`proxy_*` directives in a uWSGI location",
+    explanation: "`proxy_*` directives do nothing for requests passed with `uwsgi_pass`: a \
+        `proxy_set_header` no longer reaches MediaGoblin (it reads headers as `HTTP_*` variables, which \
+        `uwsgi_param` sets), and a timeout or buffering setting no longer applies. Use the uwsgi_* twins.",
+    fix: Some(
+        "drops the HTTP-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin and writes `proxy_set_header` as `uwsgi_param HTTP_*` (unsafe: the setting starts to apply)",
+    ),
+};
+
 /// MG033: `proxy_*` directives in a location that passes to uWSGI (after
 /// a move from paster's HTTP server, by hand or half done).
 fn proxy_leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
@@ -247,8 +315,7 @@ fn proxy_leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let leftover = finding(
-            Rule::ProxyLeftover,
-            Severity::Warning,
+            &PROXY_LEFTOVER,
             format!("`{directive}` in a location that passes to uWSGI"),
         )
         .at(source, d.name.span, "does nothing for uwsgi_pass");
@@ -284,7 +351,49 @@ fn proxy_leftovers(location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// MG007, MG008, MG009.
+/// MG007: nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO.
+pub const PREFIX_NOT_STRIPPED: RuleInfo = RuleInfo {
+    code: "MG007",
+    name: "prefix-not-stripped",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO",
+    explanation: "With `uwsgi_param SCRIPT_NAME /prefix;` nginx still sends the whole URI as PATH_INFO \
+        (uwsgi_params sets it from $document_uri), so MediaGoblin sees /prefix twice and answers 404. \
+        Something must strip it: `route-run = fixpathinfo:` in the uWSGI ini, or (better) drop the param \
+        and use `mount = /prefix=config:/abs/paste.ini` with `manage-script-name = true`.",
+    fix: None,
+};
+
+/// MG008: the prefix is taken off PATH_INFO twice.
+pub const PREFIX_STRIPPED_TWICE: RuleInfo = RuleInfo {
+    code: "MG008",
+    name: "prefix-stripped-twice",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "the prefix is taken off PATH_INFO twice",
+    explanation: "Two mechanisms each remove the prefix length from PATH_INFO (`route-run = fixpathinfo:`, \
+        `manage-script-name` with a mountpoint, `uwsgi_modifier1 30` on Python 2); the second one cuts \
+        into the real path. Keep one.",
+    fix: None,
+};
+
+/// MG009: `uwsgi_modifier1 30` with uWSGI's Python 3 plugin.
+pub const MODIFIER1_PYTHON3: RuleInfo = RuleInfo {
+    code: "MG009",
+    name: "modifier1-python3",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "`uwsgi_modifier1 30` with uWSGI's Python 3 plugin",
+    explanation: "modifier1 30 asks uWSGI to remove SCRIPT_NAME from PATH_INFO. The Python 3 plugin checks for \
+        byte strings where it has text and silently does nothing (unbit/uwsgi#876), so MediaGoblin gets \
+        PATH_INFO with the prefix still on it. uWSGI's own docs call the trick deprecated. Use \
+        `mount` + `manage-script-name`, or `route-run = fixpathinfo:`.",
+    fix: Some(
+        "drops `uwsgi_modifier1 30` and adds `route-run = fixpathinfo:` to the uWSGI ini, where nginx sends SCRIPT_NAME (unsafe: two files, new routing)",
+    ),
+};
+
 fn prefix(
     location: &PassLocation<'_>,
     settings: Option<&Settings<'_>>,
@@ -322,7 +431,8 @@ fn prefix(
                 "every current MediaGoblin runs on Python 3, whose uWSGI plugin ignores it",
             ),
         };
-        let mut diagnostic = finding(Rule::Modifier1Python3, severity, "`uwsgi_modifier1 30` does not take the prefix off PATH_INFO here")
+        let mut diagnostic = finding(&MODIFIER1_PYTHON3, "`uwsgi_modifier1 30` does not take the prefix off PATH_INFO here")
+.with_severity(severity)
             .at(&location.config.source, modifier.span(), why)
             .with_help("drop it, and use `mount` + `manage-script-name` (or `route-run = fixpathinfo:`) in the uWSGI ini");
         // With nginx sending SCRIPT_NAME, uWSGI's fixpathinfo does what the
@@ -348,7 +458,7 @@ fn prefix(
     let modifier_strips = modifier1.is_some() && python3 == Some(false);
     let strippers = [fix, mount, modifier_strips].iter().filter(|s| **s).count();
     if strippers >= 2 {
-        let mut diagnostic = finding(Rule::PrefixStrippedTwice, Severity::Error, "the prefix is taken off PATH_INFO twice")
+        let mut diagnostic = finding(&PREFIX_STRIPPED_TWICE, "the prefix is taken off PATH_INFO twice")
             .at(&location.config.source, location.location.name.span, "MediaGoblin's location")
             .with_help("keep one of `route-run = fixpathinfo:`, `mount` + `manage-script-name`, `uwsgi_modifier1 30`");
         for key in ["route-run", "manage-script-name"] {
@@ -366,12 +476,28 @@ fn prefix(
         && !(modifier1.is_some() && python3 != Some(false))
     {
         out.push(
-            finding(Rule::PrefixNotStripped, Severity::Error, "nginx sends SCRIPT_NAME, but nothing takes it off PATH_INFO")
+            finding(&PREFIX_NOT_STRIPPED, "nginx sends SCRIPT_NAME, but nothing takes it off PATH_INFO")
                 .at(&location.config.source, param.span(), "MediaGoblin will see the prefix twice")
                 .with_help("add `route-run = fixpathinfo:` to the uWSGI ini, or drop this and use `mount` + `manage-script-name`"),
         );
     }
 }
+
+/// MG022: MediaGoblin gets no SCRIPT_NAME.
+pub const SCRIPT_NAME_MISSING: RuleInfo = RuleInfo {
+    code: "MG022",
+    name: "script-name-missing",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "MediaGoblin gets no SCRIPT_NAME",
+    explanation: "MediaGoblin's app.py reads environ['SCRIPT_NAME'], and so does Paste's urlmap (the paste.ini \
+        of MediaGoblin up to 0.4); without it every page is a 502 (KeyError). nginx's uwsgi_params sends no \
+        SCRIPT_NAME, and uWSGI adds none for an app at /. At / send it empty: `uwsgi_param SCRIPT_NAME \"\";`. \
+        Under a prefix, uWSGI's `mount` + `manage-script-name` sets it, or nginx sends the prefix.",
+    fix: Some(
+        "adds `uwsgi_param SCRIPT_NAME \"\";` after the `uwsgi_pass` of a location at `/` (safe)",
+    ),
+};
 
 /// MG022: MediaGoblin reads `environ['SCRIPT_NAME']`; it must come from
 /// nginx (a `uwsgi_param SCRIPT_NAME`) or from uWSGI's mount.
@@ -415,10 +541,10 @@ fn script_name_sent(
         ),
     };
     let mut diagnostic = finding(
-        Rule::ScriptNameMissing,
-        severity,
+        &SCRIPT_NAME_MISSING,
         "MediaGoblin gets no SCRIPT_NAME: uwsgi_params sends none, and uWSGI adds none here",
     )
+    .with_severity(severity)
     .at(
         &location.config.source,
         location.location.name.span,
@@ -440,262 +566,3 @@ fn script_name_sent(
     }
     out.push(diagnostic);
 }
-
-/// MG010, MG011.
-fn mountpoints(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
-    let source = &settings.file.document.source;
-    for (point, app, entry) in settings.mounts() {
-        if point.len() > 1 && point.ends_with('/') {
-            let fixed = format!("{}={app}", point.trim_end_matches('/'));
-            let mut finding = finding(
-                Rule::MountpointTrailingSlash,
-                Severity::Error,
-                format!("the mountpoint `{point}` ends with `/`"),
-            )
-            .at(
-                source,
-                entry.value_span(),
-                "uWSGI keeps the slash in SCRIPT_NAME and takes it off PATH_INFO",
-            )
-            .with_help(format!("write `mount = {fixed}`"));
-            // Only where the value is written as read (no continuation lines).
-            if source.text(entry.value_span()) == format!("{point}={app}") {
-                finding = finding.with_fix(
-                    "drop the trailing slash",
-                    source,
-                    entry.value_span(),
-                    fixed,
-                    crate::diagnostic::Applicability::Safe,
-                );
-            }
-            out.push(finding);
-        }
-        check_app(&app, entry, source, out);
-    }
-    for entry in settings.all("paste") {
-        check_app(&entry.value, entry, source, out);
-    }
-}
-
-fn check_app(
-    app: &str,
-    entry: &crate::ini::Entry,
-    source: &std::sync::Arc<crate::source::SourceFile>,
-    out: &mut Vec<Diagnostic>,
-) {
-    let path = app.strip_prefix("config:");
-    let relative = path.is_some_and(|p| !p.starts_with('/') && !p.starts_with('%'));
-    if path.is_none() && app.ends_with(".ini") {
-        let mut diagnostic = finding(
-            Rule::PasteAppPath,
-            Severity::Error,
-            format!("`{}` names a paste.ini without `config:`", entry.key),
-        )
-        .at(
-            source,
-            entry.value_span(),
-            "uWSGI does not load this as a Paste application",
-        )
-        .with_help(format!("write `config:{app}`"));
-        // An absolute path only: `config:` with a relative one is refused too.
-        let written = source.text(entry.value_span());
-        if app.starts_with('/')
-            && let Some(before) = written.strip_suffix(app)
-        {
-            diagnostic = diagnostic.with_fix(
-                format!("write `config:{app}`"),
-                source,
-                entry.value_span(),
-                format!("{before}config:{app}"),
-                Applicability::Safe,
-            );
-        }
-        out.push(diagnostic);
-    } else if relative {
-        out.push(
-            finding(
-                Rule::PasteAppPath,
-                Severity::Error,
-                "a relative path after `config:`",
-            )
-            .at(
-                source,
-                entry.value_span(),
-                "PasteDeploy refuses relative config: URIs",
-            )
-            .with_help("give the absolute path of paste.ini"),
-        );
-    }
-}
-
-// The rules this file reports: what `--explain`, SARIF and the manual say.
-
-/// MG004: MediaGoblin is still served over FastCGI.
-pub const MG004: RuleInfo = RuleInfo {
-    code: "MG004",
-    name: "still-fastcgi",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "MediaGoblin is still served over FastCGI",
-    explanation: "MediaGoblin's location passes requests to flup's FastCGI server, which needs Python 2 and \
-        `paster`. MediaGoblin stopped documenting FastCGI in 0.10.0. `mgdeploy migrate` moves the \
-        location to uWSGI, writes the uWSGI ini and patches lazystarter.sh.",
-    fix: None,
-};
-
-/// MG032: MediaGoblin is served by paster's HTTP server.
-pub const MG032: RuleInfo = RuleInfo {
-    code: "MG032",
-    name: "still-paster-http",
-    severity: Severity::Info,
-    security_severity: None,
-    summary: "MediaGoblin is served by paster's HTTP server",
-    explanation: "MediaGoblin's location proxies requests to the HTTP server of paste.ini (`paster serve`, \
-        waitress), as MediaGoblin's docs describe from 0.10.0 on. Nothing is wrong with that; \
-        `mgdeploy migrate --from http` moves the location to uWSGI (one process tree, the binary uwsgi \
-        protocol instead of a second HTTP hop), writes the uWSGI ini and patches lazystarter.sh, \
-        keeping the request headers MediaGoblin builds its URLs from.",
-    fix: None,
-};
-
-/// MG005: nginx passes to an address the uWSGI ini does not listen on.
-pub const MG005: RuleInfo = RuleInfo {
-    code: "MG005",
-    name: "address-mismatch",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "nginx passes to an address the uWSGI ini does not listen on",
-    explanation: "The `uwsgi_pass` address of MediaGoblin's location must be one of the `socket`s in the uWSGI \
-        ini; otherwise nginx answers 502 Bad Gateway (connection refused) for every page.",
-    fix: None,
-};
-
-/// MG007: nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO.
-pub const MG007: RuleInfo = RuleInfo {
-    code: "MG007",
-    name: "prefix-not-stripped",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "nginx sends SCRIPT_NAME but nothing takes it off PATH_INFO",
-    explanation: "With `uwsgi_param SCRIPT_NAME /prefix;` nginx still sends the whole URI as PATH_INFO \
-        (uwsgi_params sets it from $document_uri), so MediaGoblin sees /prefix twice and answers 404. \
-        Something must strip it: `route-run = fixpathinfo:` in the uWSGI ini, or (better) drop the param \
-        and use `mount = /prefix=config:/abs/paste.ini` with `manage-script-name = true`.",
-    fix: None,
-};
-
-/// MG008: the prefix is taken off PATH_INFO twice.
-pub const MG008: RuleInfo = RuleInfo {
-    code: "MG008",
-    name: "prefix-stripped-twice",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "the prefix is taken off PATH_INFO twice",
-    explanation: "Two mechanisms each remove the prefix length from PATH_INFO (`route-run = fixpathinfo:`, \
-        `manage-script-name` with a mountpoint, `uwsgi_modifier1 30` on Python 2); the second one cuts \
-        into the real path. Keep one.",
-    fix: None,
-};
-
-/// MG009: `uwsgi_modifier1 30` with uWSGI's Python 3 plugin.
-pub const MG009: RuleInfo = RuleInfo {
-    code: "MG009",
-    name: "modifier1-python3",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "`uwsgi_modifier1 30` with uWSGI's Python 3 plugin",
-    explanation: "modifier1 30 asks uWSGI to remove SCRIPT_NAME from PATH_INFO. The Python 3 plugin checks for \
-        byte strings where it has text and silently does nothing (unbit/uwsgi#876), so MediaGoblin gets \
-        PATH_INFO with the prefix still on it. uWSGI's own docs call the trick deprecated. Use \
-        `mount` + `manage-script-name`, or `route-run = fixpathinfo:`.",
-    fix: Some(
-        "drops `uwsgi_modifier1 30` and adds `route-run = fixpathinfo:` to the uWSGI ini, where nginx sends SCRIPT_NAME (unsafe: two files, new routing)",
-    ),
-};
-
-/// MG010: a uWSGI mountpoint ends with `/`.
-pub const MG010: RuleInfo = RuleInfo {
-    code: "MG010",
-    name: "mountpoint-trailing-slash",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "a uWSGI mountpoint ends with `/`",
-    explanation: "`mount = /mediagoblin/=...` makes SCRIPT_NAME `/mediagoblin/` and PATH_INFO lose its leading \
-        slash (`u/x` instead of `/u/x`). Write the mountpoint without the trailing slash; nginx's location \
-        keeps its own (`location /mediagoblin/`).",
-    fix: Some("drops the trailing slash (safe)"),
-};
-
-/// MG011: `mount` or `paste` without `config:` or with a relative path.
-pub const MG011: RuleInfo = RuleInfo {
-    code: "MG011",
-    name: "paste-app-path",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "`mount` or `paste` without `config:` or with a relative path",
-    explanation: "uWSGI hands `config:/abs/paste.ini` to PasteDeploy. A bare `/path/paste.ini` in `mount` is \
-        silently not mounted (every request: 500, no Python application found), and PasteDeploy refuses a \
-        relative `config:paste.ini`. Write `config:` and an absolute path.",
-    fix: Some("puts `config:` before an absolute paste.ini path (safe)"),
-};
-
-/// MG012: `fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location.
-pub const MG012: RuleInfo = RuleInfo {
-    code: "MG012",
-    name: "fastcgi-leftover",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "`fastcgi_*` directives or `$fastcgi_*` variables in a uWSGI location",
-    explanation: "`fastcgi_*` directives do nothing for requests passed with `uwsgi_pass`, and \
-        $fastcgi_script_name / $fastcgi_path_info depend on FastCGI settings (fastcgi_index, \
-        fastcgi_split_path_info). Use the uwsgi_* twins, and $uri or $document_uri.",
-    fix: Some(
-        "drops the FastCGI-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin (unsafe: the setting starts to apply)",
-    ),
-};
-
-/// MG033: `proxy_*` directives in a uWSGI location.
-pub const MG033: RuleInfo = RuleInfo {
-    code: "MG033",
-    name: "proxy-leftover",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "`proxy_*` directives in a uWSGI location",
-    explanation: "`proxy_*` directives do nothing for requests passed with `uwsgi_pass`: a \
-        `proxy_set_header` no longer reaches MediaGoblin (it reads headers as `HTTP_*` variables, which \
-        `uwsgi_param` sets), and a timeout or buffering setting no longer applies. Use the uwsgi_* twins.",
-    fix: Some(
-        "drops the HTTP-only directives the table says have no uWSGI twin (safe); renames the others to their `uwsgi_` twin and writes `proxy_set_header` as `uwsgi_param HTTP_*` (unsafe: the setting starts to apply)",
-    ),
-};
-
-/// MG022: MediaGoblin gets no SCRIPT_NAME.
-pub const MG022: RuleInfo = RuleInfo {
-    code: "MG022",
-    name: "script-name-missing",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "MediaGoblin gets no SCRIPT_NAME",
-    explanation: "MediaGoblin's app.py reads environ['SCRIPT_NAME'], and so does Paste's urlmap (the paste.ini \
-        of MediaGoblin up to 0.4); without it every page is a 502 (KeyError). nginx's uwsgi_params sends no \
-        SCRIPT_NAME, and uWSGI adds none for an app at /. At / send it empty: `uwsgi_param SCRIPT_NAME \"\";`. \
-        Under a prefix, uWSGI's `mount` + `manage-script-name` sets it, or nginx sends the prefix.",
-    fix: Some(
-        "adds `uwsgi_param SCRIPT_NAME \"\";` after the `uwsgi_pass` of a location at `/` (safe)",
-    ),
-};
-
-/// MG024: nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found.
-pub const MG024: RuleInfo = RuleInfo {
-    code: "MG024",
-    name: "uwsgi-ini-not-found",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "nginx passes MediaGoblin's requests over uwsgi, but no uWSGI ini of the site was found",
-    explanation: "mgdeploy looks for the uWSGI ini at <root>/mediagoblin-uwsgi.ini (or --uwsgi-ini, or \
-        mgdeploy.toml's uwsgi-ini), at the ini the last `migrate` wrote, and for an ini that names the \
-        checkout in /etc/uwsgi/apps-enabled, /etc/uwsgi-emperor/vassals and /etc/uwsgi/apps-available. Without \
-        it nothing can say whether anything listens where nginx sends requests, and the uWSGI rules do not \
-        run. Name it with --uwsgi-ini FILE.",
-    fix: None,
-};

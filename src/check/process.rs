@@ -3,7 +3,7 @@
 //! and the services that start (or should start) it at boot.
 
 use super::finding;
-use super::registry::{Rule, RuleInfo};
+use super::registry::RuleInfo;
 use crate::deploy::Deployment;
 use crate::deploy::host::{loads_python3, python_of_plugin_name};
 use crate::deploy::locations::Selection;
@@ -35,7 +35,51 @@ fn ini_of(command: &[String]) -> Option<&str> {
     })
 }
 
-/// MG028, MG029, MG030. `http_moved`: no location proxies to paster's
+/// MG028: a service that starts paster (its FastCGI or HTTP server) is still enabled after the move to uWSGI.
+pub const FASTCGI_SERVICE_ENABLED: RuleInfo = RuleInfo {
+    code: "MG028",
+    name: "fastcgi-service-enabled",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a service that starts paster's FastCGI or HTTP server is still enabled after the move to uWSGI",
+    explanation: "nginx passes MediaGoblin's requests to uWSGI, but a systemd unit, init script or supervisor \
+        program still starts `paster serve … --server-name=fcgi` (or, once no location proxies to paster's \
+        HTTP server, `paster serve … --server-name=main`) at boot. After the next reboot paster \
+        takes the address first (uWSGI then fails to bind) or loses it: one of the two is down, and the \
+        site with it. `mgdeploy migrate` rewrites such a service to start uWSGI; otherwise disable it \
+        (`systemctl disable --now mediagoblin-paster`, `update-rc.d NAME disable`, `autostart=false`).",
+    fix: None,
+};
+
+/// MG029: a service starts a uWSGI that cannot load the site's Python.
+pub const SERVICE_UWSGI_CANNOT_RUN_SITE: RuleInfo = RuleInfo {
+    code: "MG029",
+    name: "service-uwsgi-cannot-run-site",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a service starts a uWSGI that cannot load the site's Python",
+    explanation: "A unit or script starts uWSGI for this site, but that uWSGI cannot run the virtualenv: the \
+        host's uWSGI (/usr/bin/uwsgi) has no plugin for its Python (Debian has none for Python 2.7, which \
+        MediaGoblin ≤ 0.9 needs), or the virtualenv's own uWSGI (bin/uwsgi) is not installed. The service \
+        fails at every start. Install uWSGI into the virtualenv (`bin/pip install uwsgi`) and start that one.",
+    fix: None,
+};
+
+/// MG030: nothing starts the site's uWSGI ini at boot.
+pub const UWSGI_NOT_STARTED_AT_BOOT: RuleInfo = RuleInfo {
+    code: "MG030",
+    name: "uwsgi-not-started-at-boot",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "nothing starts the site's uWSGI ini at boot",
+    explanation: "nginx passes MediaGoblin's requests to uWSGI, and the uWSGI ini is there, but no systemd unit, \
+        init script or supervisor program starts it (directly or through lazyserver.sh), and it is neither \
+        one of Debian's enabled apps (/etc/uwsgi/apps-enabled) nor an emperor's vassal. The site works until \
+        the next reboot. `mgdeploy migrate --service-style systemd|debian-apps|emperor` sets one up.",
+    fix: None,
+};
+
+/// `http_moved`: no location proxies to paster's
 /// HTTP server any more, so a service that starts it is left over too.
 fn services(deployment: &Deployment, http_moved: bool, out: &mut Vec<Diagnostic>) {
     let left_over = deployment.services.iter().filter(|s| {
@@ -47,18 +91,14 @@ fn services(deployment: &Deployment, http_moved: bool, out: &mut Vec<Diagnostic>
             continue;
         }
         out.push(
-            finding(
-                Rule::FastcgiServiceEnabled,
-                Severity::Error,
-                format!(
+            finding(&FASTCGI_SERVICE_ENABLED, format!(
                     "{} still starts {} at boot, but nginx passes MediaGoblin's requests to uWSGI",
                     service.name(),
                     match service.role {
                         crate::service::Role::Http => "paster's HTTP server",
                         _ => "paster's FastCGI server",
                     }
-                ),
-            )
+                ))
             .at(&service.source, service.command_span, "paster, at every boot")
             .with_note("after a reboot it takes the address first, or uWSGI does and it fails: either way one of them is down")
             .with_help("`mgdeploy migrate` rewrites it to start uWSGI; or disable it (`systemctl disable mediagoblin-paster`)"),
@@ -114,7 +154,7 @@ fn services(deployment: &Deployment, http_moved: bool, out: &mut Vec<Diagnostic>
         };
         if let Some((message, help)) = problem {
             out.push(
-                finding(Rule::ServiceUwsgiCannotRunSite, Severity::Error, message)
+                finding(&SERVICE_UWSGI_CANNOT_RUN_SITE, message)
                     .at(
                         &service.source,
                         service.command_span,
@@ -139,11 +179,7 @@ fn services(deployment: &Deployment, http_moved: bool, out: &mut Vec<Diagnostic>
             .and_then(|s| s.header_span)
             .unwrap_or_default();
         out.push(
-            finding(
-                Rule::UwsgiNotStartedAtBoot,
-                Severity::Warning,
-                "nothing starts this uWSGI ini at boot",
-            )
+            finding(&UWSGI_NOT_STARTED_AT_BOOT, "nothing starts this uWSGI ini at boot")
             .at(&file.document.source, header, "no service, Debian app or emperor vassal starts it")
             .with_help("`mgdeploy migrate --service-style systemd` (or debian-apps, emperor) makes something start it"),
         );
@@ -174,7 +210,21 @@ fn started_by_debian_or_emperor(deployment: &Deployment, ini: &std::path::Path) 
         })
 }
 
-/// MG023.
+/// MG023: the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python.
+pub const PYTHON_MISMATCH: RuleInfo = RuleInfo {
+    code: "MG023",
+    name: "python-mismatch",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python",
+    explanation: "A uWSGI Python plugin embeds one Python. MediaGoblin up to 0.9 runs on Python 2.7, and \
+        Debian ships only a Python 3 plugin: on a Python 2 virtualenv it dies at start with `No module named \
+        'encodings'`. Install uWSGI into the virtualenv (`bin/pip install uwsgi`, built against its \
+        Python), drop the `plugins` line and start that uWSGI, or load the plugin for the virtualenv's \
+        Python.",
+    fix: None,
+};
+
 fn python_mismatch(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     let Some(venv) = &deployment.python else {
         return;
@@ -198,14 +248,10 @@ fn python_mismatch(deployment: &Deployment, settings: &Settings<'_>, out: &mut V
         }
         let embeds = runs.map_or_else(|| "Python 3".to_string(), |v| format!("Python {v}"));
         out.push(
-            finding(
-                Rule::PythonMismatch,
-                Severity::Error,
-                format!(
+            finding(&PYTHON_MISMATCH, format!(
                     "the `{plugin}` plugin embeds {embeds}, but the virtualenv {} is Python {wanted}",
                     venv.dir.display()
-                ),
-            )
+                ))
             .at(
                 &settings.file.document.source,
                 entry.value_span(),
@@ -225,7 +271,20 @@ fn python_mismatch(deployment: &Deployment, settings: &Settings<'_>, out: &mut V
     }
 }
 
-/// MG025.
+/// MG025: lazyserver.sh starts uWSGI in a way uWSGI refuses.
+pub const LAZYSERVER_CANNOT_START: RuleInfo = RuleInfo {
+    code: "MG025",
+    name: "lazyserver-cannot-start",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "lazyserver.sh starts uWSGI in a way uWSGI refuses",
+    explanation: "Patched as old guides show, lazystarter.sh runs `uwsgi --ini-paste \"$ini_file\"`: paste.ini has \
+        no [uwsgi] section, so uWSGI has no socket and exits (`The -s/--socket option is missing`). \
+        paster's `--reload` is no uWSGI flag either (uWSGI's --reload takes a pidfile). Start uWSGI on its \
+        own ini: `$starter --ini /path/to/mediagoblin-uwsgi.ini \"$@\"`.",
+    fix: None,
+};
+
 fn lazyserver(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     let Some(starter) = &deployment.lazystarter else {
         return;
@@ -265,7 +324,7 @@ fn lazyserver(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         };
         if let Some((message, label)) = problem {
             out.push(
-                finding(Rule::LazyserverCannotStart, Severity::Error, message)
+                finding(&LAZYSERVER_CANNOT_START, message)
                     .at(&starter.source, span, label)
                     .with_help(format!(
                         "start uWSGI on its own ini: `$starter --ini {} \"$@\"` (mgdeploy migrate writes this line)",
@@ -275,78 +334,3 @@ fn lazyserver(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         }
     }
 }
-
-// The rules this file reports: what `--explain`, SARIF and the manual say.
-
-/// MG023: the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python.
-pub const MG023: RuleInfo = RuleInfo {
-    code: "MG023",
-    name: "python-mismatch",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "the uWSGI ini loads a Python plugin that cannot run the virtualenv's Python",
-    explanation: "A uWSGI Python plugin embeds one Python. MediaGoblin up to 0.9 runs on Python 2.7, and \
-        Debian ships only a Python 3 plugin: on a Python 2 virtualenv it dies at start with `No module named \
-        'encodings'`. Install uWSGI into the virtualenv (`bin/pip install uwsgi`, built against its \
-        Python), drop the `plugins` line and start that uWSGI, or load the plugin for the virtualenv's \
-        Python.",
-    fix: None,
-};
-
-/// MG025: lazyserver.sh starts uWSGI in a way uWSGI refuses.
-pub const MG025: RuleInfo = RuleInfo {
-    code: "MG025",
-    name: "lazyserver-cannot-start",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "lazyserver.sh starts uWSGI in a way uWSGI refuses",
-    explanation: "Patched as old guides show, lazystarter.sh runs `uwsgi --ini-paste \"$ini_file\"`: paste.ini has \
-        no [uwsgi] section, so uWSGI has no socket and exits (`The -s/--socket option is missing`). \
-        paster's `--reload` is no uWSGI flag either (uWSGI's --reload takes a pidfile). Start uWSGI on its \
-        own ini: `$starter --ini /path/to/mediagoblin-uwsgi.ini \"$@\"`.",
-    fix: None,
-};
-
-/// MG028: a service that starts paster (its FastCGI or HTTP server) is still enabled after the move to uWSGI.
-pub const MG028: RuleInfo = RuleInfo {
-    code: "MG028",
-    name: "fastcgi-service-enabled",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "a service that starts paster's FastCGI or HTTP server is still enabled after the move to uWSGI",
-    explanation: "nginx passes MediaGoblin's requests to uWSGI, but a systemd unit, init script or supervisor \
-        program still starts `paster serve … --server-name=fcgi` (or, once no location proxies to paster's \
-        HTTP server, `paster serve … --server-name=main`) at boot. After the next reboot paster \
-        takes the address first (uWSGI then fails to bind) or loses it: one of the two is down, and the \
-        site with it. `mgdeploy migrate` rewrites such a service to start uWSGI; otherwise disable it \
-        (`systemctl disable --now mediagoblin-paster`, `update-rc.d NAME disable`, `autostart=false`).",
-    fix: None,
-};
-
-/// MG029: a service starts a uWSGI that cannot load the site's Python.
-pub const MG029: RuleInfo = RuleInfo {
-    code: "MG029",
-    name: "service-uwsgi-cannot-run-site",
-    severity: Severity::Error,
-    security_severity: None,
-    summary: "a service starts a uWSGI that cannot load the site's Python",
-    explanation: "A unit or script starts uWSGI for this site, but that uWSGI cannot run the virtualenv: the \
-        host's uWSGI (/usr/bin/uwsgi) has no plugin for its Python (Debian has none for Python 2.7, which \
-        MediaGoblin ≤ 0.9 needs), or the virtualenv's own uWSGI (bin/uwsgi) is not installed. The service \
-        fails at every start. Install uWSGI into the virtualenv (`bin/pip install uwsgi`) and start that one.",
-    fix: None,
-};
-
-/// MG030: nothing starts the site's uWSGI ini at boot.
-pub const MG030: RuleInfo = RuleInfo {
-    code: "MG030",
-    name: "uwsgi-not-started-at-boot",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "nothing starts the site's uWSGI ini at boot",
-    explanation: "nginx passes MediaGoblin's requests to uWSGI, and the uWSGI ini is there, but no systemd unit, \
-        init script or supervisor program starts it (directly or through lazyserver.sh), and it is neither \
-        one of Debian's enabled apps (/etc/uwsgi/apps-enabled) nor an emperor's vassal. The site works until \
-        the next reboot. `mgdeploy migrate --service-style systemd|debian-apps|emperor` sets one up.",
-    fix: None,
-};

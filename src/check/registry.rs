@@ -26,196 +26,52 @@ pub struct RuleInfo {
     pub fix: Option<&'static str>,
 }
 
-/// Every rule, by its kebab-case name; its code is `code()`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Rule {
-    /// MG001
-    SyntaxError,
-    /// MG002
-    UnknownDirective,
-    /// MG003
-    IncludeProblem,
-    /// MG004
-    StillFastcgi,
-    /// MG005
-    AddressMismatch,
-    /// MG006
-    ParamWithoutPass,
-    /// MG007
-    PrefixNotStripped,
-    /// MG008
-    PrefixStrippedTwice,
-    /// MG009
-    Modifier1Python3,
-    /// MG010
-    MountpointTrailingSlash,
-    /// MG011
-    PasteAppPath,
-    /// MG012
-    FastcgiLeftover,
-    /// MG013
-    PublicUwsgiSocket,
-    /// MG014
-    SocketPermissions,
-    /// MG015
-    AliasTraversal,
-    /// MG016
-    StaticNotServed,
-    /// MG017
-    UploadLimit,
-    /// MG018
-    NoCeleryWorker,
-    /// MG019
-    UnknownUwsgiOption,
-    /// MG020
-    UwsgiPluginMissing,
-    /// MG021
-    BufferSize,
-    /// MG022
-    ScriptNameMissing,
-    /// MG023
-    PythonMismatch,
-    /// MG024
-    UwsgiIniNotFound,
-    /// MG025
-    LazyserverCannotStart,
-    /// MG026
-    NginxRefuses,
-    /// MG027
-    SuppressionProblem,
-    /// MG028
-    FastcgiServiceEnabled,
-    /// MG029
-    ServiceUwsgiCannotRunSite,
-    /// MG030
-    UwsgiNotStartedAtBoot,
-    /// MG031
-    AmbiguousLocation,
-    /// MG032
-    StillPasterHttp,
-    /// MG033
-    ProxyLeftover,
-}
+/// A rule, as findings are made with it: its description, which lives
+/// above the code that reports it.
+pub type Rule = &'static RuleInfo;
 
-impl Rule {
-    pub const ALL: [Rule; 33] = [
-        Rule::SyntaxError,
-        Rule::UnknownDirective,
-        Rule::IncludeProblem,
-        Rule::StillFastcgi,
-        Rule::AddressMismatch,
-        Rule::ParamWithoutPass,
-        Rule::PrefixNotStripped,
-        Rule::PrefixStrippedTwice,
-        Rule::Modifier1Python3,
-        Rule::MountpointTrailingSlash,
-        Rule::PasteAppPath,
-        Rule::FastcgiLeftover,
-        Rule::PublicUwsgiSocket,
-        Rule::SocketPermissions,
-        Rule::AliasTraversal,
-        Rule::StaticNotServed,
-        Rule::UploadLimit,
-        Rule::NoCeleryWorker,
-        Rule::UnknownUwsgiOption,
-        Rule::UwsgiPluginMissing,
-        Rule::BufferSize,
-        Rule::ScriptNameMissing,
-        Rule::PythonMismatch,
-        Rule::UwsgiIniNotFound,
-        Rule::LazyserverCannotStart,
-        Rule::NginxRefuses,
-        Rule::SuppressionProblem,
-        Rule::FastcgiServiceEnabled,
-        Rule::ServiceUwsgiCannotRunSite,
-        Rule::UwsgiNotStartedAtBoot,
-        Rule::AmbiguousLocation,
-        Rule::StillPasterHttp,
-        Rule::ProxyLeftover,
-    ];
-
-    pub fn info(self) -> &'static RuleInfo {
-        match self {
-            Rule::SyntaxError => &super::MG001,
-            Rule::UnknownDirective => &super::nginx::MG002,
-            Rule::IncludeProblem => &super::nginx::MG003,
-            Rule::StillFastcgi => &super::mount::MG004,
-            Rule::AddressMismatch => &super::mount::MG005,
-            Rule::ParamWithoutPass => &super::nginx::MG006,
-            Rule::PrefixNotStripped => &super::mount::MG007,
-            Rule::PrefixStrippedTwice => &super::mount::MG008,
-            Rule::Modifier1Python3 => &super::mount::MG009,
-            Rule::MountpointTrailingSlash => &super::mount::MG010,
-            Rule::PasteAppPath => &super::mount::MG011,
-            Rule::FastcgiLeftover => &super::mount::MG012,
-            Rule::PublicUwsgiSocket => &super::uwsgi::MG013,
-            Rule::SocketPermissions => &super::uwsgi::MG014,
-            Rule::AliasTraversal => &super::nginx::MG015,
-            Rule::StaticNotServed => &super::site::MG016,
-            Rule::UploadLimit => &super::site::MG017,
-            Rule::NoCeleryWorker => &super::site::MG018,
-            Rule::UnknownUwsgiOption => &super::uwsgi::MG019,
-            Rule::UwsgiPluginMissing => &super::uwsgi::MG020,
-            Rule::BufferSize => &super::uwsgi::MG021,
-            Rule::ScriptNameMissing => &super::mount::MG022,
-            Rule::PythonMismatch => &super::process::MG023,
-            Rule::UwsgiIniNotFound => &super::mount::MG024,
-            Rule::LazyserverCannotStart => &super::process::MG025,
-            Rule::NginxRefuses => &super::nginx::MG026,
-            Rule::SuppressionProblem => &super::suppress::MG027,
-            Rule::FastcgiServiceEnabled => &super::process::MG028,
-            Rule::ServiceUwsgiCannotRunSite => &super::process::MG029,
-            Rule::UwsgiNotStartedAtBoot => &super::process::MG030,
-            Rule::AmbiguousLocation => &super::MG031,
-            Rule::StillPasterHttp => &super::mount::MG032,
-            Rule::ProxyLeftover => &super::mount::MG033,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        self.info().code
-    }
-}
-
-/// Every rule's description, in code order.
-pub const RULES: &[RuleInfo] = &[
-    super::MG001,
-    super::nginx::MG002,
-    super::nginx::MG003,
-    super::mount::MG004,
-    super::mount::MG005,
-    super::nginx::MG006,
-    super::mount::MG007,
-    super::mount::MG008,
-    super::mount::MG009,
-    super::mount::MG010,
-    super::mount::MG011,
-    super::mount::MG012,
-    super::uwsgi::MG013,
-    super::uwsgi::MG014,
-    super::nginx::MG015,
-    super::site::MG016,
-    super::site::MG017,
-    super::site::MG018,
-    super::uwsgi::MG019,
-    super::uwsgi::MG020,
-    super::uwsgi::MG021,
-    super::mount::MG022,
-    super::process::MG023,
-    super::mount::MG024,
-    super::process::MG025,
-    super::nginx::MG026,
-    super::suppress::MG027,
-    super::process::MG028,
-    super::process::MG029,
-    super::process::MG030,
-    super::MG031,
-    super::mount::MG032,
-    super::mount::MG033,
+/// Every rule, in code order: the one list a new rule joins.
+pub const RULES: &[Rule] = &[
+    &super::SYNTAX_ERROR,
+    &super::nginx::UNKNOWN_DIRECTIVE,
+    &super::nginx::INCLUDE_PROBLEM,
+    &super::mount::STILL_FASTCGI,
+    &super::mount::ADDRESS_MISMATCH,
+    &super::nginx::PARAM_WITHOUT_PASS,
+    &super::mount::PREFIX_NOT_STRIPPED,
+    &super::mount::PREFIX_STRIPPED_TWICE,
+    &super::mount::MODIFIER1_PYTHON3,
+    &super::uwsgi::MOUNTPOINT_TRAILING_SLASH,
+    &super::uwsgi::PASTE_APP_PATH,
+    &super::mount::FASTCGI_LEFTOVER,
+    &super::uwsgi::PUBLIC_UWSGI_SOCKET,
+    &super::uwsgi::SOCKET_PERMISSIONS,
+    &super::nginx::ALIAS_TRAVERSAL,
+    &super::site::STATIC_NOT_SERVED,
+    &super::site::UPLOAD_LIMIT,
+    &super::site::NO_CELERY_WORKER,
+    &super::uwsgi::UNKNOWN_UWSGI_OPTION,
+    &super::uwsgi::UWSGI_PLUGIN_MISSING,
+    &super::uwsgi::BUFFER_SIZE,
+    &super::mount::SCRIPT_NAME_MISSING,
+    &super::process::PYTHON_MISMATCH,
+    &super::mount::UWSGI_INI_NOT_FOUND,
+    &super::process::LAZYSERVER_CANNOT_START,
+    &super::nginx::NGINX_REFUSES,
+    &super::suppress::SUPPRESSION_PROBLEM,
+    &super::process::FASTCGI_SERVICE_ENABLED,
+    &super::process::SERVICE_UWSGI_CANNOT_RUN_SITE,
+    &super::process::UWSGI_NOT_STARTED_AT_BOOT,
+    &super::AMBIGUOUS_LOCATION,
+    &super::mount::STILL_PASTER_HTTP,
+    &super::mount::PROXY_LEFTOVER,
 ];
 
 pub fn rule(code: &str) -> Option<&'static RuleInfo> {
-    RULES.iter().find(|r| r.code.eq_ignore_ascii_case(code))
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code))
 }
 
 /// A rule's code as typed (`mg017`, ` MG017`), or what the codes are.
@@ -238,24 +94,36 @@ mod tests {
             assert_eq!(rule.code, format!("MG{:03}", index + 1));
         }
         assert!(rule("mg009").is_some());
-        assert_eq!(Rule::ALL.len(), RULES.len());
-        for (rule, info) in Rule::ALL.iter().zip(RULES) {
-            assert_eq!(rule.code(), info.code);
-            // The variant is the name, in another case.
-            let name: String = info
-                .name
-                .split('-')
-                .map(|w| {
-                    let mut chars = w.chars();
-                    chars.next().map_or_else(String::new, |c| {
-                        c.to_ascii_uppercase().to_string() + chars.as_str()
-                    })
-                })
-                .collect();
-            assert_eq!(format!("{rule:?}"), name);
-        }
         // nginx's include loader names the code it reports without
         // depending on check.
-        assert_eq!(crate::nginx::include::MISSING, Rule::IncludeProblem.code());
+        assert_eq!(
+            crate::nginx::include::MISSING,
+            super::super::nginx::INCLUDE_PROBLEM.code
+        );
+    }
+
+    #[test]
+    fn each_rule_is_named_in_code_as_it_is_for_people() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("mount.rs"),
+            include_str!("nginx.rs"),
+            include_str!("process.rs"),
+            include_str!("site.rs"),
+            include_str!("suppress.rs"),
+            include_str!("uwsgi.rs"),
+        ];
+        for rule in RULES {
+            let constant = rule.name.replace('-', "_").to_ascii_uppercase();
+            let declared = format!(
+                "pub const {constant}: RuleInfo = RuleInfo {{\n    code: \"{}\",",
+                rule.code
+            );
+            assert!(
+                sources.iter().any(|s| s.contains(&declared)),
+                "{}: no `{declared}`",
+                rule.code
+            );
+        }
     }
 }

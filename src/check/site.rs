@@ -3,7 +3,7 @@
 //! run its tasks.
 
 use super::finding;
-use super::registry::{Rule, RuleInfo};
+use super::registry::RuleInfo;
 use crate::deploy::locations::{PassLocation, Selection};
 use crate::deploy::{Deployment, configobj_unquote, view};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -20,7 +20,20 @@ pub fn all(deployment: &Deployment, selection: &Selection<'_>, out: &mut Vec<Dia
     celery(deployment, out);
 }
 
-/// MG016.
+/// MG016: a static or media URL of mediagoblin.ini that nginx does not serve.
+pub const STATIC_NOT_SERVED: RuleInfo = RuleInfo {
+    code: "MG016",
+    name: "static-not-served",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "a static or media URL of mediagoblin.ini that nginx does not serve",
+    explanation: "MediaGoblin builds URLs for its static files, theme and plugin files and uploads from \
+        mediagoblin.ini (direct_remote_path, theme_web_path, plugin_web_path, [storage:publicstore] \
+        base_url). They do not follow SCRIPT_NAME. When no nginx location serves them, they reach \
+        MediaGoblin itself, which serves them slowly or not at all.",
+    fix: None,
+};
+
 fn static_urls(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     let locations = super::nginx::locations(&deployment.nginx.loaded);
     let urls = &deployment.static_urls;
@@ -69,7 +82,7 @@ fn static_urls(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
                 .map(|e| (file, e))
         });
         out.push(match entry {
-            Some((file, entry)) => finding(Rule::StaticNotServed, Severity::Warning, message)
+            Some((file, entry)) => finding(&STATIC_NOT_SERVED, message)
                 .at(
                     &file.document.source,
                     entry.value_span(),
@@ -78,8 +91,7 @@ fn static_urls(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
                 .with_help(help),
             None => {
                 let diagnostic = finding(
-                    Rule::StaticNotServed,
-                    Severity::Warning,
+                    &STATIC_NOT_SERVED,
                     format!("{message} (MediaGoblin's default)"),
                 );
                 // The section the setting would go in, else nginx's file.
@@ -113,7 +125,19 @@ fn mediagoblin_limit(deployment: &Deployment) -> Option<(u64, String)> {
     .max()
 }
 
-/// MG017.
+/// MG017: `client_max_body_size` is below what MediaGoblin accepts.
+pub const UPLOAD_LIMIT: RuleInfo = RuleInfo {
+    code: "MG017",
+    name: "upload-limit",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "`client_max_body_size` is below what MediaGoblin accepts",
+    explanation: "nginx refuses request bodies larger than client_max_body_size (1m unless set) with 413 \
+        before MediaGoblin sees them, so uploads MediaGoblin would accept (upload_limit, max_file_size in \
+        mediagoblin.ini; no limit by default) fail.",
+    fix: None,
+};
+
 fn upload_limit(deployment: &Deployment, location: &PassLocation<'_>, out: &mut Vec<Diagnostic>) {
     let nginx_limit = crate::nginx::semantics::effective(
         &deployment.nginx.loaded,
@@ -154,16 +178,29 @@ fn upload_limit(deployment: &Deployment, location: &PassLocation<'_>, out: &mut 
         limit / 1024
     );
     out.push(match place {
-        Some((config, d)) => finding(Rule::UploadLimit, Severity::Warning, message)
+        Some((config, d)) => finding(&UPLOAD_LIMIT, message)
             .at(&config.source, d.span(), "uploads larger than this fail with 413")
             .with_help("raise client_max_body_size to MediaGoblin's limit"),
-        None => finding(Rule::UploadLimit, Severity::Warning, format!("{message} (1m is nginx's default)"))
+        None => finding(&UPLOAD_LIMIT, format!("{message} (1m is nginx's default)"))
             .at(&location.config.source, location.location.name.span, "no client_max_body_size applies here")
             .with_help("set client_max_body_size in MediaGoblin's server block, e.g. `client_max_body_size 100m;`"),
     });
 }
 
-/// MG018.
+/// MG018: background tasks are not eager and no celery worker is set up.
+pub const NO_CELERY_WORKER: RuleInfo = RuleInfo {
+    code: "MG018",
+    name: "no-celery-worker",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "background tasks are not eager and no celery worker is set up",
+    explanation: "MediaGoblin processes uploads in celery. It runs them in the web process only when the \
+        environment has CELERY_ALWAYS_EAGER=true (lazyserver.sh exports it; under uWSGI: `env = \
+        CELERY_ALWAYS_EAGER=true`). Otherwise a worker must run (lazycelery.sh, or a mediagoblin-celeryd \
+        service), or uploads wait forever.",
+    fix: None,
+};
+
 fn celery(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
     if deployment.celery.is_eager() || deployment.services.iter().any(|s| s.role == Role::Celery) {
         return;
@@ -175,8 +212,7 @@ fn celery(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
         .iter()
         .find_map(|name| file.document.section(name)?.header_span);
     let diagnostic = finding(
-        Rule::NoCeleryWorker,
-        Severity::Warning,
+        &NO_CELERY_WORKER,
         "background tasks are not eager, and no celery worker service was found",
     );
     let diagnostic = match header {
@@ -193,46 +229,3 @@ fn celery(deployment: &Deployment, out: &mut Vec<Diagnostic>) {
             .with_help("run a worker (./lazycelery.sh, or a mediagoblin-celeryd service), or set `env = CELERY_ALWAYS_EAGER=true` in the uWSGI ini"),
     );
 }
-
-// The rules this file reports: what `--explain`, SARIF and the manual say.
-
-/// MG016: a static or media URL of mediagoblin.ini that nginx does not serve.
-pub const MG016: RuleInfo = RuleInfo {
-    code: "MG016",
-    name: "static-not-served",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "a static or media URL of mediagoblin.ini that nginx does not serve",
-    explanation: "MediaGoblin builds URLs for its static files, theme and plugin files and uploads from \
-        mediagoblin.ini (direct_remote_path, theme_web_path, plugin_web_path, [storage:publicstore] \
-        base_url). They do not follow SCRIPT_NAME. When no nginx location serves them, they reach \
-        MediaGoblin itself, which serves them slowly or not at all.",
-    fix: None,
-};
-
-/// MG017: `client_max_body_size` is below what MediaGoblin accepts.
-pub const MG017: RuleInfo = RuleInfo {
-    code: "MG017",
-    name: "upload-limit",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "`client_max_body_size` is below what MediaGoblin accepts",
-    explanation: "nginx refuses request bodies larger than client_max_body_size (1m unless set) with 413 \
-        before MediaGoblin sees them, so uploads MediaGoblin would accept (upload_limit, max_file_size in \
-        mediagoblin.ini; no limit by default) fail.",
-    fix: None,
-};
-
-/// MG018: background tasks are not eager and no celery worker is set up.
-pub const MG018: RuleInfo = RuleInfo {
-    code: "MG018",
-    name: "no-celery-worker",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "background tasks are not eager and no celery worker is set up",
-    explanation: "MediaGoblin processes uploads in celery. It runs them in the web process only when the \
-        environment has CELERY_ALWAYS_EAGER=true (lazyserver.sh exports it; under uWSGI: `env = \
-        CELERY_ALWAYS_EAGER=true`). Otherwise a worker must run (lazycelery.sh, or a mediagoblin-celeryd \
-        service), or uploads wait forever.",
-    fix: None,
-};

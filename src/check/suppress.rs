@@ -5,7 +5,7 @@
 //! comment without a reason silences nothing; it, an unknown code, and a
 //! comment that silences nothing are findings themselves (MG027).
 
-use super::registry::{Rule, RuleInfo};
+use super::registry::RuleInfo;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ pub struct Selection {
 impl Selection {
     pub fn reports(&self, code: &str) -> bool {
         // A file that does not parse hides everything else in it.
-        if code == Rule::SyntaxError.code() {
+        if code == super::SYNTAX_ERROR.code {
             return true;
         }
         self.select
@@ -69,6 +69,22 @@ fn comment_start(line: &str, dialect: Dialect) -> Option<usize> {
     }
 }
 
+/// MG027: an `# mgdeploy: ignore[...]` comment without a reason, with an unknown code, or with nothing to ignore.
+pub const SUPPRESSION_PROBLEM: RuleInfo = RuleInfo {
+    code: "MG027",
+    name: "suppression-problem",
+    severity: Severity::Warning,
+    security_severity: None,
+    summary: "an `# mgdeploy: ignore[...]` comment without a reason, with an unknown code, or with nothing to ignore",
+    explanation: "A finding can be silenced where it is: `# mgdeploy: ignore[MG017] the CDN serves /mgoblin_media` \
+        on the finding's line, or alone on the line before it (in an ini, only on its own line: configparser \
+        keeps the rest of a line as the value). The reason is required, so that the next reader knows why; \
+        without one the comment silences nothing. A code that is no rule, or a comment where that rule finds \
+        nothing, is reported too: the comment is stale. Whole rules are left out with --ignore or \
+        `[check] ignore` in mgdeploy.toml.",
+    fix: None,
+};
+
 /// The suppressions in `source`, and the comments that are not right.
 fn scan(source: &Arc<SourceFile>, dialect: Dialect) -> (Vec<Suppression>, Vec<Diagnostic>) {
     let mut found = Vec::new();
@@ -100,7 +116,7 @@ fn scan(source: &Arc<SourceFile>, dialect: Dialect) -> (Vec<Suppression>, Vec<Di
         };
         let span = Span::new(offset + hash, offset + line.len());
         let problem = |message: String, help: &str| {
-            finding(Rule::SuppressionProblem, Severity::Warning, message)
+            finding(&SUPPRESSION_PROBLEM, message)
                 .at(source, span, "this comment")
                 .with_help(help.to_string())
         };
@@ -119,7 +135,7 @@ fn scan(source: &Arc<SourceFile>, dialect: Dialect) -> (Vec<Suppression>, Vec<Di
         let mut known = Vec::new();
         for code in codes.split([',', ' ']).filter(|c| !c.is_empty()) {
             match rule(code) {
-                Some(r) if r.code != Rule::SuppressionProblem.code() => known.push(r.code),
+                Some(r) if r.code != SUPPRESSION_PROBLEM.code => known.push(r.code),
                 _ => problems.push(problem(
                     format!("`{code}` is not a rule this comment can silence"),
                     "`mgdeploy check --explain` lists the rules",
@@ -240,14 +256,14 @@ pub fn filter(
         if stale.codes.iter().all(|c| selection.reports(c)) {
             out.push(
                 finding(
-                    Rule::SuppressionProblem,
-                    Severity::Info,
+                    &SUPPRESSION_PROBLEM,
                     format!(
                         "nothing to ignore here: {} finds nothing on line {}",
                         stale.codes.join(", "),
                         stale.line
                     ),
                 )
+                .with_severity(Severity::Info)
                 .at(&stale.source, stale.comment, "this comment")
                 .with_help("remove the comment, or move it to the line of the finding"),
             );
@@ -257,24 +273,6 @@ pub fn filter(
     super::sort(&mut out);
     out
 }
-
-// The rules this file reports: what `--explain`, SARIF and the manual say.
-
-/// MG027: an `# mgdeploy: ignore[...]` comment without a reason, with an unknown code, or with nothing to ignore.
-pub const MG027: RuleInfo = RuleInfo {
-    code: "MG027",
-    name: "suppression-problem",
-    severity: Severity::Warning,
-    security_severity: None,
-    summary: "an `# mgdeploy: ignore[...]` comment without a reason, with an unknown code, or with nothing to ignore",
-    explanation: "A finding can be silenced where it is: `# mgdeploy: ignore[MG017] the CDN serves /mgoblin_media` \
-        on the finding's line, or alone on the line before it (in an ini, only on its own line: configparser \
-        keeps the rest of a line as the value). The reason is required, so that the next reader knows why; \
-        without one the comment silences nothing. A code that is no rule, or a comment where that rule finds \
-        nothing, is reported too: the comment is stale. Whole rules are left out with --ignore or \
-        `[check] ignore` in mgdeploy.toml.",
-    fix: None,
-};
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,15 @@
 //! Rules that read the uWSGI ini: the socket's exposure and permissions,
-//! options uWSGI does not know, plugins this host lacks, and the request
-//! buffer against what nginx lets through.
+//! options uWSGI does not know, plugins the server lacks, the request
+//! buffer against what nginx lets through, and mountpoints and Paste
+//! applications uWSGI misreads.
 
 use super::finding;
-use super::registry::{Rule, RuleInfo};
+use super::registry::RuleInfo;
 use super::tables::{did_you_mean, uwsgi_options};
 use crate::deploy::Deployment;
 use crate::deploy::locations::{PassLocation, Selection};
 use crate::deploy::uwsgi::Settings;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::protocol::{Address, UWSGI_BUFFER_DEFAULT, UWSGI_BUFFER_MAX, uwsgi_buffer_for};
 
 pub fn all(deployment: &Deployment, selection: Option<&Selection<'_>>, out: &mut Vec<Diagnostic>) {
@@ -20,14 +21,27 @@ pub fn all(deployment: &Deployment, selection: Option<&Selection<'_>>, out: &mut
     socket_permissions(deployment, &settings, out);
     unknown_options(&settings, out);
     missing_plugins(deployment, &settings, out);
+    mountpoints(&settings, out);
     if let Some(location) = selection.and_then(|s| s.uwsgi.first()) {
         buffer_size(deployment, location, &settings, out);
     }
 }
 
+/// MG013: uWSGI speaks the uwsgi protocol on a public or wildcard address.
+pub const PUBLIC_UWSGI_SOCKET: RuleInfo = RuleInfo {
+    code: "MG013",
+    name: "public-uwsgi-socket",
+    severity: Severity::Error,
+    security_severity: Some("9.8"),
+    summary: "uWSGI speaks the uwsgi protocol on a public or wildcard address",
+    explanation: "The uwsgi protocol lets the client set variables such as UWSGI_FILE, which make uWSGI load \
+        and run code. Its socket must only be reachable by nginx: a UNIX socket, or 127.0.0.1. `:3031` and \
+        `0.0.0.0:3031` listen on every interface.",
+    fix: None,
+};
+
 /// Whether a `socket` value only reaches this machine (one rule for
 /// loopback, the one `Address` keeps).
-/// MG013.
 fn public_sockets(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     for entry in settings.uwsgi_sockets() {
         let Some(address) = Address::parse_uwsgi(&entry.value) else {
@@ -40,14 +54,27 @@ fn public_sockets(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
             other => other.to_string(),
         };
         out.push(
-            finding(Rule::PublicUwsgiSocket, Severity::Error, format!("uWSGI speaks the uwsgi protocol on {shown}"))
+            finding(&PUBLIC_UWSGI_SOCKET, format!("uWSGI speaks the uwsgi protocol on {shown}"))
                 .at(&settings.file.document.source, entry.value_span(), "reachable from outside this machine")
                 .with_help("listen on a UNIX socket or 127.0.0.1; the uwsgi protocol lets a client make uWSGI load code"),
         );
     }
 }
 
-/// MG014.
+/// MG014: a UNIX socket anyone may write to, or that nginx cannot.
+pub const SOCKET_PERMISSIONS: RuleInfo = RuleInfo {
+    code: "MG014",
+    name: "socket-permissions",
+    severity: Severity::Error,
+    security_severity: Some("8.8"),
+    summary: "a UNIX socket anyone may write to, or that nginx cannot",
+    explanation: "`chmod-socket = 666` lets every local user talk uwsgi to MediaGoblin (and load code, see \
+        MG013). Without `chmod-socket`/`chown-socket` the socket belongs to the user uWSGI runs as and \
+        nginx's workers get `Permission denied`: 502 for every page. Use `chmod-socket = 660` and \
+        `chown-socket = <nginx's user>`.",
+    fix: None,
+};
+
 fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     let source = &settings.file.document.source;
     let chmod = settings.first("chmod-socket");
@@ -61,17 +88,13 @@ fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mu
     });
     if let Some(entry) = chmod.filter(|_| world_writable) {
         out.push(
-            finding(
-                Rule::SocketPermissions,
-                Severity::Error,
-                "the socket is world-writable",
-            )
-            .at(
-                source,
-                entry.span(),
-                "every local user may send uwsgi requests",
-            )
-            .with_help("use `chmod-socket = 660` and `chown-socket` to nginx's user"),
+            finding(&SOCKET_PERMISSIONS, "the socket is world-writable")
+                .at(
+                    source,
+                    entry.span(),
+                    "every local user may send uwsgi requests",
+                )
+                .with_help("use `chmod-socket = 660` and `chown-socket` to nginx's user"),
         );
     }
     let unix = settings
@@ -100,8 +123,7 @@ fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mu
     if !writable {
         out.push(
             finding(
-                Rule::SocketPermissions,
-                Severity::Error,
+                &SOCKET_PERMISSIONS,
                 format!("nginx's workers ({nginx_user}) cannot write to the UNIX socket"),
             )
             .at(
@@ -116,7 +138,18 @@ fn socket_permissions(deployment: &Deployment, settings: &Settings<'_>, out: &mu
     }
 }
 
-/// MG019.
+/// MG019: a uWSGI option uWSGI does not know.
+pub const UNKNOWN_UWSGI_OPTION: RuleInfo = RuleInfo {
+    code: "MG019",
+    name: "unknown-uwsgi-option",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "a uWSGI option uWSGI does not know",
+    explanation: "uWSGI option names are case-sensitive. With `strict = true` an unknown option stops uWSGI; \
+        without it uWSGI silently treats it as a placeholder and the setting has no effect.",
+    fix: None,
+};
+
 fn unknown_options(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     let known = uwsgi_options();
     let extra_plugins: Vec<String> = settings
@@ -131,11 +164,12 @@ fn unknown_options(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
         }
         let source = &settings.file.document.source;
         let diagnostic = match did_you_mean(&entry.key, known) {
-            Some(meant) => finding(Rule::UnknownUwsgiOption, Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
+            Some(meant) => finding(&UNKNOWN_UWSGI_OPTION, format!("unknown uWSGI option `{}`", entry.key))
                 .at(source, entry.key_span, format!("did you mean `{meant}`?")),
-            None if !extra_plugins.is_empty() => finding(Rule::UnknownUwsgiOption, Severity::Warning, format!("unknown uWSGI option `{}`", entry.key))
+            None if !extra_plugins.is_empty() => finding(&UNKNOWN_UWSGI_OPTION, format!("unknown uWSGI option `{}`", entry.key))
+.with_severity(Severity::Warning)
                 .at(source, entry.key_span, format!("not a core or python option; it may belong to {}", extra_plugins.join(", "))),
-            None => finding(Rule::UnknownUwsgiOption, Severity::Error, format!("unknown uWSGI option `{}`", entry.key))
+            None => finding(&UNKNOWN_UWSGI_OPTION, format!("unknown uWSGI option `{}`", entry.key))
                 .at(source, entry.key_span, "uWSGI 2.0 has no such option")
                 .with_help("with `strict = true` uWSGI refuses to start; without it, the line silently does nothing"),
         };
@@ -143,7 +177,19 @@ fn unknown_options(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// MG020.
+/// MG020: the uWSGI ini loads a plugin this host does not have.
+pub const UWSGI_PLUGIN_MISSING: RuleInfo = RuleInfo {
+    code: "MG020",
+    name: "uwsgi-plugin-missing",
+    severity: Severity::Error,
+    security_severity: None,
+    summary: "the uWSGI ini loads a plugin this host does not have",
+    explanation: "`plugins = python` looks for python_plugin.so, which only the Python 2 package provided; \
+        Debian ships python3_plugin.so. In an ini file uWSGI only logs that the plugin did not load, then \
+        treats its options as unknown and serves every request with an error. Use `plugins = python3`.",
+    fix: None,
+};
+
 /// The server's plugins are what discovery read (in the mirror, under
 /// `--sysroot`), never this machine's.
 fn missing_plugins(deployment: &Deployment, settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
@@ -158,8 +204,7 @@ fn missing_plugins(deployment: &Deployment, settings: &Settings<'_>, out: &mut V
         }
         let python3 = host.has_plugin("python3");
         let mut diagnostic = finding(
-            Rule::UwsgiPluginMissing,
-            Severity::Error,
+            &UWSGI_PLUGIN_MISSING,
             format!("uWSGI plugin `{plugin}` is not installed"),
         )
         .at(
@@ -175,7 +220,20 @@ fn missing_plugins(deployment: &Deployment, settings: &Settings<'_>, out: &mut V
     }
 }
 
-/// MG021.
+/// MG021: uWSGI's request buffer is smaller than the headers nginx lets through.
+pub const BUFFER_SIZE: RuleInfo = RuleInfo {
+    code: "MG021",
+    name: "buffer-size",
+    severity: Severity::Info,
+    security_severity: None,
+    summary: "uWSGI's request buffer is smaller than the headers nginx lets through",
+    explanation: "uWSGI reads a request's variables into `buffer-size` bytes (4096 by default) and drops the \
+        request (`invalid request block size`) when they do not fit; nginx accepts request headers up to \
+        large_client_header_buffers (8k by default). Long cookies or URLs then fail with 502. Set \
+        `buffer-size = 8192` or more.",
+    fix: Some("sets `buffer-size` to what nginx lets through (safe)"),
+};
+
 fn buffer_size(
     deployment: &Deployment,
     location: &PassLocation<'_>,
@@ -190,8 +248,7 @@ fn buffer_size(
     if needed > buffer {
         let source = &settings.file.document.source;
         let mut diagnostic = finding(
-            Rule::BufferSize,
-            Severity::Info,
+            &BUFFER_SIZE,
             format!(
                 "uWSGI reads requests into {buffer} bytes; nginx lets request headers reach {headers}"
             ),
@@ -242,70 +299,108 @@ fn buffer_size(
     }
 }
 
-// The rules this file reports: what `--explain`, SARIF and the manual say.
-
-/// MG013: uWSGI speaks the uwsgi protocol on a public or wildcard address.
-pub const MG013: RuleInfo = RuleInfo {
-    code: "MG013",
-    name: "public-uwsgi-socket",
-    severity: Severity::Error,
-    security_severity: Some("9.8"),
-    summary: "uWSGI speaks the uwsgi protocol on a public or wildcard address",
-    explanation: "The uwsgi protocol lets the client set variables such as UWSGI_FILE, which make uWSGI load \
-        and run code. Its socket must only be reachable by nginx: a UNIX socket, or 127.0.0.1. `:3031` and \
-        `0.0.0.0:3031` listen on every interface.",
-    fix: None,
-};
-
-/// MG014: a UNIX socket anyone may write to, or that nginx cannot.
-pub const MG014: RuleInfo = RuleInfo {
-    code: "MG014",
-    name: "socket-permissions",
-    severity: Severity::Error,
-    security_severity: Some("8.8"),
-    summary: "a UNIX socket anyone may write to, or that nginx cannot",
-    explanation: "`chmod-socket = 666` lets every local user talk uwsgi to MediaGoblin (and load code, see \
-        MG013). Without `chmod-socket`/`chown-socket` the socket belongs to the user uWSGI runs as and \
-        nginx's workers get `Permission denied`: 502 for every page. Use `chmod-socket = 660` and \
-        `chown-socket = <nginx's user>`.",
-    fix: None,
-};
-
-/// MG019: a uWSGI option uWSGI does not know.
-pub const MG019: RuleInfo = RuleInfo {
-    code: "MG019",
-    name: "unknown-uwsgi-option",
+/// MG010: a uWSGI mountpoint ends with `/`.
+pub const MOUNTPOINT_TRAILING_SLASH: RuleInfo = RuleInfo {
+    code: "MG010",
+    name: "mountpoint-trailing-slash",
     severity: Severity::Error,
     security_severity: None,
-    summary: "a uWSGI option uWSGI does not know",
-    explanation: "uWSGI option names are case-sensitive. With `strict = true` an unknown option stops uWSGI; \
-        without it uWSGI silently treats it as a placeholder and the setting has no effect.",
-    fix: None,
+    summary: "a uWSGI mountpoint ends with `/`",
+    explanation: "`mount = /mediagoblin/=...` makes SCRIPT_NAME `/mediagoblin/` and PATH_INFO lose its leading \
+        slash (`u/x` instead of `/u/x`). Write the mountpoint without the trailing slash; nginx's location \
+        keeps its own (`location /mediagoblin/`).",
+    fix: Some("drops the trailing slash (safe)"),
 };
 
-/// MG020: the uWSGI ini loads a plugin this host does not have.
-pub const MG020: RuleInfo = RuleInfo {
-    code: "MG020",
-    name: "uwsgi-plugin-missing",
+fn mountpoints(settings: &Settings<'_>, out: &mut Vec<Diagnostic>) {
+    let source = &settings.file.document.source;
+    for (point, app, entry) in settings.mounts() {
+        if point.len() > 1 && point.ends_with('/') {
+            let fixed = format!("{}={app}", point.trim_end_matches('/'));
+            let mut finding = finding(
+                &MOUNTPOINT_TRAILING_SLASH,
+                format!("the mountpoint `{point}` ends with `/`"),
+            )
+            .at(
+                source,
+                entry.value_span(),
+                "uWSGI keeps the slash in SCRIPT_NAME and takes it off PATH_INFO",
+            )
+            .with_help(format!("write `mount = {fixed}`"));
+            // Only where the value is written as read (no continuation lines).
+            if source.text(entry.value_span()) == format!("{point}={app}") {
+                finding = finding.with_fix(
+                    "drop the trailing slash",
+                    source,
+                    entry.value_span(),
+                    fixed,
+                    Applicability::Safe,
+                );
+            }
+            out.push(finding);
+        }
+        check_app(&app, entry, source, out);
+    }
+    for entry in settings.all("paste") {
+        check_app(&entry.value, entry, source, out);
+    }
+}
+
+/// MG011: `mount` or `paste` without `config:` or with a relative path.
+pub const PASTE_APP_PATH: RuleInfo = RuleInfo {
+    code: "MG011",
+    name: "paste-app-path",
     severity: Severity::Error,
     security_severity: None,
-    summary: "the uWSGI ini loads a plugin this host does not have",
-    explanation: "`plugins = python` looks for python_plugin.so, which only the Python 2 package provided; \
-        Debian ships python3_plugin.so. In an ini file uWSGI only logs that the plugin did not load, then \
-        treats its options as unknown and serves every request with an error. Use `plugins = python3`.",
-    fix: None,
+    summary: "`mount` or `paste` without `config:` or with a relative path",
+    explanation: "uWSGI hands `config:/abs/paste.ini` to PasteDeploy. A bare `/path/paste.ini` in `mount` is \
+        silently not mounted (every request: 500, no Python application found), and PasteDeploy refuses a \
+        relative `config:paste.ini`. Write `config:` and an absolute path.",
+    fix: Some("puts `config:` before an absolute paste.ini path (safe)"),
 };
 
-/// MG021: uWSGI's request buffer is smaller than the headers nginx lets through.
-pub const MG021: RuleInfo = RuleInfo {
-    code: "MG021",
-    name: "buffer-size",
-    severity: Severity::Info,
-    security_severity: None,
-    summary: "uWSGI's request buffer is smaller than the headers nginx lets through",
-    explanation: "uWSGI reads a request's variables into `buffer-size` bytes (4096 by default) and drops the \
-        request (`invalid request block size`) when they do not fit; nginx accepts request headers up to \
-        large_client_header_buffers (8k by default). Long cookies or URLs then fail with 502. Set \
-        `buffer-size = 8192` or more.",
-    fix: Some("sets `buffer-size` to what nginx lets through (safe)"),
-};
+fn check_app(
+    app: &str,
+    entry: &crate::ini::Entry,
+    source: &std::sync::Arc<crate::source::SourceFile>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let path = app.strip_prefix("config:");
+    let relative = path.is_some_and(|p| !p.starts_with('/') && !p.starts_with('%'));
+    if path.is_none() && app.ends_with(".ini") {
+        let mut diagnostic = finding(
+            &PASTE_APP_PATH,
+            format!("`{}` names a paste.ini without `config:`", entry.key),
+        )
+        .at(
+            source,
+            entry.value_span(),
+            "uWSGI does not load this as a Paste application",
+        )
+        .with_help(format!("write `config:{app}`"));
+        // An absolute path only: `config:` with a relative one is refused too.
+        let written = source.text(entry.value_span());
+        if app.starts_with('/')
+            && let Some(before) = written.strip_suffix(app)
+        {
+            diagnostic = diagnostic.with_fix(
+                format!("write `config:{app}`"),
+                source,
+                entry.value_span(),
+                format!("{before}config:{app}"),
+                Applicability::Safe,
+            );
+        }
+        out.push(diagnostic);
+    } else if relative {
+        out.push(
+            finding(&PASTE_APP_PATH, "a relative path after `config:`")
+                .at(
+                    source,
+                    entry.value_span(),
+                    "PasteDeploy refuses relative config: URIs",
+                )
+                .with_help("give the absolute path of paste.ini"),
+        );
+    }
+}

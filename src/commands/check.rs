@@ -1,7 +1,7 @@
 //! `mgdeploy check`: run every rule and print the findings.
 
 use super::{Failure, Status, confirm_and_commit, say, write_stdout};
-use crate::check::registry::{RULES, Rule, rule};
+use crate::check::registry::{RULES, rule};
 use crate::check::suppress::{Selection, filter};
 use crate::check::{counts, fix, run};
 use crate::cli::{CheckArgs, CheckFormat};
@@ -102,7 +102,7 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
             // A file that does not parse is a finding, not a reason to give
             // up; only a deployment that cannot be found or read is.
             Err(error) if error.primary().is_some() => {
-                (vec![error.with_code(Rule::SyntaxError.code())], None)
+                (vec![error.with_code(crate::check::SYNTAX_ERROR.code)], None)
             }
             Err(error) => return Err(error.into()),
         };
@@ -142,7 +142,7 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
         }
         if findings
             .iter()
-            .any(|d| d.code == Some(Rule::StillFastcgi.code()))
+            .any(|d| d.code == Some(crate::check::mount::STILL_FASTCGI.code))
         {
             say("MG004's fix is the move itself: `mgdeploy migrate` plans it.");
         }

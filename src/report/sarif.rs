@@ -405,7 +405,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
                     version: env!("CARGO_PKG_VERSION"),
                     semantic_version: env!("CARGO_PKG_VERSION"),
                     information_uri: HOMEPAGE,
-                    rules: RULES.iter().map(descriptor).collect(),
+                    rules: RULES.iter().copied().map(descriptor).collect(),
                 },
             },
             column_kind: "unicodeCodePoints",
