@@ -19,56 +19,13 @@ fn explain(code: &str) -> Result<Status, Failure> {
         ))
         .into());
     };
-    let mut text = format!(
-        "{} ({}, {} by default): {}\n\n{}\n",
-        rule.code,
-        rule.name,
-        rule.severity.as_str(),
-        rule.summary,
-        textwrap(rule.explanation, 78)
-    );
-    if let Some(fix) = rule.fix {
-        text.push_str(&format!(
-            "\n{}\n",
-            textwrap(&format!("`check --fix` {fix}."), 78)
-        ));
-    }
-    write_stdout(text.as_bytes())?;
+    write_stdout(report::rules::text(rule).as_bytes())?;
     Ok(Status::Clean)
-}
-
-/// Wraps prose at `width` columns.
-fn textwrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = 0;
-    for word in text.split_whitespace() {
-        if line > 0 && line + 1 + word.len() > width {
-            out.push('\n');
-            line = 0;
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += word.len();
-    }
-    out
 }
 
 /// `--explain` without a code: every rule, one line each.
 fn list_rules() -> Result<Status, Failure> {
-    let mut text = String::new();
-    for rule in RULES {
-        text.push_str(&format!(
-            "{}  {:<7}  {:<28}  {}\n",
-            rule.code,
-            rule.severity.as_str(),
-            rule.name,
-            rule.summary
-        ));
-    }
-    text.push_str("\n`mgdeploy check --explain CODE` says more about one.\n");
-    write_stdout(text.as_bytes())?;
+    write_stdout(report::rules::list().as_bytes())?;
     Ok(Status::Clean)
 }
 
