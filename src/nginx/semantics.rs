@@ -1,9 +1,10 @@
-//! What nginx makes of directives beyond their syntax: which setting
-//! applies to a location (inheritance from server, http and the top of
-//! included files), and sizes as nginx parses them.
+//! What nginx makes of directives beyond their syntax: the levels a
+//! location inherits settings from (itself, its server block, the http
+//! level, each with what its includes bring), which setting applies, and
+//! sizes as nginx parses them. Every reader of inheritance asks `levels`.
 
 use super::include::Loaded;
-use super::syntax::{Config, Directive, Node};
+use super::syntax::{Config, Directive, Node, walk};
 
 /// Parses an nginx size (`8k`, `1m`, `4096`) into bytes.
 pub fn size(text: &str) -> Option<u64> {
@@ -16,8 +17,248 @@ pub fn size(text: &str) -> Option<u64> {
     number.parse::<u64>().ok().map(|n| n.saturating_mul(unit))
 }
 
-/// The value of the nearest `directive` for a location: in it, its server,
-/// the http block or a file's top level (where conf.d files put it).
+/// Where a level stands in nginx's inheritance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LevelKind {
+    Location,
+    Server,
+    Http,
+}
+
+impl LevelKind {
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LevelKind::Location => "location",
+            LevelKind::Server => "server block",
+            LevelKind::Http => "http block",
+        }
+    }
+}
+
+/// A directive as it stands at a level: where it is written, and the
+/// `include` written at the level that brought it there, if any.
+#[derive(Clone, Copy)]
+pub struct Setting<'c> {
+    /// The file it is written in (index into `Loaded::files`).
+    pub file: usize,
+    pub config: &'c Config,
+    pub directive: &'c Directive,
+    /// The `include` at the level that read it from another file.
+    pub via: Option<Include<'c>>,
+}
+
+/// An `include` directive where it is written.
+#[derive(Clone, Copy)]
+pub struct Include<'c> {
+    pub file: usize,
+    pub config: &'c Config,
+    pub directive: &'c Directive,
+}
+
+impl Setting<'_> {
+    pub fn name(&self) -> &[u8] {
+        self.config.name_of(self.directive)
+    }
+}
+
+/// One level of nginx's inheritance: its settings in order, what its
+/// `include`s bring in their place.
+pub struct Level<'c> {
+    pub kind: LevelKind,
+    pub settings: Vec<Setting<'c>>,
+}
+
+impl<'c> Level<'c> {
+    /// Whether the level sets `directive` itself.
+    pub fn sets(&self, directive: &[u8]) -> bool {
+        self.settings.iter().any(|s| s.name() == directive)
+    }
+
+    /// The level's `directive`s, in order.
+    pub fn all(&self, directive: &[u8]) -> impl Iterator<Item = &Setting<'c>> {
+        self.settings.iter().filter(move |s| s.name() == directive)
+    }
+}
+
+/// The settings of one block (`nodes` of `file`), with what its includes
+/// bring (not what is inside nested blocks: those are levels of their own).
+fn settings_of<'c>(
+    loaded: &'c Loaded,
+    file: usize,
+    config: &'c Config,
+    nodes: &'c [Node],
+    via: Option<Include<'c>>,
+    depth: usize,
+    out: &mut Vec<Setting<'c>>,
+) {
+    for node in nodes {
+        let Node::Directive(d) = node else { continue };
+        out.push(Setting {
+            file,
+            config,
+            directive: d,
+            via,
+        });
+        // nginx stops at a depth far below this; a loop of includes is
+        // refused when loading.
+        if config.name_of(d) != b"include" || depth > 32 {
+            continue;
+        }
+        let Some(included) = loaded
+            .files
+            .get(file)
+            .and_then(|f| f.included_by(d.name.span))
+        else {
+            continue;
+        };
+        let via = via.or(Some(Include {
+            file,
+            config,
+            directive: d,
+        }));
+        for &index in included {
+            if let Some(other) = loaded.config(index) {
+                settings_of(loaded, index, other, &other.children, via, depth + 1, out);
+            }
+        }
+    }
+}
+
+/// The server blocks whose `include` reads file `file`.
+fn servers_including(loaded: &Loaded, file: usize) -> Vec<(usize, &Config, &Directive)> {
+    let mut out = Vec::new();
+    for (index, loaded_file) in loaded.files.iter().enumerate() {
+        let Ok(config) = &loaded_file.config else {
+            continue;
+        };
+        walk(&config.children, |d, parents| {
+            let includes_it = config.name_of(d) == b"include"
+                && loaded_file
+                    .included_by(d.name.span)
+                    .is_some_and(|files| files.contains(&file));
+            if let (true, Some(parent)) = (includes_it, parents.last())
+                && config.name_of(parent) == b"server"
+            {
+                out.push((index, config, *parent));
+            }
+        });
+    }
+    out
+}
+
+/// Whether `config` is read inside the `http` block as a whole: a site
+/// file named alone, not an nginx.conf (which has the `http` block).
+fn is_read_in_http(config: &Config) -> bool {
+    !config
+        .directives()
+        .any(|d| matches!(config.name_of(d), b"http" | b"events"))
+}
+
+/// The levels a location inherits from, nearest first: the location itself
+/// (in file `file`), its server block, and the http level (every `http`
+/// block, with the files it includes).
+pub fn levels<'c>(
+    loaded: &'c Loaded,
+    file: usize,
+    config: &'c Config,
+    location: &'c Directive,
+    server: Option<&'c Directive>,
+) -> Vec<Level<'c>> {
+    let mut out = Vec::new();
+    let mut settings = Vec::new();
+    settings_of(
+        loaded,
+        file,
+        config,
+        location.children(),
+        None,
+        0,
+        &mut settings,
+    );
+    out.push(Level {
+        kind: LevelKind::Location,
+        settings,
+    });
+    let mut settings = Vec::new();
+    match server {
+        Some(server) => {
+            settings_of(
+                loaded,
+                file,
+                config,
+                server.children(),
+                None,
+                0,
+                &mut settings,
+            );
+        }
+        // A location at the top of a file that a server block includes
+        // (YunoHost's conf.d): the file's top and that block are its server.
+        None if config.directives().any(|d| std::ptr::eq(d, location)) => {
+            settings_of(
+                loaded,
+                file,
+                config,
+                &config.children,
+                None,
+                0,
+                &mut settings,
+            );
+            for (index, other, block) in servers_including(loaded, file) {
+                settings_of(
+                    loaded,
+                    index,
+                    other,
+                    block.children(),
+                    None,
+                    0,
+                    &mut settings,
+                );
+            }
+        }
+        None => {}
+    }
+    if !settings.is_empty() {
+        out.push(Level {
+            kind: LevelKind::Server,
+            settings,
+        });
+    }
+    // The http level: every `http` block, with the sites and conf.d files
+    // it includes; a site file named alone is all http level.
+    let mut settings = Vec::new();
+    for (index, loaded_file) in loaded.files.iter().enumerate() {
+        let Ok(other) = &loaded_file.config else {
+            continue;
+        };
+        if index == 0 && is_read_in_http(other) {
+            settings_of(
+                loaded,
+                index,
+                other,
+                &other.children,
+                None,
+                0,
+                &mut settings,
+            );
+            continue;
+        }
+        for d in other.directives() {
+            if other.name_of(d) == b"http" {
+                settings_of(loaded, index, other, d.children(), None, 0, &mut settings);
+            }
+        }
+    }
+    out.push(Level {
+        kind: LevelKind::Http,
+        settings,
+    });
+    out
+}
+
+/// The nearest `directive` for a location: in it, its server, or the http
+/// level (where conf.d files put it at their top).
 pub fn effective<'c>(
     loaded: &'c Loaded,
     config: &'c Config,
@@ -25,32 +266,18 @@ pub fn effective<'c>(
     server: Option<&'c Directive>,
     directive: &[u8],
 ) -> Option<(&'c Config, &'c Directive)> {
-    let own = |block: &'c Directive| {
-        block
-            .directives()
-            .find(|d| config.name_of(d) == directive)
-            .map(|d| (config, d))
-    };
-    if let Some(found) = own(location) {
-        return Some(found);
-    }
-    if let Some(found) = server.and_then(own) {
-        return Some(found);
-    }
-    for other in loaded.configs() {
-        for node in &other.children {
-            let Node::Directive(d) = node else { continue };
-            if other.name_of(d) == directive {
-                return Some((other, d));
-            }
-            if other.name_of(d) == b"http"
-                && let Some(inner) = d.directives().find(|c| other.name_of(c) == directive)
-            {
-                return Some((other, inner));
-            }
-        }
-    }
-    None
+    let file = file_of(loaded, config)?;
+    levels(loaded, file, config, location, server)
+        .into_iter()
+        .find_map(|level| level.all(directive).next().map(|s| (s.config, s.directive)))
+}
+
+/// The index of `config` in `loaded`.
+fn file_of(loaded: &Loaded, config: &Config) -> Option<usize> {
+    loaded
+        .files
+        .iter()
+        .position(|f| f.config.as_ref().is_ok_and(|c| std::ptr::eq(c, config)))
 }
 
 /// nginx's default `large_client_header_buffers` size (8k).
@@ -76,50 +303,9 @@ pub fn header_room(
     .unwrap_or(HEADER_BUFFER_DEFAULT)
 }
 
-/// The `*_param` directives (`directive`) of one block, with those its
-/// `include`s bring (files included from `file` of `loaded`): `(name, value)`.
-fn params_of_block(
-    loaded: &Loaded,
-    file: usize,
-    config: &Config,
-    children: &[Node],
-    directive: &[u8],
-) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for node in children {
-        let Node::Directive(d) = node else { continue };
-        if config.name_of(d) == directive {
-            let mut args = d.args.iter().map(|a| config.value(a));
-            out.push((
-                args.next().unwrap_or_default(),
-                args.next().unwrap_or_default(),
-            ));
-        } else if config.name_of(d) == b"include"
-            && let Some(included) = loaded
-                .files
-                .get(file)
-                .and_then(|f| f.included_by(d.name.span))
-        {
-            for &index in included {
-                if let Some(other) = loaded.config(index) {
-                    out.extend(params_of_block(
-                        loaded,
-                        index,
-                        other,
-                        &other.children,
-                        directive,
-                    ));
-                }
-            }
-        }
-    }
-    out
-}
-
 /// The params nginx sends for `location` (`uwsgi_param`, `fastcgi_param`
-/// ...): the location's own, with what its includes bring; a level that
-/// sets none inherits the server's, then the http level's (nginx does not
-/// merge levels).
+/// ...) as `(name, value)`: the nearest level's that sets any, with what
+/// its includes bring (nginx does not merge levels).
 pub fn params(
     loaded: &Loaded,
     file: usize,
@@ -128,29 +314,22 @@ pub fn params(
     server: Option<&Directive>,
     directive: &[u8],
 ) -> Vec<(String, String)> {
-    let own = params_of_block(loaded, file, config, location.children(), directive);
-    if !own.is_empty() {
-        return own;
-    }
-    if let Some(server) = server {
-        let inherited = params_of_block(loaded, file, config, server.children(), directive);
-        if !inherited.is_empty() {
-            return inherited;
-        }
-    }
-    for (index, other) in loaded.files.iter().enumerate() {
-        let Ok(other) = &other.config else { continue };
-        for node in &other.children {
-            let Node::Directive(d) = node else { continue };
-            if other.name_of(d) == b"http" {
-                let at_http = params_of_block(loaded, index, other, d.children(), directive);
-                if !at_http.is_empty() {
-                    return at_http;
-                }
-            }
-        }
-    }
-    Vec::new()
+    levels(loaded, file, config, location, server)
+        .iter()
+        .map(|level| {
+            level
+                .all(directive)
+                .map(|s| {
+                    let mut args = s.directive.args.iter().map(|a| s.config.value(a));
+                    (
+                        args.next().unwrap_or_default(),
+                        args.next().unwrap_or_default(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .find(|params| !params.is_empty())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
