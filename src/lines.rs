@@ -104,6 +104,38 @@ pub fn comment_lines_above(bytes: &[u8], start: usize) -> Vec<Span> {
     lines
 }
 
+/// The comment lines directly above the line starting at `start`, when one
+/// of them speaks of what is rewritten below (`about`, given a line in
+/// lower case): its first line reworded to `first` (when given), every
+/// other line to remove. `(None, [])` when no line does.
+pub fn reword_comment_above(
+    bytes: &[u8],
+    start: usize,
+    about: impl Fn(&str) -> bool,
+    first: Option<&str>,
+) -> (Option<Edit>, Vec<Span>) {
+    let comments = comment_lines_above(bytes, start);
+    let speaks = comments.iter().any(|span| {
+        let line = bytes.get(span.start..span.end).unwrap_or_default();
+        about(&String::from_utf8_lossy(line).to_ascii_lowercase())
+    });
+    if !speaks {
+        return (None, Vec::new());
+    }
+    let mut lines = comments.into_iter();
+    let reword = first.and_then(|text| {
+        let line = lines.next()?;
+        let end = line_end(bytes, line.start);
+        // The comment's indentation stays.
+        let hash = bytes
+            .get(line.start..end)
+            .and_then(|l| l.iter().position(|&b| b == b'#'))
+            .map_or(line.start, |i| line.start + i);
+        Some(Edit::replace(Span::new(hash, end), text))
+    });
+    (reword, lines.collect())
+}
+
 /// Whether the line starting at `start` holds nothing but blanks.
 fn is_blank_line(bytes: &[u8], start: usize) -> bool {
     start < bytes.len()

@@ -28,7 +28,16 @@ pub struct PassLocation<'d> {
     pub php: bool,
 }
 
-impl PassLocation<'_> {
+impl<'d> PassLocation<'d> {
+    /// The levels this location inherits settings from, itself first
+    /// (`nginx::semantics::levels`).
+    pub fn levels(
+        &self,
+        loaded: &'d crate::nginx::include::Loaded,
+    ) -> Vec<crate::nginx::semantics::Level<'d>> {
+        crate::nginx::semantics::levels(loaded, self.file, self.config, self.location, self.server)
+    }
+
     /// The location's URI (its last argument): `/`, `/mediagoblin/`, ...
     pub fn uri(&self) -> String {
         self.location

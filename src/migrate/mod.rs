@@ -4,10 +4,9 @@
 //! dropped and why, and what to do next.
 
 pub mod lazystarter;
-pub mod nginx;
+pub mod location;
 pub mod notes;
 pub mod options;
-pub mod proxy;
 pub mod runtime;
 pub mod service;
 pub mod template;
@@ -90,10 +89,10 @@ pub fn plan(deployment: &Deployment, options: &Options) -> Result<Migration, Dia
             .cloned()
             .unwrap_or_else(|| reference.address.clone()),
     };
-    let rewrite = nginx::rewrite(
+    let rewrite = location::rewrite(
         &deployment.nginx,
         locations,
-        &nginx::Options {
+        &location::Options {
             socket: options.socket.as_ref(),
             mount: &mount,
             script_name: options.script_name,

@@ -315,3 +315,39 @@ fn plugins_are_the_servers_under_sysroot() {
     };
     assert!(finding["help"].is_null(), "{finding}");
 }
+
+/// A server block's setting for the old module reached MediaGoblin; after
+/// the move its uWSGI twin does, written beside it, whichever server
+/// MediaGoblin is moved from.
+#[test]
+fn settings_above_the_location_follow_it_from_either_server() {
+    for (setting, pass) in [
+        ("fastcgi_read_timeout 300;", "fastcgi_pass 127.0.0.1:26543;"),
+        (
+            "proxy_read_timeout 300;",
+            "proxy_pass http://127.0.0.1:6543;",
+        ),
+    ] {
+        let t = tree();
+        paste_with_http(&t);
+        std::fs::write(
+            &t.site,
+            format!(
+                "server {{\n    listen 127.0.0.1:8080;\n    {setting}\n    location / {{\n        {pass}\n    }}\n}}\n"
+            ),
+        )
+        .expect("write");
+        let output = t.migrate(&["--dry-run", "--format", "patch"]);
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        let patch = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            patch.contains(&format!("     {setting}\n+    uwsgi_read_timeout 300;\n")),
+            "{setting}:\n{patch}"
+        );
+        // A second run finds the twin set: nothing more to add.
+        let output = t.migrate(&["--yes"]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        let site = std::fs::read_to_string(&t.site).expect("read");
+        assert_eq!(site.matches("uwsgi_read_timeout 300;").count(), 1, "{site}");
+    }
+}
