@@ -81,46 +81,73 @@ impl<'c> Level<'c> {
     }
 }
 
-/// The settings of one block (`nodes` of `file`), with what its includes
-/// bring (not what is inside nested blocks: those are levels of their own).
-fn settings_of<'c>(
+/// The settings of a level, read block by block.
+struct Reader<'c> {
     loaded: &'c Loaded,
-    file: usize,
-    config: &'c Config,
-    nodes: &'c [Node],
-    via: Option<Include<'c>>,
-    depth: usize,
-    out: &mut Vec<Setting<'c>>,
-) {
-    for node in nodes {
-        let Node::Directive(d) = node else { continue };
-        out.push(Setting {
-            file,
-            config,
-            directive: d,
-            via,
-        });
-        // nginx stops at a depth far below this; a loop of includes is
-        // refused when loading.
-        if config.name_of(d) != b"include" || depth > 32 {
-            continue;
+    settings: Vec<Setting<'c>>,
+}
+
+impl<'c> Reader<'c> {
+    fn new(loaded: &'c Loaded) -> Self {
+        Reader {
+            loaded,
+            settings: Vec::new(),
         }
-        let Some(included) = loaded
-            .files
-            .get(file)
-            .and_then(|f| f.included_by(d.name.span))
-        else {
-            continue;
-        };
-        let via = via.or(Some(Include {
-            file,
-            config,
-            directive: d,
-        }));
-        for &index in included {
-            if let Some(other) = loaded.config(index) {
-                settings_of(loaded, index, other, &other.children, via, depth + 1, out);
+    }
+
+    /// The settings of one block (`nodes` of `file`), with what its
+    /// includes bring (not what is inside nested blocks: those are levels
+    /// of their own).
+    fn block(&mut self, file: usize, config: &'c Config, nodes: &'c [Node]) {
+        self.included(file, config, nodes, None, 0);
+    }
+
+    fn included(
+        &mut self,
+        file: usize,
+        config: &'c Config,
+        nodes: &'c [Node],
+        via: Option<Include<'c>>,
+        depth: usize,
+    ) {
+        for node in nodes {
+            let Node::Directive(d) = node else { continue };
+            self.settings.push(Setting {
+                file,
+                config,
+                directive: d,
+                via,
+            });
+            // nginx stops at a depth far below this; a loop of includes
+            // is refused when loading.
+            if config.name_of(d) != b"include" || depth > 32 {
+                continue;
             }
+            let loaded = self.loaded;
+            let Some(files) = loaded
+                .files
+                .get(file)
+                .and_then(|f| f.included_by(d.name.span))
+            else {
+                continue;
+            };
+            let via = via.or(Some(Include {
+                file,
+                config,
+                directive: d,
+            }));
+            for &index in files {
+                if let Some(other) = loaded.config(index) {
+                    self.included(index, other, &other.children, via, depth + 1);
+                }
+            }
+        }
+    }
+
+    fn level(self, kind: LevelKind) -> Level<'c> {
+        Level {
+            kind,
+            settings: self.settings,
         }
     }
 }
@@ -165,95 +192,43 @@ pub fn levels<'c>(
     location: &'c Directive,
     server: Option<&'c Directive>,
 ) -> Vec<Level<'c>> {
-    let mut out = Vec::new();
-    let mut settings = Vec::new();
-    settings_of(
-        loaded,
-        file,
-        config,
-        location.children(),
-        None,
-        0,
-        &mut settings,
-    );
-    out.push(Level {
-        kind: LevelKind::Location,
-        settings,
-    });
-    let mut settings = Vec::new();
+    let mut own = Reader::new(loaded);
+    own.block(file, config, location.children());
+    let mut out = vec![own.level(LevelKind::Location)];
+    let mut around = Reader::new(loaded);
     match server {
-        Some(server) => {
-            settings_of(
-                loaded,
-                file,
-                config,
-                server.children(),
-                None,
-                0,
-                &mut settings,
-            );
-        }
+        Some(server) => around.block(file, config, server.children()),
         // A location at the top of a file that a server block includes
         // (YunoHost's conf.d): the file's top and that block are its server.
         None if config.directives().any(|d| std::ptr::eq(d, location)) => {
-            settings_of(
-                loaded,
-                file,
-                config,
-                &config.children,
-                None,
-                0,
-                &mut settings,
-            );
+            around.block(file, config, &config.children);
             for (index, other, block) in servers_including(loaded, file) {
-                settings_of(
-                    loaded,
-                    index,
-                    other,
-                    block.children(),
-                    None,
-                    0,
-                    &mut settings,
-                );
+                around.block(index, other, block.children());
             }
         }
         None => {}
     }
-    if !settings.is_empty() {
-        out.push(Level {
-            kind: LevelKind::Server,
-            settings,
-        });
+    if !around.settings.is_empty() {
+        out.push(around.level(LevelKind::Server));
     }
     // The http level: every `http` block, with the sites and conf.d files
     // it includes; a site file named alone is all http level.
-    let mut settings = Vec::new();
+    let mut http = Reader::new(loaded);
     for (index, loaded_file) in loaded.files.iter().enumerate() {
         let Ok(other) = &loaded_file.config else {
             continue;
         };
         if index == 0 && is_read_in_http(other) {
-            settings_of(
-                loaded,
-                index,
-                other,
-                &other.children,
-                None,
-                0,
-                &mut settings,
-            );
+            http.block(index, other, &other.children);
             continue;
         }
         for d in other.directives() {
             if other.name_of(d) == b"http" {
-                settings_of(loaded, index, other, d.children(), None, 0, &mut settings);
+                http.block(index, other, d.children());
             }
         }
     }
-    out.push(Level {
-        kind: LevelKind::Http,
-        settings,
-    });
+    out.push(http.level(LevelKind::Http));
     out
 }
 
