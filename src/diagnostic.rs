@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::plan::Edit;
 use crate::source::{LineCol, SourceFile, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,19 +85,32 @@ pub enum Applicability {
     Unsafe,
 }
 
-/// Replace `span` of `source` with `replacement`.
+/// An edit to one file: what a fix is made of (the same `Edit` a
+/// migration's plan is made of).
 #[derive(Clone, Debug)]
-pub struct Replacement {
+pub struct FileEdit {
     pub source: Arc<SourceFile>,
-    pub span: Span,
-    pub replacement: String,
+    pub edit: Edit,
 }
 
-/// What resolves a finding: one or more replacements, said in a line.
+impl FileEdit {
+    pub fn new(source: &Arc<SourceFile>, edit: Edit) -> Self {
+        FileEdit {
+            source: Arc::clone(source),
+            edit,
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        self.edit.span()
+    }
+}
+
+/// What resolves a finding: one or more edits, said in a line.
 #[derive(Clone, Debug)]
 pub struct Fix {
     pub message: String,
-    pub replacements: Vec<Replacement>,
+    pub edits: Vec<FileEdit>,
     pub applicability: Applicability,
 }
 
@@ -137,28 +151,24 @@ impl Diagnostic {
     ) -> Self {
         self.fix = Some(Fix {
             message: message.into(),
-            replacements: vec![Replacement {
-                source: Arc::clone(source),
-                span,
-                replacement: replacement.into(),
-            }],
+            edits: vec![FileEdit::new(source, Edit::replace(span, replacement))],
             applicability,
         });
         self
     }
 
-    /// A fix of several replacements, possibly in several files, made
-    /// together or not at all.
-    pub fn with_fix_replacements(
+    /// A fix of several edits, possibly in several files, made together
+    /// or not at all.
+    pub fn with_fix_edits(
         mut self,
         message: impl Into<String>,
-        replacements: Vec<Replacement>,
+        edits: Vec<FileEdit>,
         applicability: Applicability,
     ) -> Self {
-        if !replacements.is_empty() {
+        if !edits.is_empty() {
             self.fix = Some(Fix {
                 message: message.into(),
-                replacements,
+                edits,
                 applicability,
             });
         }

@@ -104,6 +104,22 @@ pub fn comment_lines_above(bytes: &[u8], start: usize) -> Vec<Span> {
     lines
 }
 
+/// `text` on a line of its own after the line holding `offset`, indented
+/// like it (`insert_line_after`); `None` when more than blanks or a comment
+/// follow `offset` on that line (a `}` there would leave the new line
+/// outside the block).
+pub fn line_after(bytes: &[u8], offset: usize, text: &str) -> Option<Edit> {
+    let end = line_end(bytes, offset);
+    let rest = bytes
+        .get(offset..end)
+        .unwrap_or_default()
+        .trim_ascii_start();
+    if !(rest.is_empty() || rest.starts_with(b"#")) {
+        return None;
+    }
+    Some(insert_line_after(bytes, offset, text))
+}
+
 /// The comment lines directly above the line starting at `start`, when one
 /// of them speaks of what is rewritten below (`about`, given a line in
 /// lower case): its first line reworded to `first` (when given), every

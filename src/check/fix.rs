@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::deploy::Deployment;
 use crate::deploy::uwsgi::Settings;
-use crate::diagnostic::{Applicability, Diagnostic, Replacement};
+use crate::diagnostic::{Applicability, Diagnostic, FileEdit};
 use crate::plan::{Edit, Plan, apply_edits};
 use crate::source::staged::FileId;
 use crate::source::{self, SourceFile, Span};
@@ -55,29 +55,26 @@ fn round(findings: &[Diagnostic], unsafe_fixes: bool) -> Round {
             unsafe_left += 1;
             continue;
         }
-        let clashes = fix.replacements.iter().enumerate().any(|(i, r)| {
+        let clashes = fix.edits.iter().enumerate().any(|(i, r)| {
             edits
                 .get(r.source.path())
-                .is_some_and(|(_, taken)| taken.iter().any(|e| overlaps(e.span(), r.span)))
+                .is_some_and(|(_, taken)| taken.iter().any(|e| overlaps(e.span(), r.span())))
                 || fix
-                    .replacements
+                    .edits
                     .iter()
                     .skip(i + 1)
-                    .any(|o| o.source.path() == r.source.path() && overlaps(o.span, r.span))
+                    .any(|o| o.source.path() == r.source.path() && overlaps(o.span(), r.span()))
         });
         if clashes {
             deferred += 1;
             continue;
         }
-        for replacement in &fix.replacements {
+        for file_edit in &fix.edits {
             edits
-                .entry(replacement.source.path().to_path_buf())
-                .or_insert_with(|| (Arc::clone(&replacement.source), Vec::new()))
+                .entry(file_edit.source.path().to_path_buf())
+                .or_insert_with(|| (Arc::clone(&file_edit.source), Vec::new()))
                 .1
-                .push(Edit::replace(
-                    replacement.span,
-                    replacement.replacement.clone(),
-                ));
+                .push(file_edit.edit.clone());
         }
         fixed += 1;
     }
@@ -218,36 +215,21 @@ pub fn difference(old: &[u8], new: &[u8]) -> Option<Edit> {
 }
 
 /// Removes the text at `span`, with its line when nothing else is on it.
-pub fn remove(source: &Arc<SourceFile>, span: Span) -> Replacement {
-    Replacement {
-        source: Arc::clone(source),
-        span: crate::lines::removal(source.bytes(), span),
-        replacement: String::new(),
-    }
+pub fn remove(source: &Arc<SourceFile>, span: Span) -> FileEdit {
+    let line = crate::lines::removal(source.bytes(), span);
+    FileEdit::new(source, Edit::delete(line))
 }
 
-/// `text` on a line of its own after the line holding `offset`, indented
-/// like it; `None` when more than blanks or a comment follow `offset` on
-/// that line (a `}` there would leave the new line outside the block).
-pub fn line_after(source: &Arc<SourceFile>, offset: usize, text: &str) -> Option<Replacement> {
-    let bytes = source.bytes();
-    let end = crate::lines::line_end(bytes, offset);
-    let rest = bytes.get(offset..end).unwrap_or_default();
-    let rest = rest.trim_ascii_start();
-    if !(rest.is_empty() || rest.starts_with(b"#")) {
-        return None;
-    }
-    let edit = crate::lines::insert_line_after(bytes, offset, text);
-    Some(Replacement {
-        source: Arc::clone(source),
-        span: edit.span(),
-        replacement: edit.replacement,
-    })
+/// `text` on a line of its own after the line holding `offset`
+/// (`lines::line_after`).
+pub fn line_after(source: &Arc<SourceFile>, offset: usize, text: &str) -> Option<FileEdit> {
+    let edit = crate::lines::line_after(source.bytes(), offset, text)?;
+    Some(FileEdit::new(source, edit))
 }
 
 /// `key = value` added to the uWSGI ini's `[uwsgi]` section, after its
 /// last entry (or its header).
-pub fn uwsgi_option(settings: &Settings<'_>, key: &str, value: &str) -> Option<Replacement> {
+pub fn uwsgi_option(settings: &Settings<'_>, key: &str, value: &str) -> Option<FileEdit> {
     let source = &settings.file.document.source;
     let section = settings.file.document.section("uwsgi")?;
     let anchor = match section.entries.last() {

@@ -444,7 +444,7 @@ fn prefix(
             && !settings.manages_script_name()
             && let Some(route) = super::fix::uwsgi_option(settings, "route-run", "fixpathinfo:")
         {
-            diagnostic = diagnostic.with_fix_replacements(
+            diagnostic = diagnostic.with_fix_edits(
                 "drop `uwsgi_modifier1 30`; uWSGI takes SCRIPT_NAME off PATH_INFO (`route-run = fixpathinfo:`)",
                 vec![super::fix::remove(&location.config.source, modifier.span()), route],
                 Applicability::Unsafe,
@@ -552,7 +552,7 @@ fn script_name_sent(
     )
     .with_help(help);
     if at_root && settings.is_some() {
-        diagnostic = diagnostic.with_fix_replacements(
+        diagnostic = diagnostic.with_fix_edits(
             "send `uwsgi_param SCRIPT_NAME \"\";`",
             super::fix::line_after(
                 &location.config.source,

@@ -260,15 +260,14 @@ fn buffer_size(
         }
         let value = needed.to_string();
         let fix = match settings.first("buffer-size") {
-            Some(entry) if entry.value_spans.len() == 1 => Some(crate::diagnostic::Replacement {
-                source: std::sync::Arc::clone(source),
-                span: entry.value_span(),
-                replacement: value.clone(),
-            }),
+            Some(entry) if entry.value_spans.len() == 1 => Some(crate::diagnostic::FileEdit::new(
+                source,
+                crate::plan::Edit::replace(entry.value_span(), value.clone()),
+            )),
             Some(_) => None,
             None => super::fix::uwsgi_option(settings, "buffer-size", &value),
         };
-        let diagnostic = diagnostic.with_fix_replacements(
+        let diagnostic = diagnostic.with_fix_edits(
             format!("set `buffer-size = {needed}`"),
             fix.into_iter().collect(),
             crate::diagnostic::Applicability::Safe,

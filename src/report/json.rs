@@ -61,12 +61,12 @@ fn fix_entry(fix: &crate::diagnostic::Fix) -> FixEntry {
             crate::diagnostic::Applicability::Unsafe => "unsafe",
         },
         edits: fix
-            .replacements
+            .edits
             .iter()
             .map(|r| {
                 let (start, end) = (
-                    r.source.line_col(r.span.start),
-                    r.source.line_col(r.span.end),
+                    r.source.line_col(r.span().start),
+                    r.source.line_col(r.span().end),
                 );
                 EditEntry {
                     file: crate::report::paths::shown_str(r.source.path()),
@@ -76,7 +76,7 @@ fn fix_entry(fix: &crate::diagnostic::Fix) -> FixEntry {
                         line: end.line,
                         column: end.column,
                     },
-                    replacement: r.replacement.clone(),
+                    replacement: r.edit.replacement.clone(),
                 }
             })
             .collect(),

@@ -108,10 +108,10 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
         let suggestions = d
             .fix
             .iter()
-            .flat_map(|fix| &fix.replacements)
+            .flat_map(|fix| &fix.edits)
             .map(|r| Suggestion {
-                range: range(&r.source, r.span.start, r.span.end),
-                text: r.replacement.clone(),
+                range: range(&r.source, r.span().start, r.span().end),
+                text: r.edit.replacement.clone(),
             })
             .collect();
         let entry = RdDiagnostic {

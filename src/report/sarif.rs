@@ -280,10 +280,10 @@ fn sentence(message: &str) -> String {
 fn fix(fix: &Fix) -> SarifFix {
     // One change per file, in the order the files come.
     let mut changes: Vec<ArtifactChange> = Vec::new();
-    for r in &fix.replacements {
+    for r in &fix.edits {
         let replacement = Replacement {
-            deleted_region: region(&r.source, r.span),
-            inserted_content: text(r.replacement.clone()),
+            deleted_region: region(&r.source, r.span()),
+            inserted_content: text(r.edit.replacement.clone()),
         };
         let file = uri(r.source.path());
         match changes.iter_mut().find(|c| c.artifact_location.uri == file) {
