@@ -235,6 +235,7 @@ impl DiscoveryArgs {
             uwsgi_ini: pick(&self.uwsgi_ini, &defaults.uwsgi_ini),
             service: pick(&self.service, &defaults.service),
             sysroot: pick(&self.sysroot, &defaults.sysroot),
+            written_uwsgi_ini: None,
         }
     }
 }

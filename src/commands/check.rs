@@ -51,7 +51,7 @@ pub fn check(args: &CheckArgs) -> Result<Status, Failure> {
         .as_ref()
         .or(config.migrate.fcgi_address.as_ref());
     let lint = || -> Result<(Vec<Diagnostic>, Option<Deployment>), Failure> {
-        let (findings, deployment) = match discover(&args.discovery.discovery(&config)) {
+        let (findings, deployment) = match discover(&super::discovery(&args.discovery, &config)) {
             Ok((deployment, problems)) => {
                 let findings = run(&deployment, &problems, fcgi_address);
                 (findings, Some(deployment))

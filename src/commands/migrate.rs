@@ -14,7 +14,7 @@ pub fn migrate(
     report: &mut dyn FnMut(&[Diagnostic]),
 ) -> Result<Status, Failure> {
     let config = super::load_config(&args.discovery)?;
-    let (deployment, problems) = discover(&args.discovery.discovery(&config))?;
+    let (deployment, problems) = discover(&super::discovery(&args.discovery, &config))?;
     super::describe_deployment(&deployment);
     check_no_unfinished(&deployment.root)?;
     let mut nginx_problems = problems.nginx;

@@ -187,6 +187,22 @@ pub fn load_config(
 }
 
 /// With `-v`: which files make up the deployment.
+/// Where discovery looks (the command line, else the configuration), and
+/// what this machine's journal knows: the uWSGI ini an earlier migration
+/// wrote. A mirror's journal is a repository's file, never read.
+pub fn discovery(
+    args: &crate::cli::DiscoveryArgs,
+    config: &crate::config::Config,
+) -> crate::deploy::discover::Discovery {
+    let mut discovery = args.discovery(config);
+    if discovery.sysroot.is_none() {
+        discovery.written_uwsgi_ini = std::fs::canonicalize(&discovery.root)
+            .ok()
+            .and_then(|root| crate::apply::last_written_uwsgi_ini(&root));
+    }
+    discovery
+}
+
 pub fn describe_deployment(deployment: &crate::deploy::Deployment) {
     if verbosity() != Verbosity::Verbose {
         return;

@@ -58,6 +58,10 @@ pub struct Discovery {
     pub service: Option<PathBuf>,
     /// The server's tree, mirrored on this machine.
     pub sysroot: Option<PathBuf>,
+    /// The uWSGI ini an earlier migration wrote, as this machine's journal
+    /// records it (`apply::last_written_uwsgi_ini`, read by the caller):
+    /// where the ini is when it was written away from the default.
+    pub written_uwsgi_ini: Option<PathBuf>,
 }
 
 impl Discovery {
@@ -158,9 +162,9 @@ pub fn discover(args: &Discovery) -> Result<(Deployment, Problems), Diagnostic> 
         Some(path) => host(path),
         None if sysroot.is_file(&default_ini) => default_ini,
         // A mirror's journal is a repository's file, not a record of what
-        // this machine did: it is never read.
+        // this machine did: it tells nothing there.
         None => (!sysroot.is_mirror())
-            .then(|| crate::apply::last_written_uwsgi_ini(&root))
+            .then(|| args.written_uwsgi_ini.clone())
             .flatten()
             .or_else(|| find_uwsgi_ini(&sysroot, &names))
             .unwrap_or(default_ini),
